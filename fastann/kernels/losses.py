@@ -1,0 +1,68 @@
+"""Losses fused with the output layer's backward pass, dispatched on integer codes.
+
+The cross-entropies are computed from the logits ``Z`` (log-sum-exp, ``log1p``), so
+they never overflow or take ``log(0)``, and their gradient is the exact, simple
+``A - Y``. Mean squared error works under any output activation.
+"""
+import numpy as np
+
+from ._jit import kernel, like
+from .activations import activation_backward
+
+BINARY_CROSSENTROPY, MEAN_SQUARED_ERROR, CATEGORICAL_CROSSENTROPY = range(3)
+
+
+@kernel
+def loss_and_delta(dZ, Z, A, Y, weight, loss_code, out_code, slope, scale):
+    """Return the weighted sum of per-row losses; write dZ = scale * d(that sum)/dZ.
+
+    dZ, Z, A, Y: (rows, n_out); weight: (rows,). A row's loss is the mean over its
+    outputs (as in Keras). ``scale`` is 1 / batch rows, so dZ is the gradient of the
+    batch mean. Binary cross-entropy expects a sigmoid output layer, categorical
+    cross-entropy a softmax one; the wrapper enforces the pairing.
+    """
+    rows, n_out = Z.shape
+    zero = like(0, Z)
+    one = like(1, Z)
+    per_output = one / like(n_out, Z)
+    total = zero
+    if loss_code == BINARY_CROSSENTROPY:
+        for r in range(rows):
+            row_loss = zero
+            g = weight[r] * scale * per_output
+            for j in range(n_out):
+                z = Z[r, j]
+                y = Y[r, j]
+                row_loss += max(z, zero) - z * y + np.log1p(np.exp(-abs(z)))
+                dZ[r, j] = g * (A[r, j] - y)
+            total += weight[r] * row_loss * per_output
+    elif loss_code == MEAN_SQUARED_ERROR:
+        two = like(2, Z)
+        for r in range(rows):
+            row_loss = zero
+            g = two * weight[r] * scale * per_output
+            for j in range(n_out):
+                error = A[r, j] - Y[r, j]
+                row_loss += error * error
+                dZ[r, j] = g * error
+            total += weight[r] * row_loss * per_output
+        activation_backward(dZ, dZ, Z, A, out_code, slope)
+    elif loss_code == CATEGORICAL_CROSSENTROPY:
+        for r in range(rows):
+            largest = Z[r, 0]
+            for j in range(1, n_out):
+                largest = max(largest, Z[r, j])
+            sum_exp = zero
+            for j in range(n_out):
+                sum_exp += np.exp(Z[r, j] - largest)
+            log_sum_exp = largest + np.log(sum_exp)
+            row_loss = zero
+            target_mass = zero
+            for j in range(n_out):
+                row_loss += Y[r, j] * (log_sum_exp - Z[r, j])
+                target_mass += Y[r, j]
+            g = weight[r] * scale
+            for j in range(n_out):
+                dZ[r, j] = g * (A[r, j] * target_mass - Y[r, j])
+            total += weight[r] * row_loss
+    return total

@@ -1,0 +1,76 @@
+"""Update rules over the flat parameter, gradient and state buffers, by integer code.
+
+They follow Keras 3's formulas. ``weight_decay`` is classic L2: ``wd * params`` is
+added to the gradient before the rule (as PyTorch's ``weight_decay``). The update
+loops know nothing of layers: one pass over every parameter.
+"""
+import numpy as np
+
+from ._jit import kernel, like
+
+SGD, ADAM, RMSPROP = range(3)
+
+# Positions in the hyper-parameter vector (model dtype, (N_HYPER,)).
+MOMENTUM, BETA_1, BETA_2, RHO, EPSILON, WEIGHT_DECAY, NESTEROV = 0, 0, 1, 0, 2, 3, 4
+N_HYPER = 5
+# Rows of the optimizer state (N_SLOTS, n_params): SGD velocity, Adam moments,
+# RMSprop's running mean of squared gradients.
+N_SLOTS = 2
+
+
+@kernel
+def sgd_update(params, velocity, grads, lr, momentum, nesterov, weight_decay):
+    """p -= lr*g, or with momentum v = momentum*v - lr*g; p += v (Nesterov: momentum*v - lr*g).
+
+    params, velocity, grads: (n_params,).
+    """
+    zero = like(0, params)
+    for i in range(params.shape[0]):
+        g = grads[i] + weight_decay * params[i]
+        if momentum == zero:
+            params[i] -= lr * g
+        else:
+            v = momentum * velocity[i] - lr * g
+            velocity[i] = v
+            params[i] += momentum * v - lr * g if nesterov else v
+
+
+@kernel
+def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, weight_decay, step):
+    """Adam with bias correction folded into the step size, ``step`` counted from 1.
+
+    params, m, v, grads: (n_params,).
+    """
+    one = like(1, params)
+    t = like(step, params)
+    alpha = lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
+    for i in range(params.shape[0]):
+        g = grads[i] + weight_decay * params[i]
+        m[i] += (g - m[i]) * (one - beta_1)
+        v[i] += (g * g - v[i]) * (one - beta_2)
+        params[i] -= alpha * m[i] / (np.sqrt(v[i]) + epsilon)
+
+
+@kernel
+def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, weight_decay):
+    """ms = rho*ms + (1-rho)*g²; p -= lr * g / sqrt(ms + epsilon). Arrays: (n_params,)."""
+    one = like(1, params)
+    for i in range(params.shape[0]):
+        g = grads[i] + weight_decay * params[i]
+        mean_square[i] = rho * mean_square[i] + (one - rho) * g * g
+        params[i] -= lr * g / np.sqrt(mean_square[i] + epsilon)
+
+
+@kernel
+def apply_update(params, state, grads, code, hyper, lr, step):
+    """One optimizer step. params, grads: (n_params,); state: (N_SLOTS, n_params);
+    hyper: (N_HYPER,); ``step`` is the 1-based count of updates so far."""
+    if code == SGD:
+        sgd_update(params, state[0], grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0,
+                   hyper[WEIGHT_DECAY])
+    elif code == ADAM:
+        adam_update(params, state[0], state[1], grads, lr, hyper[BETA_1], hyper[BETA_2],
+                    hyper[EPSILON], hyper[WEIGHT_DECAY], step)
+    elif code == RMSPROP:
+        rmsprop_update(params, state[0], grads, lr, hyper[RHO], hyper[EPSILON],
+                       hyper[WEIGHT_DECAY])

@@ -1,0 +1,143 @@
+"""The fused training loop and the batched evaluation and prediction loops.
+
+``train_epochs`` runs many epochs in one call: shuffling, mini-batch slicing, forward,
+loss, backward, update, metrics and validation, with every buffer passed in by the
+caller, so nothing is allocated per epoch. After each epoch it checks that the loss and
+the parameters are finite; if not it restores the parameters and optimizer state of
+the last good epoch and stops with ``counters[STATUS] = NON_FINITE``.
+"""
+import numpy as np
+
+from ._jit import kernel, like
+from .metrics import accumulate_metrics
+from .network import backward, forward, output_loss
+from .optimizers import apply_update
+from .rng import shuffle_order
+
+# Positions in the int64 ``counters`` array, the model's running totals.
+EPOCHS, STEPS, STATUS = range(3)
+N_COUNTERS = 3
+OK, NON_FINITE = 0, 1
+
+
+@kernel
+def all_finite(values):
+    """True when no entry of the 1-D array is NaN or infinite."""
+    for i in range(values.shape[0]):
+        if not np.isfinite(values[i]):
+            return False
+    return True
+
+
+@kernel
+def evaluate_dataset(metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
+                     layers, slopes, capacity, loss_code, metric_codes):
+    """Return the weighted mean loss over X (n, n_features), Y (n, n_out), weight (n,)
+    and write each metric's mean into metric_means (n_metrics,). Runs in blocks of
+    ``capacity`` rows through the training buffers (the gradient written into ``delta``
+    is scratch)."""
+    n = X.shape[0]
+    zero = like(0, params)
+    one = like(1, params)
+    metric_means[:] = zero
+    total = zero
+    for start in range(0, n, capacity):
+        stop = min(start + capacity, n)
+        A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity)
+        accumulate_metrics(metric_means, A, Y[start:stop], metric_codes)
+        total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
+                             layers, slopes, capacity, loss_code, one)
+    scale = one / like(max(n, 1), params)
+    for m in range(metric_means.shape[0]):
+        metric_means[m] *= scale
+    return total * scale
+
+
+@kernel
+def predict_dataset(out, Z_buffer, A_buffer, X, params, layers, slopes, capacity):
+    """out (n, n_out) = the network's output for X (n, n_features), in blocks of ``capacity``."""
+    n = X.shape[0]
+    for start in range(0, n, capacity):
+        stop = min(start + capacity, n)
+        out[start:stop] = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes,
+                                  capacity)
+
+
+@kernel
+def gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop):
+    """Copy rows order[start:stop] of X, Y, weight into the first rows of the batch buffers."""
+    for i in range(stop - start):
+        row = order[start + i]
+        batch_X[i, :] = X[row, :]
+        batch_Y[i, :] = Y[row, :]
+        batch_weight[i] = weight[row]
+
+
+@kernel
+def train_epochs(params, opt_state, rng_state, counters,
+                 epoch_loss, epoch_metrics, val_loss, val_metrics,
+                 grads, backup_params, backup_state, Z_buffer, A_buffer, delta,
+                 order, batch_X, batch_Y, batch_weight,
+                 X, Y, weight, X_val, Y_val, weight_val,
+                 layers, slopes, loss_code, metric_codes, opt_code, opt_hyper, lr_by_epoch,
+                 capacity, shuffle):
+    """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
+
+    Model state, updated in place: params (n_params,), opt_state (N_SLOTS, n_params),
+    rng_state (1,) uint64, counters (N_COUNTERS,) int64.
+    Per-epoch outputs: epoch_loss, val_loss (n_epochs,); epoch_metrics, val_metrics
+    (n_epochs, n_metrics).
+    Scratch: grads, backup_params (n_params,); backup_state like opt_state; Z_buffer,
+    A_buffer (capacity * total_units,); delta (2, capacity * max_units); order (n,) int64;
+    batch_X (capacity, n_features); batch_Y (capacity, n_out); batch_weight (capacity,).
+    Data: X (n, n_features), Y (n, n_out), weight (n,); the validation set likewise
+    (zero rows for none). ``capacity`` is the batch size; the last batch may be shorter.
+    """
+    n = X.shape[0]
+    one = like(1, params)
+    inverse_n = one / like(n, params)
+    reshuffle = shuffle and n > capacity
+    for epoch in range(lr_by_epoch.shape[0]):
+        backup_params[:] = params
+        backup_state[:] = opt_state
+        backup_rng = rng_state[0]
+        lr = lr_by_epoch[epoch]
+        if reshuffle:
+            shuffle_order(order, rng_state)
+        metrics = epoch_metrics[epoch]
+        metrics[:] = 0
+        loss = like(0, params)
+        for start in range(0, n, capacity):
+            stop = min(start + capacity, n)
+            if reshuffle:
+                gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop)
+                X_batch = batch_X[:stop - start]
+                Y_batch = batch_Y[:stop - start]
+                weight_batch = batch_weight[:stop - start]
+            else:
+                X_batch = X[start:stop]
+                Y_batch = Y[start:stop]
+                weight_batch = weight[start:stop]
+            A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
+            accumulate_metrics(metrics, A, Y_batch, metric_codes)
+            loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers, slopes,
+                                capacity, loss_code, one / like(stop - start, params))
+            backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
+            counters[STEPS] += 1
+            apply_update(params, opt_state, grads, opt_code, opt_hyper, lr, counters[STEPS])
+        epoch_loss[epoch] = loss * inverse_n
+        for m in range(metrics.shape[0]):
+            metrics[m] *= inverse_n
+        if X_val.shape[0] > 0:
+            val_loss[epoch] = evaluate_dataset(val_metrics[epoch], Z_buffer, A_buffer, delta,
+                                               X_val, Y_val, weight_val, params, layers, slopes,
+                                               capacity, loss_code, metric_codes)
+        if not (np.isfinite(epoch_loss[epoch]) and all_finite(params)):
+            params[:] = backup_params
+            opt_state[:] = backup_state
+            rng_state[0] = backup_rng
+            counters[STEPS] -= (n + capacity - 1) // capacity
+            counters[STATUS] = NON_FINITE
+            return epoch
+        counters[EPOCHS] += 1
+    return lr_by_epoch.shape[0]
