@@ -60,10 +60,10 @@ class Workspace:
         n_features, n_out = layout.sizes[0], layout.sizes[-1]
         self.Z = np.zeros(capacity * layout.total_units, dtype)
         self.A = np.zeros(capacity * layout.total_units, dtype)
-        self.delta = np.zeros((2, capacity * layout.max_units), dtype)
+        self.delta = np.zeros(2 * capacity * layout.max_units, dtype)
         self.grads = np.zeros(layout.n_params, dtype)
         self.backup_params = np.zeros(layout.n_params, dtype)
-        self.backup_state = np.zeros((N_SLOTS, layout.n_params), dtype)
+        self.backup_state = np.zeros(N_SLOTS * layout.n_params, dtype)
         self.batch_X = np.zeros((capacity, n_features), dtype)
         self.batch_Y = np.zeros((capacity, n_out), dtype)
         self.batch_weight = np.zeros(capacity, dtype)

@@ -107,7 +107,7 @@ class Model:
         self.layout = layout
         self._params = params
         self._slopes = np.array([layer.negative_slope for layer in self.layers], self.dtype)
-        self._opt_state = np.zeros((N_SLOTS, layout.n_params), self.dtype)
+        self._opt_state = np.zeros(N_SLOTS * layout.n_params, self.dtype)
         self._workspaces = {}
 
     def _workspace(self, capacity):

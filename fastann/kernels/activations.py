@@ -67,45 +67,43 @@ def activation_forward(A, Z, code, slope):
 
 
 @kernel
-def activation_backward(dZ, dA, Z, A, code, slope):
-    """dZ = dA * f'(Z), in place when ``dZ is dA``. All arrays: (rows, units).
+def activation_backward(dA, Z, A, code, slope):
+    """Turn dA into dZ = dA * f'(Z), in place. All arrays: (rows, units).
 
-    Softmax uses its Jacobian-vector product, dZ = A * (dA - sum(dA * A)), so it is
-    correct under any loss. The step function's derivative is zero everywhere it exists.
+    In place because that is how backpropagation uses it, and because a separate output
+    array that might alias dA stops LLVM from vectorising the loops. Softmax uses its
+    Jacobian-vector product, dZ = A * (dA - sum(dA * A)), so it is right under any loss.
+    The step function's derivative is zero wherever it exists.
     """
     rows, units = Z.shape
     zero = like(0, Z)
     one = like(1, Z)
-    if code == LINEAR:
+    if code == RELU:
         for r in range(rows):
             for j in range(units):
-                dZ[r, j] = dA[r, j]
-    elif code == RELU:
-        for r in range(rows):
-            for j in range(units):
-                dZ[r, j] = dA[r, j] if Z[r, j] > zero else zero
+                dA[r, j] = dA[r, j] if Z[r, j] > zero else zero
     elif code == LEAKY_RELU:
         for r in range(rows):
             for j in range(units):
-                dZ[r, j] = dA[r, j] if Z[r, j] > zero else slope * dA[r, j]
+                dA[r, j] = dA[r, j] if Z[r, j] > zero else slope * dA[r, j]
     elif code == SIGMOID:
         for r in range(rows):
             for j in range(units):
                 a = A[r, j]
-                dZ[r, j] = dA[r, j] * a * (one - a)
+                dA[r, j] *= a * (one - a)
     elif code == TANH:
         for r in range(rows):
             for j in range(units):
                 a = A[r, j]
-                dZ[r, j] = dA[r, j] * (one - a * a)
+                dA[r, j] *= one - a * a
     elif code == SOFTMAX:
         for r in range(rows):
             inner = zero
             for j in range(units):
                 inner += dA[r, j] * A[r, j]
             for j in range(units):
-                dZ[r, j] = A[r, j] * (dA[r, j] - inner)
+                dA[r, j] = A[r, j] * (dA[r, j] - inner)
     elif code == STEP:
         for r in range(rows):
             for j in range(units):
-                dZ[r, j] = zero
+                dA[r, j] = zero

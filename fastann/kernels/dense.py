@@ -1,8 +1,10 @@
 """The dense (fully-connected) layer: forward and backward.
 
-Weights use Keras' layout, ``W`` of shape ``(n_in, n_out)``, so every inner loop runs
-along a contiguous row. Small products use explicit loops (no call overhead); large
-ones go to BLAS through ``np.dot`` with an ``out=`` buffer (no allocation). The
+Weights use Keras' layout, ``W`` of shape ``(n_in, n_out)``. Small products use explicit
+loops, ordered so the innermost loop runs along a contiguous row and vectorises: along
+the outputs for wide layers, along the inputs for narrow ones (``n_out < NARROW``, such
+as a single sigmoid unit, where a loop over outputs would be one element long). Large
+products go to BLAS through ``np.dot`` with an ``out=`` buffer (no allocation). The
 crossover, in multiply-adds per product, was measured by ``fastann bench --scaling``.
 """
 import numpy as np
@@ -10,6 +12,7 @@ import numpy as np
 from ._jit import kernel, like
 
 BLAS_MIN_WORK = 64 * 64 * 64
+NARROW = 8  # below this many outputs, loops run along the inputs instead
 
 
 @kernel
@@ -25,25 +28,31 @@ def dense_forward(Z, A_prev, W, b):
         for r in range(rows):
             for j in range(n_out):
                 Z[r, j] += b[j]
-        return
-    for r in range(rows):
-        for j in range(n_out):
-            Z[r, j] = b[j]
-        for k in range(n_in):
-            a = A_prev[r, k]
+    elif n_out < NARROW:
+        for r in range(rows):
             for j in range(n_out):
-                Z[r, j] += a * W[k, j]
+                total = b[j]
+                for k in range(n_in):
+                    total += A_prev[r, k] * W[k, j]
+                Z[r, j] = total
+    else:
+        for r in range(rows):
+            for j in range(n_out):
+                Z[r, j] = b[j]
+            for k in range(n_in):
+                a = A_prev[r, k]
+                for j in range(n_out):
+                    Z[r, j] += a * W[k, j]
 
 
 @kernel
-def dense_backward(dA_prev, dW, db, dZ, A_prev, W, need_dA_prev):
-    """dW = A_prev.T @ dZ, db = sum of dZ's rows and, if asked, dA_prev = dZ @ W.T.
+def dense_backward(dW, db, dZ, A_prev):
+    """dW = A_prev.T @ dZ and db = the sum of dZ's rows.
 
-    dA_prev: (rows, n_in); dW: (n_in, n_out); db: (n_out,); dZ: (rows, n_out);
-    A_prev: (rows, n_in); W: (n_in, n_out). The first layer skips dA_prev.
+    dW: (n_in, n_out); db: (n_out,); dZ: (rows, n_out); A_prev: (rows, n_in).
     """
     rows, n_in = A_prev.shape
-    n_out = W.shape[1]
+    n_out = dZ.shape[1]
     zero = like(0, dW)
     for j in range(n_out):
         db[j] = zero
@@ -52,18 +61,45 @@ def dense_backward(dA_prev, dW, db, dZ, A_prev, W, need_dA_prev):
             db[j] += dZ[r, j]
     if rows * n_in * n_out >= BLAS_MIN_WORK:
         np.dot(A_prev.T, dZ, dW)
-        if need_dA_prev:
-            np.dot(dZ, W.T, dA_prev)
         return
     for k in range(n_in):
         for j in range(n_out):
             dW[k, j] = zero
-    for r in range(rows):
-        for k in range(n_in):
-            a = A_prev[r, k]
+    if n_out < NARROW:
+        for r in range(rows):
             for j in range(n_out):
-                dW[k, j] += a * dZ[r, j]
-    if need_dA_prev:
+                d = dZ[r, j]
+                for k in range(n_in):
+                    dW[k, j] += A_prev[r, k] * d
+    else:
+        for r in range(rows):
+            for k in range(n_in):
+                a = A_prev[r, k]
+                for j in range(n_out):
+                    dW[k, j] += a * dZ[r, j]
+
+
+@kernel
+def dense_backward_input(dA_prev, dZ, W):
+    """dA_prev = dZ @ W.T, the gradient passed to the layer below (the first layer skips it).
+
+    dA_prev: (rows, n_in); dZ: (rows, n_out); W: (n_in, n_out).
+    """
+    rows, n_out = dZ.shape
+    n_in = W.shape[0]
+    if rows * n_in * n_out >= BLAS_MIN_WORK:
+        np.dot(dZ, W.T, dA_prev)
+        return
+    zero = like(0, dA_prev)
+    if n_out < NARROW:
+        for r in range(rows):
+            for k in range(n_in):
+                dA_prev[r, k] = zero
+            for j in range(n_out):
+                d = dZ[r, j]
+                for k in range(n_in):
+                    dA_prev[r, k] += d * W[k, j]
+    else:
         for r in range(rows):
             for k in range(n_in):
                 total = zero

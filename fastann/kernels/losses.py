@@ -46,7 +46,7 @@ def loss_and_delta(dZ, Z, A, Y, weight, loss_code, out_code, slope, scale):
                 row_loss += error * error
                 dZ[r, j] = g * error
             total += weight[r] * row_loss * per_output
-        activation_backward(dZ, dZ, Z, A, out_code, slope)
+        activation_backward(dZ, Z, A, out_code, slope)
     elif loss_code == CATEGORICAL_CROSSENTROPY:
         for r in range(rows):
             largest = Z[r, 0]

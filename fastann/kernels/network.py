@@ -4,9 +4,9 @@ The network is described by ``layers``, an int64 table with one row per dense la
 (columns below, computed once by ``fastann.layout``). Weight matrices and activation
 blocks are views into the flat buffers, made here by reshaping slices: no allocation.
 """
-from ._jit import kernel
+from ._jit import kernel, view_1d, view_2d
 from .activations import activation_backward, activation_forward
-from .dense import dense_backward, dense_forward
+from .dense import dense_backward, dense_backward_input, dense_forward
 from .losses import loss_and_delta
 
 # Columns of the ``layers`` table.
@@ -19,7 +19,7 @@ def layer_params(flat, layers, l):
     """Views (W (n_in, n_out), b (n_out,)) of layer ``l`` in a flat parameter-shaped buffer."""
     n_in, n_out = layers[l, N_IN], layers[l, N_OUT]
     w, b = layers[l, W_OFFSET], layers[l, B_OFFSET]
-    return flat[w:w + n_in * n_out].reshape((n_in, n_out)), flat[b:b + n_out]
+    return view_2d(flat, w, n_in, n_out), view_1d(flat, b, n_out)
 
 
 @kernel
@@ -27,8 +27,7 @@ def layer_block(buffer, layers, l, rows, capacity):
     """View (rows, n_out) of layer ``l``'s block in an activation buffer sized for
     ``capacity`` rows per layer."""
     n_out = layers[l, N_OUT]
-    start = capacity * layers[l, UNIT_OFFSET]
-    return buffer[start:start + rows * n_out].reshape((rows, n_out))
+    return view_2d(buffer, capacity * layers[l, UNIT_OFFSET], rows, n_out)
 
 
 @kernel
@@ -53,14 +52,14 @@ def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity):
 def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, slopes, capacity, loss_code,
                 scale):
     """Return the weighted sum of the batch's per-row losses and write the output layer's
-    dZ (scaled by ``scale``) into ``delta[0]``, after ``forward`` on that batch.
+    dZ (scaled by ``scale``) at the start of ``delta``, after ``forward`` on that batch.
 
-    delta: (2, capacity * max_units); Y: (rows, n_out); weight: (rows,).
+    delta: (2 * capacity * max_units,), two halves; Y: (rows, n_out); weight: (rows,).
     """
     rows = Y.shape[0]
     last = layers.shape[0] - 1
     n_out = layers[last, N_OUT]
-    dZ = delta[0, :rows * n_out].reshape((rows, n_out))
+    dZ = view_2d(delta, 0, rows, n_out)
     return loss_and_delta(dZ, layer_block(Z_buffer, layers, last, rows, capacity),
                           layer_block(A_buffer, layers, last, rows, capacity), Y, weight,
                           loss_code, layers[last, ACTIVATION], slopes[last], scale)
@@ -69,24 +68,26 @@ def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, slopes, capacity, 
 @kernel
 def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capacity):
     """Fill ``grads`` (n_params,) by backpropagating the output dZ that ``output_loss``
-    left in ``delta[0]``; delta's two rows serve in turn as dZ and dA_prev.
+    left in ``delta``, whose two halves serve in turn as dZ and dA_prev.
 
     X: (rows, n_features), the batch that ``forward`` saw.
     """
     rows = X.shape[0]
+    half = delta.shape[0] // 2
     slot = 0
     for l in range(layers.shape[0] - 1, -1, -1):
         n_in, n_out = layers[l, N_IN], layers[l, N_OUT]
         W, _ = layer_params(params, layers, l)
         dW, db = layer_params(grads, layers, l)
-        dZ = delta[slot, :rows * n_out].reshape((rows, n_out))
+        dZ = view_2d(delta, slot * half, rows, n_out)
         if l == 0:
-            dense_backward(dZ, dW, db, dZ, X, W, False)  # the input needs no gradient
+            dense_backward(dW, db, dZ, X)  # the input itself needs no gradient
             break
         A_prev = layer_block(A_buffer, layers, l - 1, rows, capacity)
-        dA_prev = delta[1 - slot, :rows * n_in].reshape((rows, n_in))
-        dense_backward(dA_prev, dW, db, dZ, A_prev, W, True)
-        activation_backward(dA_prev, dA_prev,
+        dense_backward(dW, db, dZ, A_prev)
+        dA_prev = view_2d(delta, (1 - slot) * half, rows, n_in)
+        dense_backward_input(dA_prev, dZ, W)
+        activation_backward(dA_prev,
                             layer_block(Z_buffer, layers, l - 1, rows, capacity),
                             A_prev, layers[l - 1, ACTIVATION], slopes[l - 1])
         slot = 1 - slot

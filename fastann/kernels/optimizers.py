@@ -6,15 +6,15 @@ loops know nothing of layers: one pass over every parameter.
 """
 import numpy as np
 
-from ._jit import kernel, like
+from ._jit import kernel, like, view_1d
 
 SGD, ADAM, RMSPROP = range(3)
 
 # Positions in the hyper-parameter vector (model dtype, (N_HYPER,)).
 MOMENTUM, BETA_1, BETA_2, RHO, EPSILON, WEIGHT_DECAY, NESTEROV = 0, 0, 1, 0, 2, 3, 4
 N_HYPER = 5
-# Rows of the optimizer state (N_SLOTS, n_params): SGD velocity, Adam moments,
-# RMSprop's running mean of squared gradients.
+# Slots of the flat optimizer state (N_SLOTS * n_params,), each laid out like the
+# parameters: SGD's velocity, Adam's two moments, RMSprop's mean of squared gradients.
 N_SLOTS = 2
 
 
@@ -63,14 +63,16 @@ def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, weight_decay):
 
 @kernel
 def apply_update(params, state, grads, code, hyper, lr, step):
-    """One optimizer step. params, grads: (n_params,); state: (N_SLOTS, n_params);
+    """One optimizer step. params, grads: (n_params,); state: (N_SLOTS * n_params,);
     hyper: (N_HYPER,); ``step`` is the 1-based count of updates so far."""
+    n = params.shape[0]
+    first, second = view_1d(state, 0, n), view_1d(state, n, n)
     if code == SGD:
-        sgd_update(params, state[0], grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0,
+        sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0,
                    hyper[WEIGHT_DECAY])
     elif code == ADAM:
-        adam_update(params, state[0], state[1], grads, lr, hyper[BETA_1], hyper[BETA_2],
+        adam_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
                     hyper[EPSILON], hyper[WEIGHT_DECAY], step)
     elif code == RMSPROP:
-        rmsprop_update(params, state[0], grads, lr, hyper[RHO], hyper[EPSILON],
+        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON],
                        hyper[WEIGHT_DECAY])

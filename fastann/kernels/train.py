@@ -8,7 +8,7 @@ the last good epoch and stops with ``counters[STATUS] = NON_FINITE``.
 """
 import numpy as np
 
-from ._jit import kernel, like
+from ._jit import kernel, like, view_1d, view_rows
 from .metrics import accumulate_metrics
 from .network import backward, forward, output_loss
 from .optimizers import apply_update
@@ -30,6 +30,28 @@ def all_finite(values):
 
 
 @kernel
+def copy_into(destination, source):
+    """destination[:] = source for 1-D arrays, as a plain loop: Numba's slice assignment
+    compiles shape-checking and message-formatting code that costs seconds of compile."""
+    for i in range(source.shape[0]):
+        destination[i] = source[i]
+
+
+@kernel
+def fill(destination, value):
+    """destination[:] = value for a 1-D array, as a plain loop (see ``copy_into``)."""
+    for i in range(destination.shape[0]):
+        destination[i] = value
+
+
+@kernel
+def copy_row(destination, source, row):
+    """Copy row ``row`` of the 2-D ``source`` into the 1-D ``destination``."""
+    for j in range(source.shape[1]):
+        destination[j] = source[row, j]
+
+
+@kernel(entry=True)
 def evaluate_dataset(metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
                      layers, slopes, capacity, loss_code, metric_codes):
     """Return the weighted mean loss over X (n, n_features), Y (n, n_out), weight (n,)
@@ -39,7 +61,7 @@ def evaluate_dataset(metric_means, Z_buffer, A_buffer, delta, X, Y, weight, para
     n = X.shape[0]
     zero = like(0, params)
     one = like(1, params)
-    metric_means[:] = zero
+    fill(metric_means, zero)
     total = zero
     for start in range(0, n, capacity):
         stop = min(start + capacity, n)
@@ -53,14 +75,15 @@ def evaluate_dataset(metric_means, Z_buffer, A_buffer, delta, X, Y, weight, para
     return total * scale
 
 
-@kernel
+@kernel(entry=True)
 def predict_dataset(out, Z_buffer, A_buffer, X, params, layers, slopes, capacity):
     """out (n, n_out) = the network's output for X (n, n_features), in blocks of ``capacity``."""
     n = X.shape[0]
     for start in range(0, n, capacity):
         stop = min(start + capacity, n)
-        out[start:stop] = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes,
-                                  capacity)
+        A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity)
+        for r in range(stop - start):
+            copy_row(out[start + r], A, r)
 
 
 @kernel
@@ -68,12 +91,12 @@ def gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop
     """Copy rows order[start:stop] of X, Y, weight into the first rows of the batch buffers."""
     for i in range(stop - start):
         row = order[start + i]
-        batch_X[i, :] = X[row, :]
-        batch_Y[i, :] = Y[row, :]
+        copy_row(batch_X[i], X, row)
+        copy_row(batch_Y[i], Y, row)
         batch_weight[i] = weight[row]
 
 
-@kernel
+@kernel(entry=True)
 def train_epochs(params, opt_state, rng_state, counters,
                  epoch_loss, epoch_metrics, val_loss, val_metrics,
                  grads, backup_params, backup_state, Z_buffer, A_buffer, delta,
@@ -83,7 +106,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                  capacity, shuffle):
     """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
 
-    Model state, updated in place: params (n_params,), opt_state (N_SLOTS, n_params),
+    Model state, updated in place: params (n_params,), opt_state (N_SLOTS * n_params,),
     rng_state (1,) uint64, counters (N_COUNTERS,) int64.
     Per-epoch outputs: epoch_loss, val_loss (n_epochs,); epoch_metrics, val_metrics
     (n_epochs, n_metrics).
@@ -98,30 +121,31 @@ def train_epochs(params, opt_state, rng_state, counters,
     inverse_n = one / like(n, params)
     reshuffle = shuffle and n > capacity
     for epoch in range(lr_by_epoch.shape[0]):
-        backup_params[:] = params
-        backup_state[:] = opt_state
+        copy_into(backup_params, params)
+        copy_into(backup_state, opt_state)
         backup_rng = rng_state[0]
         lr = lr_by_epoch[epoch]
         if reshuffle:
             shuffle_order(order, rng_state)
         metrics = epoch_metrics[epoch]
-        metrics[:] = 0
+        fill(metrics, like(0, params))
         loss = like(0, params)
         for start in range(0, n, capacity):
             stop = min(start + capacity, n)
+            rows = stop - start
             if reshuffle:
                 gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop)
-                X_batch = batch_X[:stop - start]
-                Y_batch = batch_Y[:stop - start]
-                weight_batch = batch_weight[:stop - start]
+                X_batch = view_rows(batch_X, 0, rows)
+                Y_batch = view_rows(batch_Y, 0, rows)
+                weight_batch = view_1d(batch_weight, 0, rows)
             else:
-                X_batch = X[start:stop]
-                Y_batch = Y[start:stop]
-                weight_batch = weight[start:stop]
+                X_batch = view_rows(X, start, rows)
+                Y_batch = view_rows(Y, start, rows)
+                weight_batch = view_1d(weight, start, rows)
             A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
             accumulate_metrics(metrics, A, Y_batch, metric_codes)
             loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers, slopes,
-                                capacity, loss_code, one / like(stop - start, params))
+                                capacity, loss_code, one / like(rows, params))
             backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
             counters[STEPS] += 1
             apply_update(params, opt_state, grads, opt_code, opt_hyper, lr, counters[STEPS])
@@ -133,8 +157,8 @@ def train_epochs(params, opt_state, rng_state, counters,
                                                X_val, Y_val, weight_val, params, layers, slopes,
                                                capacity, loss_code, metric_codes)
         if not (np.isfinite(epoch_loss[epoch]) and all_finite(params)):
-            params[:] = backup_params
-            opt_state[:] = backup_state
+            copy_into(params, backup_params)
+            copy_into(opt_state, backup_state)
             rng_state[0] = backup_rng
             counters[STEPS] -= (n + capacity - 1) // capacity
             counters[STATUS] = NON_FINITE

@@ -1,0 +1,678 @@
+"""``fastann bench``: fastann against ``fastann.reference`` on the workloads of issue 4.
+
+    fastann bench                  # stable medians; a few minutes on 2 cores
+    fastann bench --quick          # under a minute
+    fastann bench --json out.json  # the same data, machine-readable
+    fastann bench --scaling        # epoch time against width, batch size and rows
+
+(``python -m fastann.bench`` takes the same options.)
+
+Both sides run in this process, in interleaved rounds, on the same data from the same
+initial weights. Every round starts from a fresh model and trains a fixed number of
+epochs, chosen per side so that a round takes a fraction of a second; speeds are the
+medians over rounds and the speed-up is the ratio of the medians. fastann is timed
+through ``Model.fit(..., verbose=0)``, the path users take. Compile time is measured in
+fresh subprocesses from process start to the first trained epoch (building the data
+excluded): "cold" with an empty ``NUMBA_CACHE_DIR``, "cached" a second process on the
+same directory. "first call" is the in-process cost of the first ``fit`` of a workload
+over a later one (compiling or loading from the cache whatever earlier workloads did not).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+
+import fastann
+
+from . import _workloads
+from ._workloads import NAMES
+from .kernels._jit import kernel
+
+# Issue 4's targets: fastann's epochs/s over the reference's, measured in one run.
+TARGETS = {"and_gate": 200, "perceptron": 200, "keras_tutorial": 25, "digits": 4,
+           "mnist_shape": 1.15}
+TARGET_PEAK_FRACTION = 0.75  # mnist_shape's share of the float32 GEMM peak
+
+SCALING_BASE = {"n_features": 64, "hidden": 128, "n_classes": 10, "rows": 4096,
+                "batch_size": 128}
+SCALING_SERIES = {
+    "hidden": (8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+    "batch_size": (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+    "rows": (256, 1024, 4096, 16384, 65536),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how often to measure."""
+
+    mode: str
+    rounds: int  # interleaved timed rounds per workload
+    target_s: float  # seconds one side's round should take
+    mnist_rows: object  # None: all 60,000 rows
+    peak_sizes: tuple  # square float32 GEMM sizes tried for the peak
+    peak_repeats: int
+    thread_rounds: int
+    compile_workloads: tuple  # workloads whose cold and cached start is measured
+    probe_rows: int  # rows the compile probes build (their data time is excluded)
+    scaling_rounds: int
+    scaling_target_s: float
+
+
+DEFAULT = Settings("default", rounds=7, target_s=0.5, mnist_rows=None,
+                   peak_sizes=(2048, 4096), peak_repeats=3, thread_rounds=3,
+                   compile_workloads=NAMES, probe_rows=512, scaling_rounds=3,
+                   scaling_target_s=0.3)
+QUICK = Settings("quick", rounds=3, target_s=0.15, mnist_rows=6000, peak_sizes=(2048,),
+                 peak_repeats=3, thread_rounds=2, compile_workloads=("and_gate",),
+                 probe_rows=512, scaling_rounds=1, scaling_target_s=0.1)
+
+
+# ------------------------------------------------------------------ the machine
+def machine_info():
+    """CPU, cores, library versions, Numba's threading layer and the BLAS libraries."""
+    numba.get_num_threads()  # starts Numba's thread pool, so the layer can be named
+    try:
+        threading_layer = numba.threading_layer()
+    except ValueError:
+        threading_layer = "not started"
+    import scipy
+    import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS Numba's np.dot calls)
+
+    info = {
+        "cpu": _cpu_model(),
+        "cpu_flags": _cpu_flags(("avx2", "fma", "avx512f")),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "fastann": fastann.__version__,
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba_threading_layer": threading_layer,
+        "numba_threads": numba.get_num_threads(),
+        "blas": _blas_info(),
+    }
+    return info
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cpu_flags(wanted):
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [flag for flag in wanted if flag in flags]
+    except OSError:
+        pass
+    return []
+
+
+def _blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"note": "threadpoolctl not installed: BLAS unknown"}]
+    libraries = []
+    for pool in threadpool_info():
+        if pool.get("user_api") != "blas":
+            continue
+        path = pool.get("filepath", "")
+        owner = "scipy" if "scipy.libs" in path or "/scipy/" in path else \
+            "numpy" if "numpy.libs" in path or "/numpy/" in path else "other"
+        libraries.append({"library": pool.get("internal_api"), "version": pool.get("version"),
+                          "owner": owner, "architecture": pool.get("architecture"),
+                          "threading_layer": pool.get("threading_layer"),
+                          "threads": pool.get("num_threads"), "path": path})
+    return libraries
+
+
+def format_machine(info):
+    blas = "; ".join(
+        lib["note"] if "note" in lib else
+        f"{lib['library']} {lib['version']} ({lib['owner']}'s, {lib['architecture']}, "
+        f"{lib['threading_layer']}, {lib['threads']} threads)"
+        for lib in info["blas"]) or "none found"
+    flags = "/".join(info["cpu_flags"]) or "no avx2"
+    return (f"machine: {info['cpu']} ({flags}), {info['logical_cores']} cores "
+            f"({info['usable_cores']} usable); Python {info['python']}; fastann "
+            f"{info['fastann']}; numba {info['numba']} (threading layer "
+            f"{info['numba_threading_layer']}, {info['numba_threads']} threads); NumPy "
+            f"{info['numpy']}; SciPy {info['scipy']}; BLAS: {blas}")
+
+
+# ------------------------------------------------------------------ GEMM peak
+@kernel
+def _numba_gemm(out, a, b):
+    """out = a @ b through Numba's np.dot, the call fastann's dense kernels make."""
+    np.dot(a, b, out)
+
+
+def gemm_peak(sizes, repeats):
+    """Best float32 GFLOP/s of square matrix products, through NumPy and through Numba."""
+    generator = np.random.default_rng(0)
+    result = {"numpy_gflops": 0.0, "numba_gflops": 0.0, "numpy_size": None,
+              "numba_size": None}
+    for n in sizes:
+        a = generator.standard_normal((n, n), dtype=np.float32)
+        b = generator.standard_normal((n, n), dtype=np.float32)
+        out = np.empty((n, n), np.float32)
+        flops = 2.0 * n ** 3
+        for side, product in (("numpy", lambda: np.dot(a, b, out=out)),
+                              ("numba", lambda: _numba_gemm(out, a, b))):
+            product()  # warm-up: compile, start BLAS threads, touch the pages
+            best = min(_timed(product) for _ in range(repeats))
+            if flops / best / 1e9 > result[f"{side}_gflops"]:
+                result[f"{side}_gflops"] = flops / best / 1e9
+                result[f"{side}_size"] = n
+    return result
+
+
+# ------------------------------------------------------------------ timing
+def _timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def fastann_round(workload, epochs):
+    """Seconds ``Model.fit`` takes for ``epochs`` epochs from a fresh model, and the
+    per-epoch losses."""
+    model = workload.model()
+    start = time.perf_counter()
+    history = workload.fit(model, epochs)
+    elapsed = time.perf_counter() - start
+    return elapsed, np.asarray(history.history["loss"], np.float64)
+
+
+def reference_round(workload, epochs):
+    """Seconds ``fastann.reference.train`` takes for ``epochs`` epochs from the initial
+    weights, and the per-epoch losses."""
+    call = workload.reference_call(epochs)
+    start = time.perf_counter()
+    _, history = call()
+    elapsed = time.perf_counter() - start
+    return elapsed, reference_losses(history)
+
+
+def reference_losses(history):
+    """The per-epoch losses from whatever ``reference.train`` returns as its history."""
+    if isinstance(history, dict):
+        history = history["loss"]
+    elif hasattr(history, "history"):
+        history = history.history["loss"]
+    return np.asarray(history, np.float64)
+
+
+def calibrate(run_round, target_s, max_epochs=10 ** 8):
+    """Epochs per round such that ``run_round(epochs)`` takes about ``target_s``."""
+    epochs = 1
+    while True:
+        elapsed = max(run_round(epochs)[0], 1e-9)
+        if elapsed >= target_s / 3 or epochs >= max_epochs:
+            return int(max(1, min(max_epochs, round(epochs * target_s / elapsed))))
+        epochs = min(max_epochs, epochs * int(min(100, max(2, target_s / elapsed))))
+
+
+def _spread(values):
+    """(max - min) / median, a plain measure of how noisy the rounds were."""
+    middle = statistics.median(values)
+    return (max(values) - min(values)) / middle if middle else float("nan")
+
+
+def loss_agreement(fastann_losses, reference_losses_):
+    """Largest relative difference of the per-epoch losses both sides computed from the
+    same start (over the epochs both ran)."""
+    n = min(len(fastann_losses), len(reference_losses_))
+    if n == 0:
+        return float("nan")
+    a, b = fastann_losses[:n], reference_losses_[:n]
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+def measure(workload, rounds, target_s, with_reference):
+    """Warm up, calibrate and run interleaved rounds of both sides on ``workload``."""
+    # The first fit compiles (or loads from the cache) what no earlier workload needed.
+    first, _ = fastann_round(workload, 1)
+    steady, _ = fastann_round(workload, 1)
+    result = {"workload": workload.name, "description": workload.describe(),
+              "rows": workload.n_samples, "first_call_s": max(0.0, first - steady)}
+    sides = [("fastann", fastann_round)]
+    if with_reference:
+        reference_round(workload, 1)
+        sides.append(("reference", reference_round))
+    epochs = {side: calibrate(lambda e, f=run: f(workload, e), target_s)
+              for side, run in sides}
+    times = {side: [] for side, _ in sides}
+    losses = {}
+    for _ in range(rounds):
+        for side, run in sides:
+            elapsed, losses[side] = run(workload, epochs[side])
+            times[side].append(elapsed)
+    for side, _ in sides:
+        speeds = [epochs[side] / t for t in times[side]]
+        result[side] = {"epochs_per_round": epochs[side], "rounds": rounds,
+                        "epochs_per_s": statistics.median(speeds),
+                        "spread": _spread(speeds), "seconds": times[side]}
+    result["flops_per_epoch"] = workload.flops_per_epoch()
+    result["fastann"]["gflops"] = result["flops_per_epoch"] * \
+        result["fastann"]["epochs_per_s"] / 1e9
+    if with_reference:
+        result["reference"]["gflops"] = result["flops_per_epoch"] * \
+            result["reference"]["epochs_per_s"] / 1e9
+        result["speedup"] = result["fastann"]["epochs_per_s"] / \
+            result["reference"]["epochs_per_s"]
+        result["loss_max_rel_diff"] = loss_agreement(losses["fastann"], losses["reference"])
+        result["loss_epochs_compared"] = min(len(losses["fastann"]), len(losses["reference"]))
+    return result
+
+
+# ------------------------------------------------------------------ threads
+@contextmanager
+def single_thread():
+    """One BLAS thread (threadpoolctl) and one Numba thread, restored on exit."""
+    from threadpoolctl import threadpool_limits
+
+    threads = numba.get_num_threads()
+    with threadpool_limits(limits=1):
+        numba.set_num_threads(1)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(threads)
+
+
+def measure_threads(workload, rounds, epochs, with_reference):
+    """Epochs/s of each side with one thread and with all, interleaved."""
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return {"note": "threadpoolctl not installed: BLAS threads cannot be limited"}
+    sides = [("fastann", fastann_round)]
+    if with_reference:
+        sides.append(("reference", reference_round))
+    speeds = {f"{side}_{threads}": [] for side, _ in sides for threads in ("1", "all")}
+    for _ in range(rounds):
+        for side, run in sides:
+            speeds[f"{side}_all"].append(epochs[side] / run(workload, epochs[side])[0])
+            with single_thread():
+                speeds[f"{side}_1"].append(epochs[side] / run(workload, epochs[side])[0])
+    result = {"workload": workload.name, "rows": workload.n_samples,
+              "all_threads": numba.get_num_threads()}
+    for key, values in speeds.items():
+        result[f"{key}_epochs_per_s"] = statistics.median(values)
+    return result
+
+
+# ------------------------------------------------------------------ compile time
+_PROBE = r"""
+import time
+start = time.perf_counter()
+import json, sys
+import numba
+from fastann import _workloads
+imported = time.perf_counter()
+workload = _workloads.build(sys.argv[1], rows=int(sys.argv[2]))
+data = time.perf_counter()
+model = workload.model()
+workload.fit(model, 1)
+trained = time.perf_counter()
+dispatchers = {}
+for name, module in list(sys.modules.items()):
+    if name.startswith("fastann.kernels"):
+        for value in vars(module).values():
+            if isinstance(value, numba.core.registry.CPUDispatcher):
+                dispatchers[id(value)] = value
+signatures = [str(s) for d in dispatchers.values() for s in d.signatures]
+print(json.dumps({"import_s": imported - start, "data_s": data - imported,
+                  "first_fit_s": trained - data, "dtype": workload.dtype,
+                  "kernels": len(dispatchers), "specialisations": len(signatures),
+                  "float64_specialisations": sum("float64" in s for s in signatures)}))
+"""
+
+
+def compile_probe(name, cache_dir, rows):
+    """Run ``name``'s first epoch in a fresh process on ``cache_dir``; its timings."""
+    environment = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    environment.pop("FASTANN_DISABLE_CACHE", None)
+    start = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-c", _PROBE, name, str(rows)],
+                               env=environment, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if completed.returncode != 0:
+        tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"error": tail[0]}
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["to_first_epoch_s"] = wall - result["data_s"]
+    return result
+
+
+def measure_compile(names, rows):
+    """Cold (empty cache) and cached start of each workload, in fresh processes."""
+    results = {}
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix="fastann-bench-cache-") as cache_dir:
+            cold = compile_probe(name, cache_dir, rows)
+            cached = compile_probe(name, cache_dir, rows)
+        results[name] = {"cold": cold, "cached": cached}
+    return results
+
+
+# ------------------------------------------------------------------ scaling
+def scaling(settings, with_reference, progress):
+    """Epoch time of a 64-hidden-10 relu/softmax network against one parameter at a time."""
+    results = {}
+    for parameter, values in SCALING_SERIES.items():
+        points = []
+        for value in values:
+            config = dict(SCALING_BASE, **{parameter: value})
+            workload = _workloads.synthetic(**config)
+            progress(f"scaling: {parameter} = {value}")
+            measured = measure(workload, settings.scaling_rounds, settings.scaling_target_s,
+                               with_reference)
+            point = {"value": value, "config": config,
+                     "fastann_ms_per_epoch": 1e3 / measured["fastann"]["epochs_per_s"],
+                     "fastann_gflops": measured["fastann"]["gflops"]}
+            if with_reference:
+                point["reference_ms_per_epoch"] = 1e3 / measured["reference"]["epochs_per_s"]
+                point["speedup"] = measured["speedup"]
+            points.append(point)
+        results[parameter] = points
+    return results
+
+
+def format_scaling(results):
+    lines = []
+    base = ", ".join(f"{k} {v}" for k, v in SCALING_BASE.items())
+    lines.append(f"scaling: {SCALING_BASE['n_features']}-hidden-{SCALING_BASE['n_classes']} "
+                 f"relu/softmax, SGD, float32; base {base}; one parameter varied at a time")
+    for parameter, points in results.items():
+        lines.append("")
+        header = (f"{parameter:>10}  {'fastann ms/epoch':>16}  {'reference ms/epoch':>18}  "
+                  f"{'speed-up':>8}  {'fastann GFLOP/s':>15}")
+        lines.append(header)
+        lines.append("-" * len(header))
+        for p in points:
+            reference = f"{p['reference_ms_per_epoch']:18.3f}" if "speedup" in p else \
+                f"{'-':>18}"
+            speedup = f"{p['speedup']:7.1f}x" if "speedup" in p else f"{'-':>8}"
+            lines.append(f"{p['value']:>10}  {p['fastann_ms_per_epoch']:16.3f}  {reference}  "
+                         f"{speedup}  {p['fastann_gflops']:15.2f}")
+    return "\n".join(lines)
+
+
+def plot_scaling(results, path):
+    """Write a PNG of the scaling results; None when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    figure, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4))
+    for axis, (parameter, points) in zip(np.atleast_1d(axes), results.items()):
+        values = [p["value"] for p in points]
+        axis.loglog(values, [p["fastann_ms_per_epoch"] for p in points], "o-",
+                    label="fastann", base=2)
+        if all("reference_ms_per_epoch" in p for p in points):
+            axis.loglog(values, [p["reference_ms_per_epoch"] for p in points], "s--",
+                        label="reference (NumPy)", base=2)
+        axis.set_xlabel(parameter)
+        axis.set_ylabel("ms per epoch")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.suptitle("fastann epoch time, " + ", ".join(f"{k}={v}"
+                                                       for k, v in SCALING_BASE.items()))
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+# ------------------------------------------------------------------ the report
+def run(settings, names=NAMES, compile_times=True, progress=print):
+    """Everything ``fastann bench`` measures, as a dict (what ``--json`` writes)."""
+    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+              "settings": settings.__dict__}
+    missing_reference = _workloads.reference_available()
+    with_reference = missing_reference is None
+    report["reference_note"] = missing_reference
+    progress("measuring the float32 GEMM peak ...")
+    report["gemm_peak"] = gemm_peak(settings.peak_sizes, settings.peak_repeats)
+    report["workloads"] = []
+    report["skipped"] = {}
+    for name in names:
+        try:
+            workload = _workloads.build(name, settings.mnist_rows if name == "mnist_shape"
+                                        else None)
+        except _workloads.MissingDependency as error:
+            report["skipped"][name] = str(error)
+            progress(f"{name}: skipped ({error})")
+            continue
+        progress(f"{name}: {workload.describe()} ...")
+        result = measure(workload, settings.rounds, settings.target_s, with_reference)
+        report["workloads"].append(result)
+        if name == "mnist_shape":
+            progress("mnist_shape: 1 thread against all threads ...")
+            epochs = {side: result[side]["epochs_per_round"]
+                      for side in ("fastann", "reference") if side in result}
+            report["threads"] = measure_threads(workload, settings.thread_rounds, epochs,
+                                                with_reference)
+    report["machine"] = machine_info()  # after the workloads, so the BLAS is loaded
+    if compile_times:
+        names_measured = [n for n in settings.compile_workloads if n in names and
+                          n not in report["skipped"]]
+        progress(f"compile time (cold and cached, fresh processes): "
+                 f"{', '.join(names_measured)} ...")
+        report["compile"] = measure_compile(names_measured, settings.probe_rows)
+    return report
+
+
+def format_report(report):
+    settings = report["settings"]
+    peak = report["gemm_peak"]
+    lines = [f"fastann bench, {report['date']}, {settings['mode']} mode: "
+             f"{settings['rounds']} interleaved rounds of about {settings['target_s']} s "
+             f"per side; medians",
+             format_machine(report["machine"]),
+             f"float32 GEMM peak: {peak['numpy_gflops']:.1f} GFLOP/s through NumPy's np.dot "
+             f"({peak['numpy_size']}x{peak['numpy_size']}); {peak['numba_gflops']:.1f} "
+             f"GFLOP/s through Numba's np.dot (SciPy's BLAS, what the kernels call)"]
+    if report["reference_note"]:
+        lines.append(f"reference: {report['reference_note']}; fastann measured alone")
+    lines.append("")
+    compile_results = report.get("compile", {})
+    header = (f"{'workload':<15} {'fastann ep/s':>13} {'reference ep/s':>15} "
+              f"{'speed-up':>9} {'target':>7} {'first call s':>13} {'cold s':>7} "
+              f"{'cached s':>9} {'loss diff':>9}")
+    lines.append(header)
+    lines.append("-" * len(header))
+    for result in report["workloads"]:
+        name = result["workload"]
+        reference = result.get("reference")
+        compiled = compile_results.get(name, {})
+        target = TARGETS.get(name)
+        if reference and target:
+            verdict = f"{'ok' if result['speedup'] >= target else 'NO'} {target:g}x"
+        else:
+            verdict = "-"
+        lines.append(
+            f"{name:<15} {_number(result['fastann']['epochs_per_s']):>13} "
+            f"{_number(reference['epochs_per_s']) if reference else '-':>15} "
+            f"{(format(result['speedup'], '.1f') + 'x') if reference else '-':>9} "
+            f"{verdict:>7} {result['first_call_s']:>13.3f} "
+            f"{_seconds(compiled.get('cold')):>7} {_seconds(compiled.get('cached')):>9} "
+            f"{format(result['loss_max_rel_diff'], '.0e') if reference else '-':>9}")
+    for name, why in report["skipped"].items():
+        lines.append(f"{name:<15} skipped: {why}")
+    lines.append("")
+    lines.append("loss diff: largest relative difference of the per-epoch losses of the two "
+                 "sides over the epochs both ran in a round, from the same start.")
+    mnist = next((r for r in report["workloads"] if r["workload"] == "mnist_shape"), None)
+    if mnist:
+        lines.append(_format_mnist(mnist, peak, settings))
+    if "threads" in report:
+        lines.append(_format_threads(report["threads"]))
+    if compile_results:
+        lines.append(_format_compile(compile_results))
+    return "\n".join(lines)
+
+
+def _format_mnist(result, peak, settings):
+    gflop = result["flops_per_epoch"] / 1e9
+    text = (f"mnist_shape ({result['rows']:,} rows{', subsampled for --quick' if settings['mnist_rows'] else ''}): "
+            f"{gflop:.2f} GFLOP per epoch counted exactly; fastann "
+            f"{result['fastann']['gflops']:.1f} GFLOP/s = "
+            f"{100 * result['fastann']['gflops'] / peak['numpy_gflops']:.0f} % of the NumPy "
+            f"float32 GEMM peak ({100 * result['fastann']['gflops'] / peak['numba_gflops']:.0f} "
+            f"% of the Numba one; target {100 * TARGET_PEAK_FRACTION:.0f} %)")
+    if "reference" in result:
+        text += (f"; reference {result['reference']['gflops']:.1f} GFLOP/s = "
+                 f"{100 * result['reference']['gflops'] / peak['numpy_gflops']:.0f} %")
+    return text
+
+
+def _format_threads(threads):
+    if "note" in threads:
+        return f"threads: {threads['note']}"
+    parts = []
+    for side in ("fastann", "reference"):
+        if f"{side}_1_epochs_per_s" in threads:
+            one = threads[f"{side}_1_epochs_per_s"]
+            every = threads[f"{side}_all_epochs_per_s"]
+            parts.append(f"{side} {_number(one)} ep/s on 1 thread, {_number(every)} on "
+                         f"{threads['all_threads']} ({every / one:.2f}x)")
+    return f"threads ({threads['workload']}, {threads['rows']:,} rows): " + "; ".join(parts)
+
+
+def _format_compile(results):
+    parts = []
+    for name, probes in results.items():
+        cold, cached = probes["cold"], probes["cached"]
+        if "error" in cold or "error" in cached:
+            parts.append(f"{name}: failed ({cold.get('error') or cached.get('error')})")
+            continue
+        text = (f"{name} {cold['dtype']}: cold {cold['to_first_epoch_s']:.2f} s (import "
+                f"{cold['import_s']:.2f} + first fit {cold['first_fit_s']:.2f}), cached "
+                f"{cached['to_first_epoch_s']:.2f} s, {cold['specialisations']} "
+                f"specialisations of {cold['kernels']} kernels")
+        if cold["dtype"] == "float32":
+            text += f", {cold['float64_specialisations']} with float64 in the signature"
+        parts.append(text)
+    return ("compile (fresh process to first trained epoch, data excluded; cold: empty "
+            "NUMBA_CACHE_DIR, cached: a second process; targets 10 s and 1 s):\n  "
+            + "\n  ".join(parts))
+
+
+def _number(value):
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _seconds(probe):
+    if not probe or "error" in probe:
+        return "-"
+    return f"{probe['to_first_epoch_s']:.2f}"
+
+
+# ------------------------------------------------------------------ command line
+def parser(prog="fastann bench"):
+    arguments = argparse.ArgumentParser(
+        prog=prog, description="Time fastann against its NumPy reference on the "
+        "workloads of issue 4 (and_gate, perceptron, keras_tutorial, digits, mnist_shape).")
+    arguments.add_argument("--quick", action="store_true",
+                           help="fewer rounds and 6,000 mnist_shape rows: under a minute")
+    arguments.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    arguments.add_argument("--scaling", action="store_true",
+                           help="epoch time against hidden width, batch size and rows "
+                           "(instead of the workload table)")
+    arguments.add_argument("--plot", metavar="PATH", default="fastann-scaling.png",
+                           help="with --scaling: where to write the plot, if matplotlib "
+                           "is installed (default: %(default)s)")
+    arguments.add_argument("--workloads", metavar="NAMES",
+                           help=f"comma-separated subset of {','.join(NAMES)}")
+    arguments.add_argument("--rounds", type=int, help="timed rounds per workload")
+    arguments.add_argument("--no-compile", action="store_true",
+                           help="skip the cold and cached compile measurements")
+    return arguments
+
+
+def main(argv=None, prog="fastann bench"):
+    options = parser(prog).parse_args(argv)
+    settings = QUICK if options.quick else DEFAULT
+    if options.rounds is not None:
+        if options.rounds < 1:
+            parser(prog).error(f"--rounds must be >= 1; got {options.rounds}")
+        settings = replace(settings, rounds=options.rounds, scaling_rounds=options.rounds)
+    names = NAMES
+    if options.workloads:
+        names = tuple(n.strip() for n in options.workloads.split(",") if n.strip())
+        unknown = [n for n in names if n not in NAMES]
+        if unknown:
+            parser(prog).error(f"unknown workload(s) {', '.join(unknown)}; expected some of "
+                               f"{', '.join(NAMES)}")
+
+    def progress(message):
+        print(f"... {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    if options.scaling:
+        missing_reference = _workloads.reference_available()
+        report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+                  "settings": settings.__dict__, "reference_note": missing_reference,
+                  "scaling": scaling(settings, missing_reference is None, progress),
+                  "machine": machine_info()}
+        print(format_machine(report["machine"]))
+        print(format_scaling(report["scaling"]))
+        written = plot_scaling(report["scaling"], options.plot)
+        print(f"plot: {written}" if written else "plot: skipped (matplotlib not installed)")
+    else:
+        report = run(settings, names, compile_times=not options.no_compile,
+                     progress=progress)
+        print(format_report(report))
+    report["elapsed_s"] = time.perf_counter() - started
+    print(f"({report['elapsed_s']:.0f} s)")
+    if options.json:
+        with open(options.json, "w") as file:
+            json.dump(report, file, indent=2, default=_json_default)
+            file.write("\n")
+        print(f"wrote {options.json}")
+    return 0
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m fastann.bench"))
