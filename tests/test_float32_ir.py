@@ -1,0 +1,52 @@
+"""A float32 model's kernels do float32 arithmetic only: no float64 operation, no
+conversion to float64, anywhere in the compiled training, evaluation or prediction code.
+
+The machine code can only be inspected right after compiling (Numba does not keep the
+IR of cached code), so this runs in a subprocess with an empty cache directory.
+"""
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent("""
+    import re
+    import numpy as np
+    import fastann as fa
+    from fastann.kernels import train
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 3))
+    runs = [
+        ("relu", "sigmoid", "binary_crossentropy", (X.sum(1) > 1.5).astype(int), "adam"),
+        ("tanh", "softmax", "sparse_categorical_crossentropy", rng.integers(0, 3, 40), "rmsprop"),
+        ("leaky_relu", "linear", "mse", X.sum(1), fa.SGD(lr=0.01, momentum=0.9)),
+    ]
+    for hidden, output, loss, y, optimizer in runs:
+        units = 3 if output == "softmax" else 1
+        model = fa.Model([fa.Dense(8, activation=hidden), fa.Dense(units, activation=output)],
+                         dtype="float32", seed=1)
+        model.compile(loss=loss, optimizer=optimizer)
+        model.fit(X, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
+        model.evaluate(X, y)
+        model.predict(X)
+    for kernel in (train.train_epochs, train.evaluate_dataset, train.predict_dataset):
+        assert kernel.signatures, kernel
+        for signature in kernel.signatures:
+            assert "float64" not in str(signature), (kernel, signature)
+            ir = kernel.inspect_llvm(signature)
+            float_ops = re.findall(r"= (?:fadd|fsub|fmul|fdiv|fcmp \\w+)[^%]*? float\\b", ir)
+            double_ops = re.findall(
+                r"= (?:fadd|fsub|fmul|fdiv|fcmp \\w+|fpext|sitofp|uitofp)[^%\\n]*?\\bdouble\\b", ir)
+            assert float_ops, "no float32 arithmetic found: the IR check is broken"
+            assert not double_ops, (kernel.__name__, double_ops[:5])
+    print("checked", sum(len(k.signatures) for k in (train.train_epochs, train.evaluate_dataset,
+                                                      train.predict_dataset)))
+""")
+
+
+def test_float32_kernels_contain_no_float64_arithmetic(tmp_path):
+    env = {"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checked" in done.stdout
