@@ -1,0 +1,532 @@
+"""The same math as fastann's kernels, in plain NumPy: the correctness oracle of the
+tests and the speed baseline of the benchmarks.
+
+It is written the way an "ANN from scratch" tutorial writes it: one vectorised NumPy
+expression per layer (``A_prev @ W + b``), Python loops over layers, batches and
+epochs, and fresh arrays everywhere. It imports nothing from ``fastann.kernels`` (nor
+Numba): it checks the kernels rather than repeating them.
+
+Conventions are the kernels' own:
+
+* weights are a list ``[W1, b1, W2, b2, ...]`` in Keras' layout, ``W`` of shape
+  ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``;
+* targets ``Y`` arrive encoded as float ``(n_samples, n_out)`` arrays (one-hot rows for
+  categorical cross-entropy);
+* a row's loss is the mean over its outputs, as in Keras (categorical cross-entropy:
+  the sum over the classes), multiplied by the row's sample weight;
+* gradients are those of the batch *mean* of the weighted row losses;
+* the cross-entropies are computed from the logits ``Z``, so they never take ``log(0)``;
+* arrays keep their dtype: float32 in, float32 out (scalars are Python floats, which
+  NumPy casts to the arrays' dtype).
+"""
+import math
+
+import numpy as np
+
+DEFAULT_SLOPE = 0.2  # leaky ReLU's negative slope, Keras' default
+LOSSES = ("binary_crossentropy", "mean_squared_error", "categorical_crossentropy")
+# The output activation each cross-entropy is computed for (from its logits).
+OUTPUT_ACTIVATION = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
+
+
+# ---------------------------------------------------------------- activations
+# Each forward takes Z (rows, units) and returns A; each backward takes dA, Z, A (all
+# (rows, units)) and returns dZ = dA * f'(Z). The derivative at a kink (Z == 0) is the
+# one of the left side, as in the kernels.
+
+def linear(Z):
+    return Z
+
+
+def linear_backward(dA, Z, A):
+    return dA
+
+
+def relu(Z):
+    return np.maximum(Z, 0)
+
+
+def relu_backward(dA, Z, A):
+    return np.where(Z > 0, dA, 0)
+
+
+def leaky_relu(Z, slope=DEFAULT_SLOPE):
+    return np.where(Z > 0, Z, slope * Z)
+
+
+def leaky_relu_backward(dA, Z, A, slope=DEFAULT_SLOPE):
+    return np.where(Z > 0, dA, slope * dA)
+
+
+def sigmoid(Z):
+    # exp of a non-positive number only, so that it never overflows
+    E = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+
+
+def sigmoid_backward(dA, Z, A):
+    return dA * (A * (1 - A))
+
+
+def tanh(Z):
+    return np.tanh(Z)
+
+
+def tanh_backward(dA, Z, A):
+    return dA * (1 - A * A)
+
+
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def softmax_backward(dA, Z, A):
+    # the Jacobian-vector product, right under any loss
+    return A * (dA - (dA * A).sum(axis=1, keepdims=True))
+
+
+def step(Z):
+    return (Z > 0).astype(Z.dtype)
+
+
+def step_backward(dA, Z, A):
+    return np.zeros_like(dA)  # zero wherever the derivative exists
+
+
+ACTIVATIONS = {
+    "linear": (linear, linear_backward),
+    "relu": (relu, relu_backward),
+    "leaky_relu": (leaky_relu, leaky_relu_backward),
+    "sigmoid": (sigmoid, sigmoid_backward),
+    "tanh": (tanh, tanh_backward),
+    "softmax": (softmax, softmax_backward),
+    "step": (step, step_backward),
+}
+
+
+def activate(name, Z, slope=DEFAULT_SLOPE):
+    """A = f(Z) for the activation ``name``; ``slope`` is used by leaky_relu only."""
+    forward_function = ACTIVATIONS[name][0]
+    if name == "leaky_relu":
+        return forward_function(Z, float(slope))
+    return forward_function(Z)
+
+
+def activation_backward(name, dA, Z, A, slope=DEFAULT_SLOPE):
+    """dZ = dA * f'(Z) for the activation ``name``; all arrays (rows, units)."""
+    backward_function = ACTIVATIONS[name][1]
+    if name == "leaky_relu":
+        return backward_function(dA, Z, A, float(slope))
+    return backward_function(dA, Z, A)
+
+
+# ---------------------------------------------------------------- dense layer
+def dense_forward(A_prev, W, b):
+    """The dense layer's pre-activation.
+
+    Parameters
+    ----------
+    A_prev : ndarray, (rows, n_in)
+    W : ndarray, (n_in, n_out)
+    b : ndarray, (n_out,)
+
+    Returns
+    -------
+    Z : ndarray, (rows, n_out)
+        ``A_prev @ W + b``.
+    """
+    return A_prev @ W + b
+
+
+def dense_backward(dZ, A_prev, W, input_gradient=True):
+    """Gradients of the dense layer from the gradient of its pre-activation.
+
+    Parameters
+    ----------
+    dZ : ndarray, (rows, n_out)
+    A_prev : ndarray, (rows, n_in)
+    W : ndarray, (n_in, n_out)
+    input_gradient : bool
+        False skips ``dA_prev`` (returned as None): the first layer's input needs none.
+
+    Returns
+    -------
+    dA_prev : ndarray, (rows, n_in)
+        ``dZ @ W.T``.
+    dW : ndarray, (n_in, n_out)
+        ``A_prev.T @ dZ``.
+    db : ndarray, (n_out,)
+        The sum of dZ's rows.
+    """
+    dW = A_prev.T @ dZ
+    db = dZ.sum(axis=0)
+    dA_prev = dZ @ W.T if input_gradient else None
+    return dA_prev, dW, db
+
+
+# ---------------------------------------------------------------------- losses
+def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope=DEFAULT_SLOPE):
+    """The batch's weighted loss and the gradient of its mean at the output logits.
+
+    Parameters
+    ----------
+    loss : {"binary_crossentropy", "mean_squared_error", "categorical_crossentropy"}
+        ("mse" is accepted for mean_squared_error.)
+    output_activation : str
+        The output layer's activation: sigmoid for binary cross-entropy, softmax for
+        categorical cross-entropy, any for mean squared error.
+    Z, A : ndarray, (rows, n_out)
+        The output layer's pre-activation and activation.
+    Y : ndarray, (rows, n_out)
+        Encoded targets (0/1 labels, one-hot or probability rows, values).
+    sample_weight : ndarray, (rows,) or None
+        None weighs every row 1.
+    slope : float
+        Leaky ReLU's negative slope, when that is the output activation.
+
+    Returns
+    -------
+    weighted_loss_sum : scalar
+        ``sum over rows of sample_weight * row_loss``, a row's loss being the mean over
+        its outputs (categorical cross-entropy: the sum over the classes).
+    dZ : ndarray, (rows, n_out)
+        The gradient of ``weighted_loss_sum / rows`` with respect to Z.
+    """
+    loss = "mean_squared_error" if loss == "mse" else loss
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    needed = OUTPUT_ACTIVATION.get(loss)
+    if needed and output_activation != needed:
+        raise ValueError(f"{loss} is computed from the logits of a {needed} output; the "
+                         f"output activation is {output_activation!r}")
+    rows, n_out = Z.shape
+    if sample_weight is None:
+        sample_weight = np.ones(rows, Z.dtype)
+    weight = np.asarray(sample_weight, Z.dtype).reshape(rows, 1)
+
+    if loss == "binary_crossentropy":
+        # -y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z)) = log(1 + exp(z)) - z*y, written
+        # so that exp never overflows
+        losses = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
+        row_loss = losses.sum(axis=1) / n_out
+        dZ = weight * (A - Y) / (rows * n_out)
+    elif loss == "mean_squared_error":
+        error = A - Y
+        row_loss = (error * error).sum(axis=1) / n_out
+        dA = 2 * weight * error / (rows * n_out)
+        dZ = activation_backward(output_activation, dA, Z, A, slope)
+    else:  # categorical_crossentropy: -sum(y * log(softmax(z))), by log-sum-exp
+        largest = Z.max(axis=1, keepdims=True)
+        log_sum_exp = largest + np.log(np.exp(Z - largest).sum(axis=1, keepdims=True))
+        row_loss = (Y * (log_sum_exp - Z)).sum(axis=1)
+        target_mass = Y.sum(axis=1, keepdims=True)  # 1 for one-hot rows
+        dZ = weight * (A * target_mass - Y) / rows
+    return (weight[:, 0] * row_loss).sum(), dZ
+
+
+# --------------------------------------------------------------------- network
+def _slopes(slopes, n_layers):
+    if slopes is None:
+        return [DEFAULT_SLOPE] * n_layers
+    slopes = [float(s) for s in slopes]
+    if len(slopes) != n_layers:
+        raise ValueError(f"slopes must have one value per layer ({n_layers}); got {len(slopes)}")
+    return slopes
+
+
+def _check_layers(weights, activations):
+    if len(weights) != 2 * len(activations):
+        raise ValueError(f"weights must be [W1, b1, ...] for {len(activations)} layers, "
+                         f"{2 * len(activations)} arrays; got {len(weights)}")
+
+
+def forward(weights, activations, X, slopes=None):
+    """Forward pass through every layer.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1 (n_in, n_out), b1 (n_out,), W2, b2, ...]``.
+    activations : list of str
+        One activation name per layer (keys of ``ACTIVATIONS``).
+    X : ndarray, (rows, n_features)
+    slopes : list of float, optional
+        Leaky ReLU's negative slope per layer (default 0.2 each).
+
+    Returns
+    -------
+    Zs, As : list of ndarray
+        Per layer, its pre-activation and activation, (rows, n_out of that layer);
+        ``As[-1]`` is the network's output.
+    """
+    _check_layers(weights, activations)
+    slopes = _slopes(slopes, len(activations))
+    Zs, As = [], []
+    A = X
+    for l, name in enumerate(activations):
+        W, b = weights[2 * l], weights[2 * l + 1]
+        Z = dense_forward(A, W, b)
+        A = activate(name, Z, slopes[l])
+        Zs.append(Z)
+        As.append(A)
+    return Zs, As
+
+
+def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None):
+    """Like ``gradients``, but return the weighted loss *sum* of the batch (the number
+    the training loop adds up) instead of its mean."""
+    slopes = _slopes(slopes, len(activations))
+    Zs, As = forward(weights, activations, X, slopes)
+    loss_sum, dZ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
+                                         sample_weight, slopes[-1])
+    grads = [None] * len(weights)
+    for l in range(len(activations) - 1, -1, -1):
+        A_prev = X if l == 0 else As[l - 1]
+        dA_prev, dW, db = dense_backward(dZ, A_prev, weights[2 * l], input_gradient=l > 0)
+        grads[2 * l], grads[2 * l + 1] = dW, db
+        if l > 0:
+            dZ = activation_backward(activations[l - 1], dA_prev, Zs[l - 1], As[l - 1],
+                                     slopes[l - 1])
+    return loss_sum, grads
+
+
+def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None):
+    """The batch's mean loss and its gradient with respect to every weight.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1 (n_in, n_out), b1 (n_out,), ...]``.
+    activations : list of str
+        One per layer; the last must suit ``loss`` (see ``loss_and_output_delta``).
+    X : ndarray, (rows, n_features)
+    Y : ndarray, (rows, n_out)
+        Encoded targets.
+    loss : str
+        ``binary_crossentropy``, ``mean_squared_error`` or ``categorical_crossentropy``.
+    sample_weight : ndarray, (rows,), optional
+    slopes : list of float, optional
+        Leaky ReLU's negative slope per layer.
+
+    Returns
+    -------
+    batch_mean_loss : scalar
+        ``sum(sample_weight * row_loss) / rows``.
+    grads : list of ndarray
+        Its gradient, shaped like ``weights``.
+    """
+    loss_sum, grads = loss_sum_and_gradients(weights, activations, X, Y, loss,
+                                             sample_weight, slopes)
+    return loss_sum / X.shape[0], grads
+
+
+# ------------------------------------------------------------------------- RNG
+MASK_64 = 2**64 - 1
+
+
+class SplitMix64:
+    """SplitMix64 (Steele, Lea & Flood 2014) on Python ints: the kernels' shuffling stream.
+
+    Parameters
+    ----------
+    state : int or array-like holding one uint64
+        The generator's state, e.g. ``int(model._rng_state[0])`` before ``fit``.
+    """
+
+    GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+    MIX_1 = 0xBF58476D1CE4E5B9
+    MIX_2 = 0x94D049BB133111EB
+
+    def __init__(self, state):
+        if not isinstance(state, int):
+            state = int(np.asarray(state).reshape(-1)[0])
+        self.state = state & MASK_64
+
+    def next_uint64(self):
+        """Advance the state and return 64 random bits as an int."""
+        self.state = (self.state + self.GOLDEN_GAMMA) & MASK_64
+        z = self.state
+        z = ((z ^ (z >> 30)) * self.MIX_1) & MASK_64
+        z = ((z ^ (z >> 27)) * self.MIX_2) & MASK_64
+        return z ^ (z >> 31)
+
+    def permutation(self, n):
+        """A random permutation of ``range(n)``, int64 (n,).
+
+        Fisher-Yates from the top; index ``j`` for position ``i`` is Lemire's
+        multiply-shift of the top 32 random bits, ``(bits * (i + 1)) >> 32``.
+        """
+        order = list(range(n))
+        for i in range(n - 1, 0, -1):
+            bits = self.next_uint64() >> 32
+            j = (bits * (i + 1)) >> 32
+            order[i], order[j] = order[j], order[i]
+        return np.array(order, dtype=np.int64)
+
+
+# ------------------------------------------------------------------ optimizers
+# Keras 3's update rules. weight_decay is classic L2: weight_decay * w is added to the
+# gradient before the rule. Each optimizer keeps its own state; ``iterations`` counts the
+# updates made, so the first update is step 1.
+
+class SGD:
+    """w -= lr * g; with momentum v = momentum * v - lr * g, then w += v (Nesterov:
+    w += momentum * v - lr * g)."""
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, *,
+                 learning_rate=None):
+        self.lr = float(lr if learning_rate is None else learning_rate)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = float(weight_decay)
+        self.iterations = 0
+        self.velocities = None
+
+    def update(self, weights, grads, lr=None):
+        """Update the arrays of ``weights`` in place from ``grads`` (same shapes)."""
+        lr = self.lr if lr is None else float(lr)
+        if self.velocities is None:
+            self.velocities = [np.zeros_like(w) for w in weights]
+        self.iterations += 1
+        for w, dw, v in zip(weights, grads, self.velocities):
+            g = dw + self.weight_decay * w
+            if self.momentum == 0:
+                w -= lr * g
+            else:
+                v[...] = self.momentum * v - lr * g
+                if self.nesterov:
+                    w += self.momentum * v - lr * g
+                else:
+                    w += v
+
+
+class Adam:
+    """Adam (Kingma & Ba) with the bias correction folded into the step size:
+    alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t); w -= alpha * m / (sqrt(v) + epsilon)."""
+
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, *,
+                 learning_rate=None):
+        self.lr = float(lr if learning_rate is None else learning_rate)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.weight_decay = float(weight_decay)
+        self.iterations = 0
+        self.m = self.v = None
+
+    def update(self, weights, grads, lr=None):
+        """Update the arrays of ``weights`` in place from ``grads`` (same shapes)."""
+        lr = self.lr if lr is None else float(lr)
+        if self.m is None:
+            self.m = [np.zeros_like(w) for w in weights]
+            self.v = [np.zeros_like(w) for w in weights]
+        self.iterations += 1
+        t = self.iterations
+        alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        for w, dw, m, v in zip(weights, grads, self.m, self.v):
+            g = dw + self.weight_decay * w
+            m += (g - m) * (1 - self.beta_1)
+            v += (g * g - v) * (1 - self.beta_2)
+            w -= alpha * m / (np.sqrt(v) + self.epsilon)
+
+
+class RMSprop:
+    """Keras' RMSprop (uncentred, no momentum): ms = rho * ms + (1 - rho) * g**2;
+    w -= lr * g / sqrt(ms + epsilon)."""
+
+    def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7, weight_decay=0.0, *,
+                 learning_rate=None):
+        self.lr = float(lr if learning_rate is None else learning_rate)
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+        self.weight_decay = float(weight_decay)
+        self.iterations = 0
+        self.mean_squares = None
+
+    def update(self, weights, grads, lr=None):
+        """Update the arrays of ``weights`` in place from ``grads`` (same shapes)."""
+        lr = self.lr if lr is None else float(lr)
+        if self.mean_squares is None:
+            self.mean_squares = [np.zeros_like(w) for w in weights]
+        self.iterations += 1
+        for w, dw, ms in zip(weights, grads, self.mean_squares):
+            g = dw + self.weight_decay * w
+            ms[...] = self.rho * ms + (1 - self.rho) * g * g
+            w -= lr * g / np.sqrt(ms + self.epsilon)
+
+
+# -------------------------------------------------------------------- training
+def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, shuffle=False,
+          rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None):
+    """Train by mini-batch gradient descent, as ``fastann.kernels.train.train_epochs``.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        Initial ``[W1 (n_in, n_out), b1 (n_out,), ...]``; copied, not changed.
+    activations : list of str
+        One per layer.
+    X : ndarray, (n_samples, n_features)
+    Y : ndarray, (n_samples, n_out)
+        Encoded targets (one-hot rows for categorical cross-entropy).
+    loss : str
+        ``binary_crossentropy``, ``mean_squared_error`` or ``categorical_crossentropy``.
+    optimizer : SGD, Adam or RMSprop
+        Of this module; its state carries on from earlier calls.
+    epochs : int
+    batch_size : int or None
+        Rows per update; None (or more than n_samples) means the full batch. The last
+        batch may be shorter.
+    shuffle : bool
+        Before every epoch take the rows in the order of a fresh SplitMix64 permutation
+        (only when there is more than one batch, as the kernel does).
+    rng_state : int or array-like holding one uint64
+        The SplitMix64 state to shuffle with (needed when shuffling).
+    sample_weight : ndarray, (n_samples,), optional
+    slopes : list of float, optional
+        Leaky ReLU's negative slope per layer.
+    lr_by_epoch : sequence of float, (epochs,), optional
+        The learning rate of each epoch (default: ``optimizer.lr`` throughout).
+
+    Returns
+    -------
+    weights : list of ndarray
+        The trained weights.
+    history : dict
+        ``{"loss": [...]}``: per epoch, the sum over its batches of the weighted batch
+        loss sums (each computed before that batch's update) divided by n_samples.
+    """
+    weights = [np.array(w, copy=True) for w in weights]
+    n = X.shape[0]
+    batch_size = n if batch_size is None else min(int(batch_size), n)
+    if sample_weight is None:
+        sample_weight = np.ones(n, X.dtype)
+    sample_weight = np.asarray(sample_weight, X.dtype)
+    if lr_by_epoch is None:
+        lr_by_epoch = [optimizer.lr] * epochs
+    if len(lr_by_epoch) != epochs:
+        raise ValueError(f"lr_by_epoch must have one value per epoch ({epochs}); got "
+                         f"{len(lr_by_epoch)}")
+    reshuffle = shuffle and n > batch_size
+    if reshuffle:
+        if rng_state is None:
+            raise ValueError("shuffle=True needs rng_state, the SplitMix64 state to shuffle "
+                             "with (e.g. int(model._rng_state[0]))")
+        rng = SplitMix64(rng_state)
+
+    history = {"loss": []}
+    for epoch in range(epochs):
+        order = rng.permutation(n) if reshuffle else None
+        epoch_loss = 0.0
+        for start in range(0, n, batch_size):
+            if reshuffle:
+                rows = order[start:start + batch_size]
+            else:
+                rows = slice(start, start + batch_size)
+            loss_sum, grads = loss_sum_and_gradients(weights, activations, X[rows], Y[rows],
+                                                     loss, sample_weight[rows], slopes)
+            epoch_loss += loss_sum
+            optimizer.update(weights, grads, lr_by_epoch[epoch])
+        history["loss"].append(float(epoch_loss / n))
+    return weights, history
