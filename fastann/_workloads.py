@@ -2,16 +2,20 @@
 
 Each workload fixes its data, network, loss, optimizer and batching. ``build(name)``
 returns a ``Workload`` whose ``model()`` and ``initial_weights()`` give fastann and
-``fastann.reference`` the same starting point, and whose ``fit`` / ``reference_train``
+``fastann.reference`` the same starting point, and whose ``fit`` / ``reference_call``
 run the same epochs on each side. Names are fixed: README, notes and benchmarks use them.
 
-| name | data | network | training |
-| --- | --- | --- | --- |
-| and_gate | AND truth table, 4 rows | 2-4-1 relu/sigmoid, BCE | full-batch SGD 0.1, float64 |
-| perceptron | the tutorial's 7 rows of 3 bits | 3-1 sigmoid, MSE | full-batch SGD 0.05, float64 |
-| keras_tutorial | seed 55, rand(1200, 2), first 720 rows | 2-64-1 relu/sigmoid, BCE | Adam 1e-3, batch 32, shuffled, float32 |
-| digits | sklearn digits, standardised, 1,437 rows | 64-128-10 relu/softmax, sparse CCE | Adam 1e-3, batch 64, shuffled, float32 |
-| mnist_shape | normal (60000, 784), 10 classes | 784-256-256-10 relu/softmax, sparse CCE | SGD 0.01, batch 128, float32 |
+- and_gate: the AND truth table (4 rows); 2-4-1 relu/sigmoid, binary cross-entropy;
+  full-batch SGD 0.1; float64.
+- perceptron: the tutorial's 7 rows of 3 bits; 3-1 sigmoid, MSE; full-batch SGD 0.05;
+  float64.
+- keras_tutorial: ``np.random.seed(55)``, ``rand(1200, 2)``, ``y = x0 + x1 > 1``, the
+  first 720 rows; 2-64-1 relu/sigmoid, binary cross-entropy; Adam 1e-3, batch 32,
+  shuffled; float32.
+- digits: scikit-learn's digits, standardised, 1,437 training rows; 64-128-10
+  relu/softmax, sparse categorical cross-entropy; Adam 1e-3, batch 64, shuffled; float32.
+- mnist_shape: synthetic standard normal (60000, 784), 10 uniform classes; 784-256-256-10
+  relu/softmax, sparse categorical cross-entropy; SGD 0.01, batch 128; float32.
 
 Both sides compile no metrics, so each epoch does the same work.
 """
@@ -83,8 +87,9 @@ class Workload:
 
     def describe(self):
         batch = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
-        return (f"{'-'.join(map(str, self.sizes))} {'/'.join(self.activations)}, {self.loss}, "
-                f"{self.optimizer} {self.lr:g}, {batch}{', shuffled' if self.shuffle else ''}, "
+        shuffled = ", shuffled" if self.shuffle else ""
+        return (f"{'-'.join(map(str, self.sizes))} {'/'.join(self.activations)}, "
+                f"{self.loss}, {self.optimizer} {self.lr:g}, {batch}{shuffled}, "
                 f"{self.n_samples} rows, {self.dtype}")
 
     # ---------------------------------------------------------------- fastann

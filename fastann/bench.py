@@ -16,6 +16,12 @@ fresh subprocesses from process start to the first trained epoch (building the d
 excluded): "cold" with an empty ``NUMBA_CACHE_DIR``, "cached" a second process on the
 same directory. "first call" is the in-process cost of the first ``fit`` of a workload
 over a later one (compiling or loading from the cache whatever earlier workloads did not).
+
+The float32 GEMM peak (square ``np.dot``, best of a few) is measured through NumPy and
+through Numba (SciPy's BLAS, which the kernels call); mnist_shape's GFLOP/s count the
+matrix products exactly and are given as a share of it. Timings on a small machine are
+only as good as the machine is idle: the run measures the CPU time other processes took
+meanwhile, and the peak again at the end, and prints a warning when either moved.
 """
 import argparse
 import datetime
@@ -74,7 +80,7 @@ DEFAULT = Settings("default", rounds=7, target_s=0.5, mnist_rows=None,
                    peak_sizes=(2048, 4096), peak_repeats=3, thread_rounds=3,
                    compile_workloads=NAMES, probe_rows=512, scaling_rounds=3,
                    scaling_target_s=0.3)
-QUICK = Settings("quick", rounds=3, target_s=0.15, mnist_rows=6000, peak_sizes=(2048,),
+QUICK = Settings("quick", rounds=3, target_s=0.2, mnist_rows=6000, peak_sizes=(2048,),
                  peak_repeats=3, thread_rounds=2, compile_workloads=("and_gate",),
                  probe_rows=512, scaling_rounds=1, scaling_target_s=0.1)
 
@@ -105,6 +111,7 @@ def machine_info():
         "numba_threading_layer": threading_layer,
         "numba_threads": numba.get_num_threads(),
         "blas": _blas_info(),
+        "load_average": _load_average(),
     }
     return info
 
@@ -118,6 +125,46 @@ def _cpu_model():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def _load_average():
+    """The 1-minute load average: other work on a small machine skews every timing
+    (multi-threaded BLAS most of all)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def _cpu_snapshot():
+    """(wall clock, CPU seconds of this process and its children, /proc/stat's busy and
+    steal seconds over all CPUs), or None where /proc/stat is missing."""
+    import resource
+
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    steal = fields[7] if len(fields) > 7 else 0
+    busy = sum(fields[:8]) - idle - steal  # guest time is already in user
+    own = sum(getattr(resource.getrusage(who), field)
+              for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    return time.time(), own, busy / tick, steal / tick
+
+
+def _other_cpu(before, after):
+    """Shares of all CPUs' time, between two snapshots, that other processes used and
+    that the hypervisor stole."""
+    if before is None or after is None:
+        return None
+    capacity = (after[0] - before[0]) * (os.cpu_count() or 1)
+    own = after[1] - before[1]
+    return {"others": max(0.0, (after[2] - before[2] - own) / capacity),
+            "steal": (after[3] - before[3]) / capacity, "own": own / capacity}
 
 
 def _cpu_flags(wanted):
@@ -162,7 +209,9 @@ def format_machine(info):
             f"({info['usable_cores']} usable); Python {info['python']}; fastann "
             f"{info['fastann']}; numba {info['numba']} (threading layer "
             f"{info['numba_threading_layer']}, {info['numba_threads']} threads); NumPy "
-            f"{info['numpy']}; SciPy {info['scipy']}; BLAS: {blas}")
+            f"{info['numpy']}; SciPy {info['scipy']}; BLAS: {blas}"
+            + (f"; load average {info['load_average']:.2f}"
+               if info.get("load_average") is not None else ""))
 
 
 # ------------------------------------------------------------------ GEMM peak
@@ -220,12 +269,8 @@ def reference_round(workload, epochs):
 
 
 def reference_losses(history):
-    """The per-epoch losses from whatever ``reference.train`` returns as its history."""
-    if isinstance(history, dict):
-        history = history["loss"]
-    elif hasattr(history, "history"):
-        history = history.history["loss"]
-    return np.asarray(history, np.float64)
+    """The per-epoch losses of the history ``reference.train`` returns, (epochs,)."""
+    return np.asarray(history["loss"], np.float64)
 
 
 def calibrate(run_round, target_s, max_epochs=10 ** 8):
@@ -254,8 +299,15 @@ def loss_agreement(fastann_losses, reference_losses_):
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
 
 
-def measure(workload, rounds, target_s, with_reference):
-    """Warm up, calibrate and run interleaved rounds of both sides on ``workload``."""
+def fastann_round_one_thread(workload, epochs):
+    """``fastann_round`` with one BLAS thread and one Numba thread."""
+    with single_thread():
+        return fastann_round(workload, epochs)
+
+
+def measure(workload, rounds, target_s, with_reference, extra_sides=()):
+    """Warm up, calibrate and run interleaved rounds of both sides on ``workload``
+    (and of ``extra_sides``, (label, round function) pairs, timed alike)."""
     # The first fit compiles (or loads from the cache) what no earlier workload needed.
     first, _ = fastann_round(workload, 1)
     steady, _ = fastann_round(workload, 1)
@@ -265,6 +317,7 @@ def measure(workload, rounds, target_s, with_reference):
     if with_reference:
         reference_round(workload, 1)
         sides.append(("reference", reference_round))
+    sides += list(extra_sides)
     epochs = {side: calibrate(lambda e, f=run: f(workload, e), target_s)
               for side, run in sides}
     times = {side: [] for side, _ in sides}
@@ -295,6 +348,7 @@ def measure(workload, rounds, target_s, with_reference):
 @contextmanager
 def single_thread():
     """One BLAS thread (threadpoolctl) and one Numba thread, restored on exit."""
+    import scipy.linalg.cython_blas  # noqa: F401  (threadpoolctl limits loaded libraries)
     from threadpoolctl import threadpool_limits
 
     threads = numba.get_num_threads()
@@ -306,11 +360,17 @@ def single_thread():
             numba.set_num_threads(threads)
 
 
-def measure_threads(workload, rounds, epochs, with_reference):
-    """Epochs/s of each side with one thread and with all, interleaved."""
+def _has_threadpoolctl():
     try:
         import threadpoolctl  # noqa: F401
     except ImportError:
+        return False
+    return True
+
+
+def measure_threads(workload, rounds, epochs, with_reference):
+    """Epochs/s of each side with one thread and with all, interleaved."""
+    if not _has_threadpoolctl():
         return {"note": "threadpoolctl not installed: BLAS threads cannot be limited"}
     sides = [("fastann", fastann_round)]
     if with_reference:
@@ -334,13 +394,28 @@ import time
 start = time.perf_counter()
 import json, sys
 import numba
+from numba.core import event
 from fastann import _workloads
 imported = time.perf_counter()
 workload = _workloads.build(sys.argv[1], rows=int(sys.argv[2]))
 data = time.perf_counter()
-model = workload.model()
-workload.fit(model, 1)
+with event.install_recorder("numba:compile") as recorder:
+    model = workload.model()
+    workload.fit(model, 1)
 trained = time.perf_counter()
+trained_clock = time.time()
+# Compile time of each kernel less that of the kernels it compiled inside (exclusive).
+exclusive, stack = {}, []
+for stamp, record in recorder.buffer:
+    if record.is_start:
+        stack.append([stamp, 0.0])
+    else:
+        begun, inner = stack.pop()
+        name = record.data["dispatcher"].py_func.__name__
+        exclusive[name] = exclusive.get(name, 0.0) + (stamp - begun) - inner
+        if stack:
+            stack[-1][1] += stamp - begun
+slowest = sorted(exclusive.items(), key=lambda item: -item[1])[:5]
 dispatchers = {}
 for name, module in list(sys.modules.items()):
     if name.startswith("fastann.kernels"):
@@ -349,9 +424,11 @@ for name, module in list(sys.modules.items()):
                 dispatchers[id(value)] = value
 signatures = [str(s) for d in dispatchers.values() for s in d.signatures]
 print(json.dumps({"import_s": imported - start, "data_s": data - imported,
-                  "first_fit_s": trained - data, "dtype": workload.dtype,
+                  "first_fit_s": trained - data, "trained_clock": trained_clock,
+                  "dtype": workload.dtype,
                   "kernels": len(dispatchers), "specialisations": len(signatures),
-                  "float64_specialisations": sum("float64" in s for s in signatures)}))
+                  "float64_specialisations": sum("float64" in s for s in signatures),
+                  "slowest_to_compile": slowest}))
 """
 
 
@@ -359,15 +436,15 @@ def compile_probe(name, cache_dir, rows):
     """Run ``name``'s first epoch in a fresh process on ``cache_dir``; its timings."""
     environment = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     environment.pop("FASTANN_DISABLE_CACHE", None)
-    start = time.perf_counter()
+    spawned = time.time()  # the wall clock, which the child shares
     completed = subprocess.run([sys.executable, "-c", _PROBE, name, str(rows)],
                                env=environment, capture_output=True, text=True)
-    wall = time.perf_counter() - start
     if completed.returncode != 0:
         tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
         return {"error": tail[0]}
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["to_first_epoch_s"] = wall - result["data_s"]
+    # From spawning the interpreter to the end of the first epoch, less the data.
+    result["to_first_epoch_s"] = result.pop("trained_clock") - spawned - result["data_s"]
     return result
 
 
@@ -384,7 +461,10 @@ def measure_compile(names, rows):
 
 # ------------------------------------------------------------------ scaling
 def scaling(settings, with_reference, progress):
-    """Epoch time of a 64-hidden-10 relu/softmax network against one parameter at a time."""
+    """Epoch time of a 64-hidden-10 relu/softmax network against one parameter at a time,
+    fastann also with one thread (so the table shows where threads pay)."""
+    one_thread = [("fastann_1thread", fastann_round_one_thread)] if _has_threadpoolctl() \
+        else []
     results = {}
     for parameter, values in SCALING_SERIES.items():
         points = []
@@ -393,10 +473,16 @@ def scaling(settings, with_reference, progress):
             workload = _workloads.synthetic(**config)
             progress(f"scaling: {parameter} = {value}")
             measured = measure(workload, settings.scaling_rounds, settings.scaling_target_s,
-                               with_reference)
-            point = {"value": value, "config": config,
+                               with_reference, one_thread)
+            point = {"value": value, "config": config, "rounds": settings.scaling_rounds,
                      "fastann_ms_per_epoch": 1e3 / measured["fastann"]["epochs_per_s"],
-                     "fastann_gflops": measured["fastann"]["gflops"]}
+                     "fastann_gflops": measured["fastann"]["gflops"],
+                     "noise": max(measured[side]["spread"] for side in measured
+                                  if isinstance(measured[side], dict)
+                                  and "spread" in measured[side])}
+            if one_thread:
+                point["fastann_1thread_ms_per_epoch"] = \
+                    1e3 / measured["fastann_1thread"]["epochs_per_s"]
             if with_reference:
                 point["reference_ms_per_epoch"] = 1e3 / measured["reference"]["epochs_per_s"]
                 point["speedup"] = measured["speedup"]
@@ -412,16 +498,20 @@ def format_scaling(results):
                  f"relu/softmax, SGD, float32; base {base}; one parameter varied at a time")
     for parameter, points in results.items():
         lines.append("")
-        header = (f"{parameter:>10}  {'fastann ms/epoch':>16}  {'reference ms/epoch':>18}  "
-                  f"{'speed-up':>8}  {'fastann GFLOP/s':>15}")
+        header = (f"{parameter:>10}  {'fastann ms/epoch':>16}  {'1 thread':>9}  "
+                  f"{'reference ms/epoch':>18}  {'speed-up':>8}  {'fastann GFLOP/s':>15}  "
+                  f"{'noise':>6}")
         lines.append(header)
         lines.append("-" * len(header))
         for p in points:
+            one = p.get("fastann_1thread_ms_per_epoch")
+            one = f"{one:9.3f}" if one is not None else f"{'-':>9}"
             reference = f"{p['reference_ms_per_epoch']:18.3f}" if "speedup" in p else \
                 f"{'-':>18}"
             speedup = f"{p['speedup']:7.1f}x" if "speedup" in p else f"{'-':>8}"
-            lines.append(f"{p['value']:>10}  {p['fastann_ms_per_epoch']:16.3f}  {reference}  "
-                         f"{speedup}  {p['fastann_gflops']:15.2f}")
+            noise = f"{100 * p['noise']:5.0f}%" if p["rounds"] > 1 else f"{'-':>6}"
+            lines.append(f"{p['value']:>10}  {p['fastann_ms_per_epoch']:16.3f}  {one}  "
+                         f"{reference}  {speedup}  {p['fastann_gflops']:15.2f}  {noise}")
     return "\n".join(lines)
 
 
@@ -437,11 +527,16 @@ def plot_scaling(results, path):
     figure, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4))
     for axis, (parameter, points) in zip(np.atleast_1d(axes), results.items()):
         values = [p["value"] for p in points]
-        axis.loglog(values, [p["fastann_ms_per_epoch"] for p in points], "o-",
-                    label="fastann", base=2)
+        axis.plot(values, [p["fastann_ms_per_epoch"] for p in points], "o-",
+                  label="fastann")
+        if all("fastann_1thread_ms_per_epoch" in p for p in points):
+            axis.plot(values, [p["fastann_1thread_ms_per_epoch"] for p in points], "^:",
+                      label="fastann, 1 thread")
         if all("reference_ms_per_epoch" in p for p in points):
-            axis.loglog(values, [p["reference_ms_per_epoch"] for p in points], "s--",
-                        label="reference (NumPy)", base=2)
+            axis.plot(values, [p["reference_ms_per_epoch"] for p in points], "s--",
+                      label="reference (NumPy)")
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
         axis.set_xlabel(parameter)
         axis.set_ylabel("ms per epoch")
         axis.grid(True, which="both", alpha=0.3)
@@ -462,6 +557,7 @@ def run(settings, names=NAMES, compile_times=True, progress=print):
     missing_reference = _workloads.reference_available()
     with_reference = missing_reference is None
     report["reference_note"] = missing_reference
+    started = _cpu_snapshot()
     progress("measuring the float32 GEMM peak ...")
     report["gemm_peak"] = gemm_peak(settings.peak_sizes, settings.peak_repeats)
     report["workloads"] = []
@@ -484,6 +580,9 @@ def run(settings, names=NAMES, compile_times=True, progress=print):
             report["threads"] = measure_threads(workload, settings.thread_rounds, epochs,
                                                 with_reference)
     report["machine"] = machine_info()  # after the workloads, so the BLAS is loaded
+    # The peak again: if it moved, something else shared the machine during the run.
+    report["gemm_peak_end"] = gemm_peak(settings.peak_sizes[:1], settings.peak_repeats)
+    report["other_cpu"] = _other_cpu(started, _cpu_snapshot())
     if compile_times:
         names_measured = [n for n in settings.compile_workloads if n in names and
                           n not in report["skipped"]]
@@ -503,13 +602,16 @@ def format_report(report):
              f"float32 GEMM peak: {peak['numpy_gflops']:.1f} GFLOP/s through NumPy's np.dot "
              f"({peak['numpy_size']}x{peak['numpy_size']}); {peak['numba_gflops']:.1f} "
              f"GFLOP/s through Numba's np.dot (SciPy's BLAS, what the kernels call)"]
+    warning = busy_warning(report)
+    if warning:
+        lines.append(warning)
     if report["reference_note"]:
         lines.append(f"reference: {report['reference_note']}; fastann measured alone")
     lines.append("")
     compile_results = report.get("compile", {})
     header = (f"{'workload':<15} {'fastann ep/s':>13} {'reference ep/s':>15} "
               f"{'speed-up':>9} {'target':>7} {'first call s':>13} {'cold s':>7} "
-              f"{'cached s':>9} {'loss diff':>9}")
+              f"{'cached s':>9} {'loss diff':>9} {'noise':>6}")
     lines.append(header)
     lines.append("-" * len(header))
     for result in report["workloads"]:
@@ -527,12 +629,14 @@ def format_report(report):
             f"{(format(result['speedup'], '.1f') + 'x') if reference else '-':>9} "
             f"{verdict:>7} {result['first_call_s']:>13.3f} "
             f"{_seconds(compiled.get('cold')):>7} {_seconds(compiled.get('cached')):>9} "
-            f"{format(result['loss_max_rel_diff'], '.0e') if reference else '-':>9}")
+            f"{format(result['loss_max_rel_diff'], '.0e') if reference else '-':>9} "
+            f"{_noise(result):>6}")
     for name, why in report["skipped"].items():
         lines.append(f"{name:<15} skipped: {why}")
     lines.append("")
     lines.append("loss diff: largest relative difference of the per-epoch losses of the two "
-                 "sides over the epochs both ran in a round, from the same start.")
+                 "sides over the epochs both ran in a round, from the same start. noise: "
+                 "(max - min) / median of the rounds' epochs/s, the worse side.")
     mnist = next((r for r in report["workloads"] if r["workload"] == "mnist_shape"), None)
     if mnist:
         lines.append(_format_mnist(mnist, peak, settings))
@@ -543,14 +647,40 @@ def format_report(report):
     return "\n".join(lines)
 
 
+def busy_warning(report):
+    """A warning line when the machine looked shared during the run, else None.
+
+    Other work on a 2-core machine skews every timing, multi-threaded BLAS on small
+    products by 10x or more, so the run is flagged when other processes (or the
+    hypervisor) took CPU time during the workloads, or when the GEMM peak measured
+    after them differs from the one before."""
+    other = report.get("other_cpu") or {}
+    before = report.get("gemm_peak", {}).get("numpy_gflops")
+    after = report.get("gemm_peak_end", {}).get("numpy_gflops")
+    reasons = []
+    if other.get("others", 0) > 0.1:
+        reasons.append(f"other processes used {100 * other['others']:.0f} % of the CPUs")
+    if other.get("steal", 0) > 0.05:
+        reasons.append(f"the hypervisor stole {100 * other['steal']:.0f} % of the CPU time")
+    if after and before and abs(after - before) > 0.2 * max(after, before):
+        reasons.append(f"GEMM peak {before:.0f} GFLOP/s before the workloads, {after:.0f} "
+                       "after")
+    if not reasons:
+        return None
+    return ("WARNING: the machine looked busy (" + "; ".join(reasons) + "): other work "
+            "skews these timings; rerun on an idle machine")
+
+
 def _format_mnist(result, peak, settings):
     gflop = result["flops_per_epoch"] / 1e9
-    text = (f"mnist_shape ({result['rows']:,} rows{', subsampled for --quick' if settings['mnist_rows'] else ''}): "
+    subsampled = ", subsampled for --quick" if settings["mnist_rows"] else ""
+    text = (f"mnist_shape ({result['rows']:,} rows{subsampled}): "
             f"{gflop:.2f} GFLOP per epoch counted exactly; fastann "
             f"{result['fastann']['gflops']:.1f} GFLOP/s = "
             f"{100 * result['fastann']['gflops'] / peak['numpy_gflops']:.0f} % of the NumPy "
-            f"float32 GEMM peak ({100 * result['fastann']['gflops'] / peak['numba_gflops']:.0f} "
-            f"% of the Numba one; target {100 * TARGET_PEAK_FRACTION:.0f} %)")
+            f"float32 GEMM peak "
+            f"({100 * result['fastann']['gflops'] / peak['numba_gflops']:.0f} % of the Numba "
+            f"one; target {100 * TARGET_PEAK_FRACTION:.0f} %)")
     if "reference" in result:
         text += (f"; reference {result['reference']['gflops']:.1f} GFLOP/s = "
                  f"{100 * result['reference']['gflops'] / peak['numpy_gflops']:.0f} %")
@@ -583,10 +713,18 @@ def _format_compile(results):
                 f"specialisations of {cold['kernels']} kernels")
         if cold["dtype"] == "float32":
             text += f", {cold['float64_specialisations']} with float64 in the signature"
+        if cold.get("slowest_to_compile"):
+            text += "; slowest (own time): " + ", ".join(
+                f"{name} {seconds:.1f} s" for name, seconds in cold["slowest_to_compile"][:3])
         parts.append(text)
     return ("compile (fresh process to first trained epoch, data excluded; cold: empty "
             "NUMBA_CACHE_DIR, cached: a second process; targets 10 s and 1 s):\n  "
             + "\n  ".join(parts))
+
+
+def _noise(result):
+    spreads = [result[side]["spread"] for side in ("fastann", "reference") if side in result]
+    return f"{100 * max(spreads):.0f}%"
 
 
 def _number(value):
@@ -644,11 +782,17 @@ def main(argv=None, prog="fastann bench"):
     started = time.perf_counter()
     if options.scaling:
         missing_reference = _workloads.reference_available()
+        snapshot = _cpu_snapshot()
         report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
                   "settings": settings.__dict__, "reference_note": missing_reference,
                   "scaling": scaling(settings, missing_reference is None, progress),
                   "machine": machine_info()}
+        report["other_cpu"] = _other_cpu(snapshot, _cpu_snapshot())
         print(format_machine(report["machine"]))
+        if busy_warning(report):
+            print(busy_warning(report))
+        if missing_reference:
+            print(f"reference: {missing_reference}; fastann measured alone")
         print(format_scaling(report["scaling"]))
         written = plot_scaling(report["scaling"], options.plot)
         print(f"plot: {written}" if written else "plot: skipped (matplotlib not installed)")

@@ -1,0 +1,90 @@
+"""``fastann bench`` itself: the command runs, prints its table and writes its JSON, and
+the workloads are defined as issue 4 fixes them."""
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fastann import _workloads, bench
+from fastann.__main__ import main as fastann_main
+
+
+def test_mnist_shape_flops_are_counted_exactly():
+    workload = _workloads.build("mnist_shape", rows=100)
+    products = 784 * 256 + 256 * 256 + 256 * 10
+    # forward and dW for every layer, dA_prev for all but the first
+    assert workload.flops_per_epoch() == 2 * 100 * (2 * products + products - 784 * 256)
+
+
+@pytest.mark.parametrize("name, sizes, rows, dtype", [
+    ("and_gate", (2, 4, 1), 4, "float64"),
+    ("perceptron", (3, 1), 7, "float64"),
+    ("keras_tutorial", (2, 64, 1), 720, "float32"),
+    ("digits", (64, 128, 10), 1437, "float32"),
+])
+def test_workloads_match_the_issue(name, sizes, rows, dtype):
+    try:
+        workload = _workloads.build(name)
+    except _workloads.MissingDependency as error:
+        pytest.skip(str(error))
+    assert workload.sizes == sizes
+    assert workload.n_samples == rows
+    assert workload.X.dtype == np.dtype(dtype)
+    weights, _ = workload.initial_weights()
+    assert [w.shape for w in weights[0::2]] == list(zip(sizes[:-1], sizes[1:]))
+    assert all(w.dtype == np.dtype(dtype) for w in weights)
+
+
+def test_initial_weights_are_the_models():
+    workload = _workloads.build("keras_tutorial", rows=64)
+    weights, _ = workload.initial_weights()
+    for given, fresh in zip(weights, workload.model().get_weights()):
+        np.testing.assert_array_equal(given, fresh)
+
+
+@pytest.fixture
+def small_peak(monkeypatch):
+    """--quick with a small GEMM for the peak, to keep these tests short."""
+    monkeypatch.setattr(bench, "QUICK", replace(bench.QUICK, peak_sizes=(256,)))
+
+
+def test_fastann_bench_quick_runs(tmp_path, capsys, small_peak):
+    path = tmp_path / "bench.json"
+    assert fastann_main(["bench", "--quick", "--workloads", "and_gate", "--rounds", "1",
+                         "--no-compile", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "machine:" in out and "GEMM peak" in out and "and_gate" in out
+    report = json.loads(path.read_text())
+    [result] = report["workloads"]
+    assert result["workload"] == "and_gate"
+    assert result["fastann"]["epochs_per_s"] > 0
+    assert report["gemm_peak"]["numpy_gflops"] > 0
+    if report["reference_note"] is None:
+        assert result["speedup"] > 0
+        assert result["loss_max_rel_diff"] < 1e-9
+
+
+def test_unknown_workload_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--workloads", "nope"])
+    assert "unknown workload" in capsys.readouterr().err
+
+
+def test_fastann_command_lists_its_commands(capsys):
+    assert fastann_main(["--help"]) == 0
+    assert "bench" in capsys.readouterr().out
+    assert fastann_main(["nope"]) == 2
+
+
+def test_fastann_bench_scaling_runs(tmp_path, capsys, monkeypatch, small_peak):
+    monkeypatch.setattr(bench, "SCALING_SERIES", {"hidden": (8, 16), "batch_size": (4,)})
+    monkeypatch.setattr(bench, "SCALING_BASE", dict(bench.SCALING_BASE, rows=64))
+    path = tmp_path / "scaling.json"
+    assert bench.main(["--scaling", "--quick", "--rounds", "1", "--json", str(path),
+                       "--plot", str(tmp_path / "scaling.png")]) == 0
+    out = capsys.readouterr().out
+    assert "ms/epoch" in out and "plot:" in out
+    report = json.loads(path.read_text())
+    assert [p["value"] for p in report["scaling"]["hidden"]] == [8, 16]
+    assert all(p["fastann_ms_per_epoch"] > 0 for p in report["scaling"]["batch_size"])
