@@ -62,6 +62,16 @@ def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, weight_decay):
 
 
 @kernel
+def state_slots(code, hyper):
+    """How many slots of the optimizer state the rule reads and writes (plain SGD: none)."""
+    if code == ADAM:
+        return 2
+    if code == SGD and hyper[MOMENTUM] == like(0, hyper):
+        return 0
+    return 1
+
+
+@kernel
 def apply_update(params, state, grads, code, hyper, lr, step):
     """One optimizer step. params, grads: (n_params,); state: (N_SLOTS * n_params,);
     hyper: (N_HYPER,); ``step`` is the 1-based count of updates so far."""

@@ -11,7 +11,7 @@ import numpy as np
 from ._jit import kernel, like, view_1d, view_rows
 from .metrics import accumulate_metrics
 from .network import backward, forward, output_loss
-from .optimizers import apply_update
+from .optimizers import apply_update, state_slots
 from .rng import shuffle_order
 
 # Positions in the int64 ``counters`` array, the model's running totals.
@@ -120,9 +120,12 @@ def train_epochs(params, opt_state, rng_state, counters,
     one = like(1, params)
     inverse_n = one / like(n, params)
     reshuffle = shuffle and n > capacity
+    # the state slots the rule uses: the only ones the per-epoch backup must copy
+    state_used = view_1d(opt_state, 0, state_slots(opt_code, opt_hyper) * params.shape[0])
+    state_backup = view_1d(backup_state, 0, state_used.shape[0])
     for epoch in range(lr_by_epoch.shape[0]):
         copy_into(backup_params, params)
-        copy_into(backup_state, opt_state)
+        copy_into(state_backup, state_used)
         backup_rng = rng_state[0]
         lr = lr_by_epoch[epoch]
         if reshuffle:
@@ -158,7 +161,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                                                capacity, loss_code, metric_codes)
         if not (np.isfinite(epoch_loss[epoch]) and all_finite(params)):
             copy_into(params, backup_params)
-            copy_into(opt_state, backup_state)
+            copy_into(state_used, state_backup)
             rng_state[0] = backup_rng
             counters[STEPS] -= (n + capacity - 1) // capacity
             counters[STATUS] = NON_FINITE
