@@ -6,11 +6,14 @@
     model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.1))
     history = model.fit(X, y, epochs=10_000, batch_size=None)
 """
-from .callbacks import Callback, History
+from . import schedules
+from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ReduceLROnPlateau
 from .layers import Dense
 from .model import Model
 from .optimizers import SGD, Adam, RMSprop
+from .saving import load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "Dense", "SGD", "Adam", "RMSprop", "Callback", "History"]
+__all__ = ["Model", "Dense", "SGD", "Adam", "RMSprop", "Callback", "History",
+           "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "schedules", "load_model"]

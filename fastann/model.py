@@ -183,10 +183,19 @@ class Model:
             terminal, else 0.
         callbacks : list of Callback
         validation_split : float
-            Fraction of the *last* rows (taken before shuffling) held out for validation.
+            Fraction of the *last* rows (taken before shuffling) held out for validation:
+            the first ``floor(n_samples * (1 - validation_split))`` rows train. Their
+            ``sample_weight`` goes with them.
         validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val)
+            Evaluated after every epoch, inside the compiled loop, with the weights at
+            the end of the epoch: ``val_loss`` and ``val_<metric>`` are what
+            ``evaluate`` would return then.
         sample_weight : array-like, (n_samples,)
+            Each row's loss is multiplied by its weight; the batch loss is the weighted
+            sum over the batch size (Keras' "sum_over_batch_size").
         class_weight : dict {class: weight}
+            Multiplies the sample weight of the training rows of each class (classes not
+            named weigh 1); validation rows are not class-weighted, as in Keras.
 
         Returns
         -------
@@ -219,8 +228,6 @@ class Model:
         n_out = self.layers[-1].units
         Y = _checks.targets("y", y, X.shape[0], self.loss, n_out, self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
-        if class_weight is not None:
-            weight = weight * _checks.class_weights(class_weight, Y, self.loss.name, self.dtype)
         if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
             raise ValueError(f"validation_split must be a number in [0, 1); got "
                              f"{validation_split!r}")
@@ -238,6 +245,8 @@ class Model:
             val = self._validation_arrays(validation_data, X.shape[1], n_out)
         else:
             val = (X[:0], Y[:0], weight[:0])
+        if class_weight is not None:  # training rows only, as Keras
+            weight = weight * _checks.class_weights(class_weight, Y, self.loss.name, self.dtype)
         return _TrainingData(X, Y, weight, *val)
 
     def _validation_arrays(self, validation_data, n_features, n_out):
@@ -264,11 +273,11 @@ class Model:
         if verbose:
             recorders.append(ProgressLogger(verbose, epochs, self.epochs_trained))
         per_epoch = [c for c in callbacks if c.needs_every_epoch]
+        self.stop_training = False
         for callback in callbacks:
             callback.set_model(self)
             callback.on_train_begin()
         self.history = history
-        self.stop_training = False
         names = self._log_names(validation=data.X_val.shape[0] > 0)
         end = self.epochs_trained + epochs
         chunk = 1
@@ -278,7 +287,8 @@ class Model:
                 n_epochs = min(chunk, end - self.epochs_trained)
                 logs = _EpochLogs(n_epochs, len(self._metric_codes), self.dtype)
                 first = self.epochs_trained
-                lr = np.full(n_epochs, self.optimizer.lr, self.dtype)
+                # by absolute epoch, so a later fit or a resumed model continues a schedule
+                lr = self.optimizer.learning_rates(first, n_epochs, self.dtype)
                 started = time.perf_counter()
                 try:
                     train_kernels.train_epochs(
@@ -298,8 +308,8 @@ class Model:
                         for recorder in recorders:
                             recorder.record_chunk(first, columns)
                 self._check_finite(first + done)
-                for i in range(done):
-                    epoch_logs = {name: values[i] for name, values in columns.items()}
+                for i in range(done if per_epoch else 0):  # per_epoch: chunks of 1
+                    epoch_logs = {name: float(values[i]) for name, values in columns.items()}
                     for callback in per_epoch:
                         if callback.on_epoch_end(first + i, epoch_logs):
                             self.stop_training = True
@@ -374,6 +384,15 @@ class Model:
         self._require_built("get_weights")
         return [view.copy() for view in self.layout.views(self._params)]
 
+    def _load_params(self, flat):
+        """Copy a flat parameter vector (a copy of ``params``) back in; used by
+        EarlyStopping to restore the best epoch's weights."""
+        flat = np.asarray(flat)
+        if flat.shape != self._params.shape:
+            raise ValueError(f"flat parameters must have shape {self._params.shape}; got "
+                             f"{flat.shape}")
+        self._params[:] = flat
+
     def set_weights(self, weights):
         """Load weights in ``get_weights`` layout; checked whole before anything changes."""
         self._require_built("set_weights")
@@ -391,6 +410,14 @@ class Model:
             checked.append(array)
         for array, target in zip(checked, targets):
             target[...] = array
+
+    def save(self, path):
+        """Write the model to one ``.npz`` file (``.npz`` is appended if missing), atomically:
+        architecture, weights, compile settings, optimizer and shuffling state and the
+        epoch and step counts, so ``fastann.load_model(path)`` continues training exactly.
+        Returns the path written."""
+        from .saving import save_model  # saving imports this module
+        return save_model(self, path)
 
     def summary(self, file=None):
         """Print the layers, their output shapes and parameter counts."""

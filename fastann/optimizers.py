@@ -1,18 +1,40 @@
 """Optimizers: hyper-parameters, checked on creation, and the kernel code they select.
 
-The update rules themselves are kernels (``fastann.kernels.optimizers``). Defaults
-follow Keras. ``weight_decay`` adds ``weight_decay * w`` to every gradient (L2).
+The update rules themselves are kernels (``fastann.kernels.optimizers``); their formulas
+and defaults are Keras 3's:
+
+==========  ==============================================================================
+SGD         ``lr=0.01, momentum=0.0, nesterov=False``. ``w -= lr * g``; with momentum
+            ``v = momentum * v - lr * g; w += v`` (Nesterov: ``w += momentum * v - lr * g``)
+Adam        ``lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``, bias-corrected:
+            ``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + epsilon)``
+            (PyTorch's default epsilon is 1e-8)
+RMSprop     ``lr=0.001, rho=0.9, epsilon=1e-7``, uncentred, no momentum:
+            ``ms = rho * ms + (1 - rho) * g**2; w -= lr * g / sqrt(ms + epsilon)``
+            (PyTorch's defaults are ``alpha=0.99, eps=1e-8`` with eps outside the root)
+==========  ==============================================================================
+
+``weight_decay`` (default 0) is classic L2, as PyTorch's ``weight_decay``: it adds
+``weight_decay * w`` to every gradient before the rule (Keras 3's ``weight_decay`` is the
+decoupled, AdamW kind instead). ``learning_rate=`` is accepted as Keras' spelling of ``lr``.
+
+The learning rate is a number or a ``fastann.schedules.LearningRateSchedule`` (one rate
+per epoch). ``get_config()`` / ``from_config(dict)`` turn an optimizer into a plain
+JSON-able dict and back, e.g. ``{"name": "adam", "lr": 0.001, "beta_1": 0.9, ...}``, the
+``"lr"`` of a schedule being the schedule's own config.
 """
 import math
+import numbers
 
 import numpy as np
 
+from . import schedules
 from ._options import lookup
 from .kernels import optimizers as kernel
 
 
 def _check(name, value, low, high=math.inf, low_inclusive=False):
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     ok = ok and math.isfinite(value) and (value >= low if low_inclusive else value > low)
     if not ok or value >= high:
         low_text = f">= {low}" if low_inclusive else f"> {low}"
@@ -22,16 +44,49 @@ def _check(name, value, low, high=math.inf, low_inclusive=False):
 
 
 class Optimizer:
-    """Base: a learning rate and a hyper-parameter vector for the update kernel."""
+    """Base: a learning rate (number or schedule), ``weight_decay`` and a hyper-parameter
+    vector for the update kernel. Subclasses list their own arguments in ``_fields``."""
 
     code = None
     name = None
+    _fields = ()
 
     def __init__(self, lr, weight_decay, learning_rate=None):
-        if learning_rate is not None:
-            lr = learning_rate
-        self.lr = _check(f"{type(self).__name__} lr", lr, 0)
+        self.lr = lr if learning_rate is None else learning_rate
         self.weight_decay = _check("weight_decay", weight_decay, 0, low_inclusive=True)
+
+    @property
+    def lr(self):
+        """The learning rate: a float, or a ``LearningRateSchedule`` of the epoch.
+        Assigning a number (as ``ReduceLROnPlateau`` does) takes effect from the next
+        kernel call of ``fit``."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._lr = value
+        else:
+            self._lr = _check(f"{type(self).__name__} lr", value, 0)
+
+    learning_rate = lr  # Keras' name
+
+    @property
+    def scheduled(self):
+        """True when the learning rate is a schedule."""
+        return isinstance(self._lr, schedules.LearningRateSchedule)
+
+    def learning_rates(self, first_epoch, n_epochs, dtype=np.float64):
+        """(n_epochs,) array of ``dtype``: the rate of each epoch from ``first_epoch``
+        (counted over the model's life), as ``train_epochs`` reads it."""
+        if not self.scheduled:
+            return np.full(n_epochs, self._lr, dtype)
+        rates = np.asarray(self._lr.rates(first_epoch, n_epochs), np.float64)
+        if rates.shape != (n_epochs,) or not (np.isfinite(rates).all() and (rates >= 0).all()):
+            raise ValueError(f"learning-rate schedule {self._lr!r} must give one finite rate "
+                             f">= 0 per epoch; for epochs {first_epoch}.."
+                             f"{first_epoch + n_epochs - 1} it gave {rates!r}")
+        return rates.astype(dtype)
 
     def hyper(self, dtype):
         """The (kernel.N_HYPER,) vector the update kernel reads."""
@@ -44,23 +99,40 @@ class Optimizer:
         pass
 
     def get_config(self):
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        """{"name": ..., "lr": number or schedule config, argument: value, ...}: plain
+        JSON-able values that ``from_config`` turns back into an equal optimizer."""
+        lr = self._lr.get_config() if self.scheduled else self._lr
+        return {"name": self.name, "lr": lr,
+                **{field: getattr(self, field) for field in self._fields},
+                "weight_decay": self.weight_decay}
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        lr = repr(self._lr)
+        args = "".join(f", {field}={getattr(self, field)!r}"
+                       for field in self._fields + ("weight_decay",))
+        return f"{type(self).__name__}(lr={lr}{args})"
 
 
 class SGD(Optimizer):
-    """Gradient descent, optionally with (Nesterov) momentum, as Keras' SGD."""
+    """Gradient descent, optionally with (Nesterov) momentum, as Keras' SGD.
+
+    Parameters
+    ----------
+    lr : float > 0 or LearningRateSchedule, default 0.01
+    momentum : float in [0, 1), default 0
+    nesterov : bool, default False
+    weight_decay : float >= 0, default 0
+        L2 coefficient added to the gradient.
+    """
 
     code, name = kernel.SGD, "sgd"
+    _fields = ("momentum", "nesterov")
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, *,
                  learning_rate=None):
         super().__init__(lr, weight_decay, learning_rate)
         self.momentum = _check("momentum", momentum, 0, 1, low_inclusive=True)
-        self.nesterov = bool(nesterov)
+        self.nesterov = schedules._flag("SGD", "nesterov", nesterov)
 
     def _fill(self, values):
         values[kernel.MOMENTUM] = self.momentum
@@ -68,9 +140,20 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction, as Keras' Adam."""
+    """Adam (Kingma & Ba) with bias correction, as Keras' Adam.
+
+    Parameters
+    ----------
+    lr : float > 0 or LearningRateSchedule, default 0.001
+    beta_1 : float in [0, 1), default 0.9
+    beta_2 : float in [0, 1), default 0.999
+    epsilon : float > 0, default 1e-7
+    weight_decay : float >= 0, default 0
+        L2 coefficient added to the gradient.
+    """
 
     code, name = kernel.ADAM, "adam"
+    _fields = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, *,
                  learning_rate=None):
@@ -86,9 +169,19 @@ class Adam(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as Keras' (uncentred, no momentum): w -= lr * g / sqrt(ms + epsilon)."""
+    """RMSprop, as Keras' (uncentred, no momentum): w -= lr * g / sqrt(ms + epsilon).
+
+    Parameters
+    ----------
+    lr : float > 0 or LearningRateSchedule, default 0.001
+    rho : float in [0, 1), default 0.9
+    epsilon : float > 0, default 1e-7
+    weight_decay : float >= 0, default 0
+        L2 coefficient added to the gradient.
+    """
 
     code, name = kernel.RMSPROP, "rmsprop"
+    _fields = ("rho", "epsilon")
 
     def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7, weight_decay=0.0, *,
                  learning_rate=None):
@@ -109,3 +202,25 @@ def get(optimizer):
     if isinstance(optimizer, Optimizer):
         return optimizer
     return lookup(OPTIMIZERS, optimizer, "optimizer")()
+
+
+def from_config(config):
+    """An optimizer from ``Optimizer.get_config()``'s dict.
+
+    Only fastann's own tables are consulted (``OPTIMIZERS``, ``schedules.SCHEDULES``):
+    nothing named in the data is imported. Unknown names or keys raise ValueError, and
+    every value is checked by the constructors as if passed by hand. Missing arguments
+    take their defaults.
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"an optimizer config must be a dict; got {type(config).__name__}")
+    arguments = dict(config)
+    cls = lookup(OPTIMIZERS, arguments.pop("name", None), "optimizer")
+    allowed = ("lr",) + cls._fields + ("weight_decay",)
+    unknown = sorted(set(arguments) - set(allowed), key=str)
+    if unknown:
+        raise ValueError(f"{cls.__name__} config has unknown keys {unknown}; expected "
+                         f"'name' and {list(allowed)}")
+    if isinstance(arguments.get("lr"), dict):
+        arguments["lr"] = schedules.from_config(arguments["lr"])
+    return cls(**arguments)
