@@ -1,0 +1,358 @@
+"""Saving a model to one ``.npz`` file and loading it back, exactly.
+
+The file holds everything training depends on, so ``fit`` on a loaded model continues
+bit for bit where the saved one stopped: the architecture, dtype and seed; the loss,
+metrics, optimizer configuration and optimizer state; the shuffling RNG state; the epoch
+and step counters. Its arrays:
+
+======================  =====================  =====================================
+key                     shape, dtype           contents
+======================  =====================  =====================================
+``config``              (), unicode            JSON: format, format_version, dtype,
+                                               seed, input_dim, layers, compile
+``params``              (n_params,), dtype     the flat parameters (layout.py)
+``opt_state``           (N_SLOTS * n_params,)  optimizer state; only when compiled
+``rng_state``           (1,), uint64           the shuffling generator's state
+``counters``            (N_COUNTERS,), int64   epochs, steps, status
+======================  =====================  =====================================
+
+Loading trusts nothing in the file: it is read with ``allow_pickle=False``; layers, the
+loss, metrics and the optimizer are rebuilt from fastann's own name tables (a name is
+looked up, never imported); every array's header is checked against the shape and dtype
+the configuration implies before its data is read. Any problem raises a ``ValueError``
+that names the file.
+"""
+import json
+import math
+import os
+import secrets
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+
+from . import optimizers
+from .kernels import train as train_kernels
+from .kernels.optimizers import N_SLOTS
+from .layers import Dense
+from .model import DTYPES, Model
+
+FORMAT = "fastann.model"
+FORMAT_VERSION = 1
+SUFFIX = ".npz"
+_LAYER_KEYS = ("units", "activation", "kernel_initializer", "init_scale", "negative_slope")
+_CONFIG_KEYS = {"format", "format_version", "dtype", "seed", "input_dim", "layers", "compile"}
+_COMPILE_KEYS = {"loss", "metrics", "optimizer"}
+
+
+class _Invalid(Exception):
+    """A problem with the file's contents; ``load_model`` re-raises it as ValueError."""
+
+
+# ------------------------------------------------------------------------- save
+def save_model(model, path):
+    """Write ``model`` to ``path`` (``.npz`` is appended if missing), atomically.
+
+    The file is written to a temporary file in the same directory, flushed to disk and
+    renamed over ``path``, so ``path`` is either the old file or the complete new one,
+    never a partial write. Returns the path written.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"save_model expects a fastann.Model; got {type(model).__name__}")
+    model._require_built("save")
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path.endswith(SUFFIX):
+        path += SUFFIX
+    arrays = {
+        "config": np.array(json.dumps(_config(model), allow_nan=False, sort_keys=True)),
+        "params": model._params,
+        "rng_state": model._rng_state,
+        "counters": model._counters,
+    }
+    if model.loss is not None:
+        arrays["opt_state"] = model._opt_state
+    _write_atomically(path, arrays)
+    return path
+
+
+def _config(model):
+    layers = [{"units": layer.units,
+               "activation": layer.activation_spec.name,
+               "kernel_initializer": layer.kernel_initializer.lower(),
+               "init_scale": float(layer.init_scale),
+               "negative_slope": float(layer.negative_slope)} for layer in model.layers]
+    compiled = None
+    if model.loss is not None:
+        compiled = {"loss": model.loss.name, "metrics": list(model.metrics_names),
+                    "optimizer": model.optimizer.get_config()}
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "dtype": model.dtype.name,
+            "seed": model.seed, "input_dim": model.input_dim, "layers": layers,
+            "compile": compiled}
+
+
+def _write_atomically(path, arrays):
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary, handle = _create_temporary(directory, os.path.basename(path))
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)  # a file object: savez appends no suffix
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _create_temporary(directory, name):
+    """A new hidden file beside the target. os.open with mode 0o666 lets the umask set
+    the final file's permissions, as np.savez would."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return temporary, os.open(temporary, flags, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file in {directory!r}")
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable where the platform allows (not on Windows)."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+# ------------------------------------------------------------------------- load
+def load_model(path):
+    """Load a model written by ``Model.save``, ready to predict, evaluate or go on training.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. If it does not exist and does not end in ``.npz``, ``path + ".npz"`` is
+        tried (``save`` appends the suffix).
+
+    Returns
+    -------
+    Model
+        Compiled if the saved model was, with its optimizer state, shuffling state and
+        epoch and step counts, so ``fit`` continues exactly as the saved model would have.
+
+    Raises
+    ------
+    ValueError
+        The file is not a fastann model file, is corrupt or truncated, has an unsupported
+        format version, names an unknown layer option, loss, metric or optimizer, holds an
+        array of the wrong shape or dtype, or holds pickled (object) data.
+    """
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not os.path.exists(path) and not path.endswith(SUFFIX) and os.path.exists(
+            path + SUFFIX):
+        path += SUFFIX
+    with open(path, "rb") as file:  # a missing file raises FileNotFoundError, as usual
+        try:
+            return _load(file)
+        except _Invalid as error:
+            raise ValueError(f"{path!r} is not a valid fastann model file: {error}") from None
+        except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile,
+                zlib.error, struct.error, RecursionError, NotImplementedError) as error:
+            raise ValueError(f"{path!r} is not a valid fastann model file: "
+                             f"{type(error).__name__}: {error}") from error
+
+
+def _load(file):
+    if not zipfile.is_zipfile(file):
+        raise _Invalid("it is not an .npz (zip) archive (random or truncated data?)")
+    file.seek(0)
+    with np.load(file, allow_pickle=False) as archive:
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise _Invalid("it is not an .npz archive")
+        if "config" not in archive.files:
+            raise _Invalid(f"it has no 'config' array (it holds {sorted(archive.files)}); "
+                           "it was not written by fastann")
+        shape, dtype = _header(archive, "config")
+        if dtype.kind != "U" or shape != ():
+            raise _Invalid(f"array 'config' must be a 0-d unicode string; got dtype {dtype} "
+                           f"and shape {shape}")
+        config = _parse_config(archive["config"][()])
+        dtype, sizes, layers = _architecture(config)
+        expected = _expected_arrays(dtype, sizes, compiled=config["compile"] is not None)
+        missing = sorted(set(expected) - set(archive.files))
+        unexpected = sorted(set(archive.files) - set(expected) - {"config"})
+        if missing or unexpected:
+            raise _Invalid(f"expected arrays {sorted(expected)} besides 'config'; "
+                           f"missing {missing}, unexpected {unexpected}")
+        for name, (shape, dtype) in expected.items():
+            found = _header(archive, name)
+            if found != (shape, dtype):
+                raise _Invalid(f"array {name!r} must have shape {shape} and dtype "
+                               f"{dtype.name}; got shape {found[0]} and dtype {found[1]}")
+        # Only now, with every size matching data the file really holds, allocate.
+        model = _build(config, layers)
+        arrays = {name: archive[name] for name in expected}
+    _restore(model, arrays)
+    return model
+
+
+def _header(archive, name):
+    """(shape, dtype) of array ``name`` from its .npy header, checked to hold no Python
+    objects and to be followed by as much data as it declares, so that nothing is
+    unpickled and no huge array is allocated for a forged or truncated file."""
+    member = name + ".npy"
+    try:
+        info = archive.zip.getinfo(member)
+    except KeyError:
+        raise _Invalid(f"array {name!r} is not a plain .npy member") from None
+    with archive.zip.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise _Invalid(f"array {name!r} uses .npy format version {version}, which "
+                           "fastann does not write")
+        header_size = stream.tell()
+    if dtype.hasobject:
+        raise _Invalid(f"array {name!r} holds Python objects (pickled data), which fastann "
+                       "never writes and will not load")
+    declared = math.prod(shape) * dtype.itemsize
+    if info.file_size < header_size + declared:
+        raise _Invalid(f"array {name!r} declares shape {shape} and dtype {dtype} "
+                       f"({declared} bytes) but holds only {info.file_size - header_size} "
+                       "bytes of data")
+    return shape, dtype
+
+
+def _parse_config(text):
+    def no_constants(name):
+        raise _Invalid(f"the config holds {name}, which fastann never writes")
+
+    try:
+        config = json.loads(text, parse_constant=no_constants)
+    except json.JSONDecodeError as error:
+        raise _Invalid(f"its config is not valid JSON ({error})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise _Invalid(f"its config does not declare format {FORMAT!r}; it was not written "
+                       "by fastann")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise _Invalid(f"format version {version!r} is not supported; this fastann reads "
+                       f"version {FORMAT_VERSION}")
+    _require_keys("config", config, _CONFIG_KEYS)
+    return config
+
+
+def _architecture(config):
+    """(dtype, sizes, [Dense]) from the config, every layer option checked by Dense."""
+    if config["dtype"] not in DTYPES:
+        raise _Invalid(f"config dtype must be one of {sorted(DTYPES)}; got "
+                       f"{config['dtype']!r}")
+    _require_int("input_dim", config["input_dim"])
+    if config["input_dim"] < 1:
+        raise _Invalid(f"config input_dim must be positive; got {config['input_dim']!r}")
+    layers = config["layers"]
+    if not isinstance(layers, list) or not layers:
+        raise _Invalid(f"config layers must be a non-empty list; got {layers!r}")
+    dense = []
+    for index, layer in enumerate(layers):
+        _require_keys(f"layers[{index}]", layer, set(_LAYER_KEYS))
+        _require_int(f"layers[{index}].units", layer["units"])
+        for key in ("activation", "kernel_initializer"):
+            if not isinstance(layer[key], str):
+                raise _Invalid(f"layers[{index}].{key} must be a name; got {layer[key]!r}")
+        for key in ("init_scale", "negative_slope"):
+            if isinstance(layer[key], bool) or not isinstance(layer[key], (int, float)):
+                raise _Invalid(f"layers[{index}].{key} must be a number; got {layer[key]!r}")
+        try:
+            dense.append(Dense(**{key: layer[key] for key in _LAYER_KEYS}))
+        except (TypeError, ValueError) as error:
+            raise _Invalid(f"layers[{index}]: {error}") from None
+    sizes = [config["input_dim"]] + [layer.units for layer in dense]
+    return np.dtype(DTYPES[config["dtype"]]), sizes, dense
+
+
+def _expected_arrays(dtype, sizes, compiled):
+    """{name: (shape, dtype)} of every array besides the config."""
+    n_params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    expected = {"params": ((n_params,), dtype),
+                "rng_state": ((1,), np.dtype(np.uint64)),
+                "counters": ((train_kernels.N_COUNTERS,), np.dtype(np.int64))}
+    if compiled:
+        expected["opt_state"] = ((N_SLOTS * n_params,), dtype)
+    return expected
+
+
+def _build(config, layers):
+    """The Model the config describes, compiled if it was; the loss, metrics and
+    optimizer are looked up in fastann's tables, which check them."""
+    try:
+        model = Model(layers, input_dim=config["input_dim"], dtype=config["dtype"],
+                      seed=config["seed"])
+    except (TypeError, ValueError) as error:
+        raise _Invalid(str(error)) from None
+    compiled = config["compile"]
+    if compiled is None:
+        return model
+    _require_keys("compile", compiled, _COMPILE_KEYS)
+    metrics = compiled["metrics"]
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise _Invalid(f"compile.metrics must be a list of names; got {metrics!r}")
+    if not isinstance(compiled["loss"], str):
+        raise _Invalid(f"compile.loss must be a name; got {compiled['loss']!r}")
+    if not isinstance(compiled["optimizer"], dict):
+        raise _Invalid(f"compile.optimizer must be a dict; got {compiled['optimizer']!r}")
+    try:
+        optimizer = optimizers.from_config(compiled["optimizer"])
+        model.compile(loss=compiled["loss"], optimizer=optimizer, metrics=metrics)
+    except (TypeError, ValueError, KeyError) as error:
+        raise _Invalid(f"compile: {error}") from None
+    return model
+
+
+def _restore(model, arrays):
+    for name in ("params", "opt_state"):
+        if name in arrays and not np.isfinite(arrays[name]).all():
+            raise _Invalid(f"array {name!r} holds NaN or infinite values")
+    counters = arrays["counters"]
+    if (counters[[train_kernels.EPOCHS, train_kernels.STEPS]] < 0).any() or \
+            counters[train_kernels.STATUS] != train_kernels.OK:
+        raise _Invalid(f"array 'counters' holds impossible values {counters.tolist()} "
+                       "(epochs, steps, status)")
+    model._params[:] = arrays["params"]
+    if "opt_state" in arrays:
+        model._opt_state[:] = arrays["opt_state"]
+    model._rng_state[:] = arrays["rng_state"]
+    model._counters[:] = counters
+
+
+def _require_keys(where, mapping, keys):
+    if not isinstance(mapping, dict):
+        raise _Invalid(f"{where} must be a JSON object; got {mapping!r}")
+    missing, unexpected = sorted(keys - set(mapping)), sorted(set(mapping) - keys)
+    if missing or unexpected:
+        raise _Invalid(f"{where} is missing keys {missing} or has unexpected keys "
+                       f"{unexpected}")
+
+
+def _require_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"config {name} must be an integer; got {value!r}")
