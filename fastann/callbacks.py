@@ -49,9 +49,9 @@ class History(Callback):
 
     needs_every_epoch = False
 
-    def __init__(self):
+    def __init__(self, names=()):
         self._epochs = []
-        self._columns = {}
+        self._columns = {name: [] for name in names}  # every key, even before epoch 1
         self._lists = None
 
     def record_chunk(self, first_epoch, columns):
@@ -71,7 +71,7 @@ class History(Callback):
     def history(self):
         """{name: [value per epoch]}, as in Keras."""
         if self._lists is None:
-            self._lists = {name: np.concatenate(parts).tolist()
+            self._lists = {name: np.concatenate(parts).tolist() if parts else []
                            for name, parts in self._columns.items()}
         return self._lists
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _checks, losses, optimizers
 from . import metrics as metric_table
+from ._signals import deferred_interrupt
 from .callbacks import Callback, History, ProgressLogger
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
@@ -268,7 +269,8 @@ class Model:
         capacity = n if batch_size is None else min(batch_size, n)
         workspace = self._workspace(capacity)
         order = workspace.order_for(n)
-        history = History()
+        names = self._log_names(validation=data.X_val.shape[0] > 0)
+        history = History(names)
         recorders = [history]
         if verbose:
             recorders.append(ProgressLogger(verbose, epochs, self.epochs_trained))
@@ -278,53 +280,64 @@ class Model:
             callback.set_model(self)
             callback.on_train_begin()
         self.history = history
-        names = self._log_names(validation=data.X_val.shape[0] > 0)
         end = self.epochs_trained + epochs
-        chunk = 1
         interrupted = False
-        try:
-            while self.epochs_trained < end and not self.stop_training:
-                n_epochs = min(chunk, end - self.epochs_trained)
-                logs = _EpochLogs(n_epochs, len(self._metric_codes), self.dtype)
-                first = self.epochs_trained
-                # by absolute epoch, so a later fit or a resumed model continues a schedule
-                lr = self.optimizer.learning_rates(first, n_epochs, self.dtype)
-                started = time.perf_counter()
-                try:
-                    train_kernels.train_epochs(
-                        self._params, self._opt_state, self._rng_state, self._counters,
-                        logs.loss, logs.metrics, logs.val_loss, logs.val_metrics,
-                        workspace.grads, workspace.backup_params, workspace.backup_state,
-                        workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
-                        workspace.batch_Y, workspace.batch_weight,
-                        data.X, data.Y, data.weight, data.X_val, data.Y_val, data.weight_val,
-                        self.layout.table, self._slopes, self.loss.code, self._metric_codes,
-                        self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity,
-                        shuffle)
-                finally:  # also on Ctrl-C: record what the kernel completed
-                    done = self.epochs_trained - first
-                    if done:
-                        columns = logs.columns(names, done)
-                        for recorder in recorders:
-                            recorder.record_chunk(first, columns)
-                self._check_finite(first + done)
-                for i in range(done if per_epoch else 0):  # per_epoch: chunks of 1
-                    epoch_logs = {name: float(values[i]) for name, values in columns.items()}
-                    for callback in per_epoch:
-                        if callback.on_epoch_end(first + i, epoch_logs):
-                            self.stop_training = True
-                elapsed = time.perf_counter() - started
-                chunk = _next_chunk(chunk, n_epochs, elapsed, bool(per_epoch))
-        except KeyboardInterrupt:
-            interrupted = True
+        with deferred_interrupt() as interrupt:
+            try:
+                self._run_chunks(data, end, capacity, workspace, order, shuffle, names,
+                                 recorders, per_epoch, interrupt)
+            except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
+                interrupted = True
+            finally:  # also on divergence: end the progress line, let callbacks finish
+                interrupted = interrupted or interrupt.requested
+                for recorder in recorders[1:]:
+                    recorder.on_train_end({"interrupted": interrupted})
+                for callback in callbacks:
+                    callback.on_train_end()
+        if interrupted:
             warnings.warn(f"fit interrupted: the model keeps the weights of epoch "
                           f"{self.epochs_trained}, and History holds the epochs up to it",
-                          RuntimeWarning, stacklevel=2)
-        for recorder in recorders[1:]:
-            recorder.on_train_end({"interrupted": interrupted})
-        for callback in callbacks:
-            callback.on_train_end()
+                          RuntimeWarning, stacklevel=3)
         return history
+
+    def _run_chunks(self, data, end, capacity, workspace, order, shuffle, names, recorders,
+                    per_epoch, interrupt):
+        """Call the fused kernel chunk after chunk until ``end`` epochs, a stop request
+        or a Ctrl-C; record each chunk and run the per-epoch callbacks."""
+        chunk = 1
+        while (self.epochs_trained < end and not self.stop_training
+               and not interrupt.requested):
+            n_epochs = min(chunk, end - self.epochs_trained)
+            logs = _EpochLogs(n_epochs, len(self._metric_codes), self.dtype)
+            first = self.epochs_trained
+            # by absolute epoch, so a later fit or a resumed model continues a schedule
+            lr = self.optimizer.learning_rates(first, n_epochs, self.dtype)
+            started = time.perf_counter()
+            try:
+                train_kernels.train_epochs(
+                    self._params, self._opt_state, self._rng_state, self._counters,
+                    logs.loss, logs.metrics, logs.val_loss, logs.val_metrics,
+                    workspace.grads, workspace.backup_params, workspace.backup_state,
+                    workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
+                    workspace.batch_Y, workspace.batch_weight,
+                    data.X, data.Y, data.weight, data.X_val, data.Y_val, data.weight_val,
+                    self.layout.table, self._slopes, self.loss.code, self._metric_codes,
+                    self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity,
+                    shuffle)
+            finally:  # also on Ctrl-C: record what the kernel completed
+                done = self.epochs_trained - first
+                if done:
+                    columns = logs.columns(names, done)
+                    for recorder in recorders:
+                        recorder.record_chunk(first, columns)
+            self._check_finite(first + done)
+            for i in range(done if per_epoch else 0):  # per_epoch: chunks of 1
+                epoch_logs = {name: float(values[i]) for name, values in columns.items()}
+                for callback in per_epoch:
+                    if callback.on_epoch_end(first + i, epoch_logs):
+                        self.stop_training = True
+            elapsed = time.perf_counter() - started
+            chunk = _next_chunk(chunk, n_epochs, elapsed, bool(per_epoch))
 
     def _check_finite(self, epoch):
         if self._counters[train_kernels.STATUS] != train_kernels.NON_FINITE:
@@ -333,7 +346,8 @@ class Model:
         raise FloatingPointError(
             f"training diverged: the loss or the weights became NaN or infinite in epoch "
             f"{epoch + 1}. The model keeps the weights of epoch {epoch} (model.history has the "
-            "losses up to it). Lower the learning rate or scale the inputs.")
+            "losses up to it; EarlyStopping(restore_best_weights=True) restores its best "
+            "epoch instead). Lower the learning rate or scale the inputs.")
 
     def _log_names(self, validation):
         names = ["loss"] + list(self.metrics_names)

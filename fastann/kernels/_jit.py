@@ -97,8 +97,12 @@ def refresh_stale_caches(source_dir):
             for dispatcher in dispatchers:
                 dispatcher._cache.flush()
             os.makedirs(directory, exist_ok=True)
-            with open(stamp, "w") as file:
+            # written aside and renamed, so a process importing meanwhile never reads
+            # a half-written digest (and empties the cache again)
+            partial = f"{stamp}.{os.getpid()}"
+            with open(partial, "w") as file:
                 file.write(digest)
+            os.replace(partial, stamp)
         except OSError:  # a read-only cache: Numba will not save into it either
             pass
 
