@@ -18,7 +18,7 @@ def _as_columns(y, n_out, loss_name):
         return y.reshape(-1, 1)
     if y.ndim == 2 and y.shape[1] == n_out:
         return y
-    expected = f"(n_samples,) or (n_samples, 1)" if n_out == 1 else f"(n_samples, {n_out})"
+    expected = "(n_samples,) or (n_samples, 1)" if n_out == 1 else f"(n_samples, {n_out})"
     raise ValueError(f"y for {loss_name} with {n_out} output unit(s) must have shape "
                      f"{expected}; got shape {y.shape}")
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastann as fa
+from fastann.kernels import train as train_kernels
 
 # fastann's loss name -> the reference's (the reference reads one-hot targets).
 REFERENCE_LOSS = {
@@ -107,3 +108,17 @@ def _flat(arrays):
 @pytest.fixture
 def flat():
     return _flat
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """Records the ``lr_by_epoch`` array of every ``train_epochs`` call."""
+    calls = []
+    original = train_kernels.train_epochs
+
+    def spy(*args):
+        calls.append(np.array(args[-3], copy=True))
+        return original(*args)
+
+    monkeypatch.setattr(train_kernels, "train_epochs", spy)
+    return calls

@@ -13,7 +13,6 @@ import pytest
 
 import fastann as fa
 from fastann import reference, schedules
-from fastann.kernels import train as train_kernels
 
 RTOL = 1e-10
 ATOL = 1e-13
@@ -53,19 +52,6 @@ class LearningRates(fa.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.after.append(self.model.optimizer.lr)
 
-
-@pytest.fixture
-def kernel_calls(monkeypatch):
-    """The ``lr_by_epoch`` array of every ``train_epochs`` call."""
-    calls = []
-    original = train_kernels.train_epochs
-
-    def spy(*args):
-        calls.append(np.array(args[-3], copy=True))
-        return original(*args)
-
-    monkeypatch.setattr(train_kernels, "train_epochs", spy)
-    return calls
 
 
 def tiny_model(optimizer="sgd", loss="mse", seed=0):

@@ -1,5 +1,6 @@
 """A float32 model's kernels do float32 arithmetic only: no float64 operation, no
-conversion to float64, anywhere in the compiled training, evaluation or prediction code.
+conversion to float64, anywhere in the compiled training, evaluation or prediction code,
+and no kernel is compiled for float64 at all.
 
 The machine code can only be inspected right after compiling (Numba does not keep the
 IR of cached code), so this runs in a subprocess with an empty cache directory.
@@ -39,6 +40,11 @@ SCRIPT = textwrap.dedent("""
                 r"= (?:fadd|fsub|fmul|fdiv|fcmp \\w+|fpext|sitofp|uitofp)[^%\\n]*?\\bdouble\\b", ir)
             assert float_ops, "no float32 arithmetic found: the IR check is broken"
             assert not double_ops, (kernel.__name__, double_ops[:5])
+    # and no kernel, inner ones included, was specialised for float64 at all
+    from fastann.kernels import _jit
+    compiled = [(d.py_func.__name__, str(s)) for d in _jit._cached_kernels for s in d.signatures]
+    assert len(compiled) > 20, compiled
+    assert not [c for c in compiled if "float64" in c[1]], compiled
     print("checked", sum(len(k.signatures) for k in (train.train_epochs, train.evaluate_dataset,
                                                       train.predict_dataset)))
 """)

@@ -15,18 +15,7 @@ from fastann import reference
 from fastann.kernels import network
 from fastann.layout import Workspace
 
-HIDDEN = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
-LOSS_CASES = [
-    ("binary_crossentropy", "sigmoid"),
-    ("mean_squared_error", "linear"),
-    ("mean_squared_error", "relu"),
-    ("mean_squared_error", "leaky_relu"),
-    ("mean_squared_error", "sigmoid"),
-    ("mean_squared_error", "tanh"),
-    ("mean_squared_error", "softmax"),
-    ("categorical_crossentropy", "softmax"),
-    ("sparse_categorical_crossentropy", "softmax"),
-]
+from cases import HIDDEN, LOSS_CASES
 KINKED = ("relu", "leaky_relu")
 KINK_MARGIN = 1e-3  # no pre-activation of a kinked layer this close to 0
 EPS = 1e-6

@@ -9,18 +9,7 @@ import pytest
 import fastann as fa
 from fastann import reference
 
-HIDDEN = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
-LOSS_CASES = [
-    ("binary_crossentropy", "sigmoid"),
-    ("mean_squared_error", "linear"),
-    ("mean_squared_error", "relu"),
-    ("mean_squared_error", "leaky_relu"),
-    ("mean_squared_error", "sigmoid"),
-    ("mean_squared_error", "tanh"),
-    ("mean_squared_error", "softmax"),
-    ("categorical_crossentropy", "softmax"),
-    ("sparse_categorical_crossentropy", "softmax"),
-]
+from cases import HIDDEN, LOSS_CASES
 LOSS_IDS = [f"{loss}-{output}" for loss, output in LOSS_CASES]
 EPOCHS = 1000
 N_SAMPLES = 12

@@ -11,7 +11,6 @@ import pytest
 
 import fastann as fa
 from fastann import optimizers, reference, schedules
-from fastann.kernels import train as train_kernels
 
 RTOL = 1e-10
 ATOL = 1e-13
@@ -222,19 +221,6 @@ def test_training_with_a_schedule_matches_the_reference(schedule, make_optimizer
                                   lr_by_epoch=[schedule(0)] * 300)
     assert not np.allclose(constant[0], trained[0], rtol=1e-6)
 
-
-@pytest.fixture
-def kernel_calls(monkeypatch):
-    """Records the ``lr_by_epoch`` array of every ``train_epochs`` call."""
-    calls = []
-    original = train_kernels.train_epochs
-
-    def spy(*args):
-        calls.append(np.array(args[-3], copy=True))
-        return original(*args)
-
-    monkeypatch.setattr(train_kernels, "train_epochs", spy)
-    return calls
 
 
 def test_schedule_continues_across_fit_calls(build_model, kernel_calls):
