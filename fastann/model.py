@@ -24,6 +24,11 @@ CHUNK_SECONDS = 0.1  # target duration of one kernel call during fit
 MAX_WORKSPACES = 4
 
 
+class NotReadyError(RuntimeError, ValueError):
+    """The model cannot do this yet (not compiled, or its input size unknown). A
+    RuntimeError, as Keras raises, and a ValueError, as fastann's other input errors."""
+
+
 class Model:
     """A stack of dense layers trained by compiled kernels.
 
@@ -121,12 +126,12 @@ class Model:
 
     def _require_built(self, action):
         if self.layout is None:
-            raise RuntimeError(f"{action}: the model's input size is not known yet; pass "
+            raise NotReadyError(f"{action}: the model's input size is not known yet; pass "
                                "input_dim=... to Model or call fit first")
 
     def _require_compiled(self, action):
         if self.loss is None:
-            raise RuntimeError(f"{action}: the model is not compiled; call "
+            raise NotReadyError(f"{action}: the model is not compiled; call "
                                "model.compile(loss=..., optimizer=...) first")
 
     # ---------------------------------------------------------------- compile

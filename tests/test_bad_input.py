@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastann as fa
+from fastann.model import NotReadyError
 
 N_SAMPLES = 12
 
@@ -324,10 +325,10 @@ def test_bad_optimizer_hyper_parameters(factory, pattern):
 def test_fit_and_evaluate_before_compile():
     model = fa.Model([fa.Dense(1, activation="sigmoid")], input_dim=3, seed=0)
     before = snapshot(model)
-    with pytest.raises(RuntimeError, match=r"fit: the model is not compiled; call "
+    with pytest.raises(NotReadyError, match=r"fit: the model is not compiled; call "
                                            r"model.compile\(loss=..., optimizer=...\) first"):
         model.fit(X_GOOD, Y_GOOD, verbose=0)
-    with pytest.raises(RuntimeError, match=r"evaluate: the model is not compiled"):
+    with pytest.raises(NotReadyError, match=r"evaluate: the model is not compiled"):
         model.evaluate(X_GOOD, Y_GOOD)
     assert_unchanged(model, before)
 
@@ -336,15 +337,17 @@ def test_predict_before_the_input_size_is_known():
     model = fa.Model([fa.Dense(1, activation="sigmoid")])
     model.compile(loss="binary_crossentropy")
     for action in (model.predict, model.predict_proba):
-        with pytest.raises(RuntimeError, match=r"the model's input size is not known yet; pass "
+        with pytest.raises(NotReadyError, match=r"the model's input size is not known yet; pass "
                                                r"input_dim=\.\.\. to Model or call fit first"):
             action(X_GOOD)
     for action in (model.get_weights, model.count_params, lambda: model.set_weights([])):
-        with pytest.raises(RuntimeError, match=r"input size is not known yet"):
+        with pytest.raises(NotReadyError, match=r"input size is not known yet"):
             action()
-    with pytest.raises(RuntimeError, match=r"evaluate: the model's input size is not known"):
+    with pytest.raises(NotReadyError, match=r"evaluate: the model's input size is not known"):
         model.evaluate(X_GOOD, Y_GOOD)
     assert not model.built
+    # caught as Keras users catch it, and as fastann's other input errors
+    assert issubclass(NotReadyError, RuntimeError) and issubclass(NotReadyError, ValueError)
 
 
 @pytest.mark.parametrize("X, error, pattern", [
