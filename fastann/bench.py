@@ -1,7 +1,7 @@
 """``fastann bench``: fastann against ``fastann.reference`` on the workloads of issue 4.
 
     fastann bench                  # stable medians; a few minutes on 2 cores
-    fastann bench --quick          # under a minute
+    fastann bench --quick          # under a minute with a warm kernel cache
     fastann bench --json out.json  # the same data, machine-readable
     fastann bench --scaling        # epoch time against width, batch size and rows
 
@@ -745,7 +745,8 @@ def parser(prog="fastann bench"):
         prog=prog, description="Time fastann against its NumPy reference on the "
         "workloads of issue 4 (and_gate, perceptron, keras_tutorial, digits, mnist_shape).")
     arguments.add_argument("--quick", action="store_true",
-                           help="fewer rounds and 6,000 mnist_shape rows: under a minute")
+                           help="fewer rounds and 6,000 mnist_shape rows: under a minute once "
+                                "the kernels are cached")
     arguments.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     arguments.add_argument("--scaling", action="store_true",
                            help="epoch time against hidden width, batch size and rows "
