@@ -1,22 +1,16 @@
 """examples/digits.py: scikit-learn's digits, 64-128-10, sparse categorical
 cross-entropy, Adam: >= 0.95 test accuracy. Skipped without scikit-learn."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
+from cases import load_example
 
 pytest.importorskip("sklearn")
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits.py"
 
 
 @pytest.fixture(scope="module")
 def digits():
-    spec = importlib.util.spec_from_file_location("digits_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("digits")
 
 
 def test_data_is_standardised_with_training_statistics(digits):

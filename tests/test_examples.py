@@ -1,23 +1,11 @@
 """The tutorials' examples (``examples/*.py``) as tests, with the results the tutorials
 report, in float64 and in float32 (which must reach the same predictions and stay
 float32 end to end)."""
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from cases import load_example as load
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DTYPES = ["float64", "float32"]
-
-
-def load(name):
-    """Import ``examples/<name>.py`` (not a package) as a module."""
-    spec = importlib.util.spec_from_file_location(f"fastann_example_{name}",
-                                                  EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def assert_float32_end_to_end(model, X):

@@ -1,19 +1,12 @@
 """examples/keras_tutorial.py: the Keras tutorial's classifier reaches >= 0.95 test
 accuracy, prints Keras' per-epoch lines, and times fastann against the reference."""
-import importlib.util
-from pathlib import Path
 
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "keras_tutorial.py"
-
+from cases import load_example
 
 @pytest.fixture(scope="module")
 def tutorial():
-    spec = importlib.util.spec_from_file_location("keras_tutorial", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("keras_tutorial")
 
 
 def test_data_is_the_tutorials(tutorial):
