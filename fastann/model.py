@@ -364,10 +364,10 @@ class Model:
         and softmax outputs, raw values otherwise."""
         self._require_built("predict_proba")
         X = _checks.features("X", X, self.dtype, self.input_dim)
-        out = np.empty((X.shape[0], self.layout.sizes[-1]), self.dtype)
-        workspace = self._workspace(min(X.shape[0], PREDICT_CAPACITY))
-        train_kernels.predict_dataset(out, workspace.Z, workspace.A, X, self._params,
-                                      self.layout.table, self._slopes, workspace.capacity)
+        n_out = self.layout.sizes[-1]
+        out = np.empty((X.shape[0], n_out), self.dtype)
+        nothing = np.empty(0, self.dtype)  # no targets, weights or metrics: outputs only
+        self._infer(out, X, nothing.reshape(0, n_out), nothing, nothing, np.empty(0, np.int64))
         return out
 
     def predict(self, X):
@@ -389,13 +389,20 @@ class Model:
         X = _checks.features("X", X, self.dtype, self.input_dim)
         Y = _checks.targets("y", y, X.shape[0], self.loss, self.layout.sizes[-1], self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
-        workspace = self._workspace(min(X.shape[0], PREDICT_CAPACITY))
         means = np.zeros(len(self._metric_codes), self.dtype)
-        loss = train_kernels.evaluate_dataset(
-            means, workspace.Z, workspace.A, workspace.delta, X, Y, weight, self._params,
-            self.layout.table, self._slopes, workspace.capacity, self.loss.code,
-            self._metric_codes)
+        loss = self._infer(np.empty((0, Y.shape[1]), self.dtype), X, Y, weight, means,
+                           self._metric_codes)
         return {"loss": float(loss), **dict(zip(self.metrics_names, means.tolist()))}
+
+    def _infer(self, out, X, Y, weight, metric_means, metric_codes):
+        """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
+        (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
+        workspace = self._workspace(min(X.shape[0], PREDICT_CAPACITY))
+        loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
+        return train_kernels.infer_dataset(
+            out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
+            self._params, self.layout.table, self._slopes, workspace.capacity, loss_code,
+            metric_codes)
 
     # ---------------------------------------------------------------- weights
     def get_weights(self):

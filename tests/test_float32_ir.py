@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent("""
         model.fit(X, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
         model.evaluate(X, y)
         model.predict(X)
-    for kernel in (train.train_epochs, train.evaluate_dataset, train.predict_dataset):
+    for kernel in (train.train_epochs, train.infer_dataset):
         assert kernel.signatures, kernel
         for signature in kernel.signatures:
             assert "float64" not in str(signature), (kernel, signature)
@@ -45,8 +45,7 @@ SCRIPT = textwrap.dedent("""
     compiled = [(d.py_func.__name__, str(s)) for d in _jit._cached_kernels for s in d.signatures]
     assert len(compiled) > 20, compiled
     assert not [c for c in compiled if "float64" in c[1]], compiled
-    print("checked", sum(len(k.signatures) for k in (train.train_epochs, train.evaluate_dataset,
-                                                      train.predict_dataset)))
+    print("checked", sum(len(k.signatures) for k in (train.train_epochs, train.infer_dataset)))
 """)
 
 

@@ -29,10 +29,10 @@ def kernel_loss_and_gradient(model, X, Y, weight):
     layout = model.layout
     work = Workspace(layout, rows, model.dtype)
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows)
-    loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table,
-                                   model._slopes, rows, model.loss.code, 1.0 / rows)
+    loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
+                                   model.loss.code, 1.0 / rows)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
-                     model._slopes, rows)
+                     model._slopes, rows, model.loss.code)
     return loss_sum / rows, work.grads.copy()
 
 

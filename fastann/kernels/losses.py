@@ -1,23 +1,32 @@
 """Losses fused with the output layer's backward pass, dispatched on integer codes.
 
 The cross-entropies are computed from the logits ``Z`` (log-sum-exp, ``log1p``), so
-they never overflow or take ``log(0)``, and their gradient is the exact, simple
-``A - Y``. Mean squared error works under any output activation.
+they never overflow or take ``log(0)``, and their gradient with respect to ``Z`` is the
+exact, simple ``A - Y``. Mean squared error works under any output activation: its
+gradient is taken with respect to ``A``, and the backward pass applies the output
+activation's derivative as it does for every other layer (one copy of that code).
 """
 import numpy as np
 
 from ._jit import kernel, like
-from .activations import activation_backward
 
 BINARY_CROSSENTROPY, MEAN_SQUARED_ERROR, CATEGORICAL_CROSSENTROPY = range(3)
 
 
 @kernel
-def loss_and_delta(dZ, Z, A, Y, weight, loss_code, out_code, slope, scale):
-    """Return the weighted sum of per-row losses; write dZ = scale * d(that sum)/dZ.
+def gives_dZ(loss_code):
+    """Whether ``loss_and_delta`` writes dZ (a cross-entropy fused with its output
+    activation) rather than dA."""
+    return loss_code != MEAN_SQUARED_ERROR
 
-    dZ, Z, A, Y: (rows, n_out); weight: (rows,). A row's loss is the mean over its
-    outputs (as in Keras). ``scale`` is 1 / batch rows, so dZ is the gradient of the
+
+@kernel
+def loss_and_delta(delta, Z, A, Y, weight, loss_code, scale):
+    """Return the weighted sum of per-row losses; write ``delta``, ``scale`` times the
+    gradient of that sum with respect to Z if ``gives_dZ(loss_code)``, else to A.
+
+    delta, Z, A, Y: (rows, n_out); weight: (rows,). A row's loss is the mean over its
+    outputs (as in Keras). ``scale`` is 1 / batch rows, so delta is the gradient of the
     batch mean. Binary cross-entropy expects a sigmoid output layer, categorical
     cross-entropy a softmax one; the wrapper enforces the pairing.
     """
@@ -34,7 +43,7 @@ def loss_and_delta(dZ, Z, A, Y, weight, loss_code, out_code, slope, scale):
                 z = Z[r, j]
                 y = Y[r, j]
                 row_loss += max(z, zero) - z * y + np.log1p(np.exp(-abs(z)))
-                dZ[r, j] = g * (A[r, j] - y)
+                delta[r, j] = g * (A[r, j] - y)
             total += weight[r] * row_loss * per_output
     elif loss_code == MEAN_SQUARED_ERROR:
         two = like(2, Z)
@@ -44,9 +53,8 @@ def loss_and_delta(dZ, Z, A, Y, weight, loss_code, out_code, slope, scale):
             for j in range(n_out):
                 error = A[r, j] - Y[r, j]
                 row_loss += error * error
-                dZ[r, j] = g * error
+                delta[r, j] = g * error
             total += weight[r] * row_loss * per_output
-        activation_backward(dZ, Z, A, out_code, slope)
     elif loss_code == CATEGORICAL_CROSSENTROPY:
         for r in range(rows):
             largest = Z[r, 0]
@@ -63,6 +71,6 @@ def loss_and_delta(dZ, Z, A, Y, weight, loss_code, out_code, slope, scale):
                 target_mass += Y[r, j]
             g = weight[r] * scale
             for j in range(n_out):
-                dZ[r, j] = g * (A[r, j] * target_mass - Y[r, j])
+                delta[r, j] = g * (A[r, j] * target_mass - Y[r, j])
             total += weight[r] * row_loss
     return total

@@ -7,7 +7,7 @@ blocks are views into the flat buffers, made here by reshaping slices: no alloca
 from ._jit import kernel, view_1d, view_2d
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward, dense_backward_input, dense_forward
-from .losses import loss_and_delta
+from .losses import gives_dZ, loss_and_delta
 
 # Columns of the ``layers`` table.
 N_IN, N_OUT, W_OFFSET, B_OFFSET, UNIT_OFFSET, ACTIVATION = range(6)
@@ -49,45 +49,46 @@ def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity):
 
 
 @kernel
-def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, slopes, capacity, loss_code,
-                scale):
+def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code, scale):
     """Return the weighted sum of the batch's per-row losses and write the output layer's
-    dZ (scaled by ``scale``) at the start of ``delta``, after ``forward`` on that batch.
+    gradient (dZ, or dA for a loss not fused with its activation; scaled by ``scale``)
+    at the start of ``delta``, after ``forward`` on that batch.
 
     delta: (2 * capacity * max_units,), two halves; Y: (rows, n_out); weight: (rows,).
     """
     rows = Y.shape[0]
     last = layers.shape[0] - 1
     n_out = layers[last, N_OUT]
-    dZ = view_2d(delta, 0, rows, n_out)
-    return loss_and_delta(dZ, layer_block(Z_buffer, layers, last, rows, capacity),
+    return loss_and_delta(view_2d(delta, 0, rows, n_out),
+                          layer_block(Z_buffer, layers, last, rows, capacity),
                           layer_block(A_buffer, layers, last, rows, capacity), Y, weight,
-                          loss_code, layers[last, ACTIVATION], slopes[last], scale)
+                          loss_code, scale)
 
 
 @kernel
-def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capacity):
-    """Fill ``grads`` (n_params,) by backpropagating the output dZ that ``output_loss``
-    left in ``delta``, whose two halves serve in turn as dZ and dA_prev.
+def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capacity,
+             loss_code):
+    """Fill ``grads`` (n_params,) by backpropagating the output gradient that
+    ``output_loss`` left in ``delta``, whose two halves serve in turn as dZ and dA_prev.
 
-    X: (rows, n_features), the batch that ``forward`` saw.
+    X: (rows, n_features), the batch that ``forward`` saw. Each step is called from one
+    place only (the loop turns dA into dZ at its top), so each is compiled once.
     """
     rows = X.shape[0]
     half = delta.shape[0] // 2
+    last = layers.shape[0] - 1
     slot = 0
-    for l in range(layers.shape[0] - 1, -1, -1):
+    for l in range(last, -1, -1):
         n_in, n_out = layers[l, N_IN], layers[l, N_OUT]
-        W, _ = layer_params(params, layers, l)
-        dW, db = layer_params(grads, layers, l)
         dZ = view_2d(delta, slot * half, rows, n_out)
-        if l == 0:
-            dense_backward(dW, db, dZ, X)  # the input itself needs no gradient
-            break
-        A_prev = layer_block(A_buffer, layers, l - 1, rows, capacity)
+        if l < last or not gives_dZ(loss_code):
+            activation_backward(dZ, layer_block(Z_buffer, layers, l, rows, capacity),
+                                layer_block(A_buffer, layers, l, rows, capacity),
+                                layers[l, ACTIVATION], slopes[l])
+        A_prev = X if l == 0 else layer_block(A_buffer, layers, l - 1, rows, capacity)
+        dW, db = layer_params(grads, layers, l)
         dense_backward(dW, db, dZ, A_prev)
-        dA_prev = view_2d(delta, (1 - slot) * half, rows, n_in)
-        dense_backward_input(dA_prev, dZ, W)
-        activation_backward(dA_prev,
-                            layer_block(Z_buffer, layers, l - 1, rows, capacity),
-                            A_prev, layers[l - 1, ACTIVATION], slopes[l - 1])
-        slot = 1 - slot
+        if l > 0:  # the input itself needs no gradient
+            W, _ = layer_params(params, layers, l)
+            dense_backward_input(view_2d(delta, (1 - slot) * half, rows, n_in), dZ, W)
+            slot = 1 - slot

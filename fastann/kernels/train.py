@@ -1,4 +1,4 @@
-"""The fused training loop and the batched evaluation and prediction loops.
+"""The fused training loop and the batched inference loop (prediction, evaluation).
 
 ``train_epochs`` runs many epochs in one call: shuffling, mini-batch slicing, forward,
 loss, backward, update, metrics and validation, with every buffer passed in by the
@@ -18,6 +18,7 @@ from .rng import shuffle_order
 EPOCHS, STEPS, STATUS = range(3)
 N_COUNTERS = 3
 OK, NON_FINITE = 0, 1
+TRAINING, VALIDATION = 0, 1  # the phases of an epoch
 
 
 @kernel
@@ -52,13 +53,19 @@ def copy_row(destination, source, row):
 
 
 @kernel(entry=True)
-def evaluate_dataset(metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
-                     layers, slopes, capacity, loss_code, metric_codes):
-    """Return the weighted mean loss over X (n, n_features), Y (n, n_out), weight (n,)
-    and write each metric's mean into metric_means (n_metrics,). Runs in blocks of
-    ``capacity`` rows through the training buffers (the gradient written into ``delta``
-    is scratch)."""
+def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
+                  layers, slopes, capacity, loss_code, metric_codes):
+    """Run the network over X (n, n_features) in blocks of ``capacity`` rows.
+
+    When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
+    rows, score the outputs against Y (n, n_out) with weight (n,): return the weighted
+    mean loss and write each metric's mean into metric_means (n_metrics,); the gradient
+    written into ``delta`` is scratch. Prediction and evaluation share this one kernel
+    so that a model compiles one inference loop, not two.
+    """
     n = X.shape[0]
+    keep_outputs = out.shape[0] > 0
+    score = Y.shape[0] > 0
     zero = like(0, params)
     one = like(1, params)
     fill(metric_means, zero)
@@ -66,24 +73,17 @@ def evaluate_dataset(metric_means, Z_buffer, A_buffer, delta, X, Y, weight, para
     for start in range(0, n, capacity):
         stop = min(start + capacity, n)
         A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity)
-        accumulate_metrics(metric_means, A, Y[start:stop], metric_codes)
-        total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
-                             layers, slopes, capacity, loss_code, one)
+        if keep_outputs:
+            for r in range(stop - start):
+                copy_row(out[start + r], A, r)
+        if score:
+            accumulate_metrics(metric_means, A, Y[start:stop], metric_codes)
+            total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
+                                 layers, capacity, loss_code, one)
     scale = one / like(max(n, 1), params)
     for m in range(metric_means.shape[0]):
         metric_means[m] *= scale
     return total * scale
-
-
-@kernel(entry=True)
-def predict_dataset(out, Z_buffer, A_buffer, X, params, layers, slopes, capacity):
-    """out (n, n_out) = the network's output for X (n, n_features), in blocks of ``capacity``."""
-    n = X.shape[0]
-    for start in range(0, n, capacity):
-        stop = min(start + capacity, n)
-        A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity)
-        for r in range(stop - start):
-            copy_row(out[start + r], A, r)
 
 
 @kernel
@@ -117,9 +117,10 @@ def train_epochs(params, opt_state, rng_state, counters,
     (zero rows for none). ``capacity`` is the batch size; the last batch may be shorter.
     """
     n = X.shape[0]
+    zero = like(0, params)
     one = like(1, params)
-    inverse_n = one / like(n, params)
     reshuffle = shuffle and n > capacity
+    n_phases = VALIDATION + 1 if X_val.shape[0] > 0 else TRAINING + 1
     # the state slots the rule uses: the only ones the per-epoch backup must copy
     state_used = view_1d(opt_state, 0, state_slots(opt_code, opt_hyper) * params.shape[0])
     state_backup = view_1d(backup_state, 0, state_used.shape[0])
@@ -130,35 +131,49 @@ def train_epochs(params, opt_state, rng_state, counters,
         lr = lr_by_epoch[epoch]
         if reshuffle:
             shuffle_order(order, rng_state)
-        metrics = epoch_metrics[epoch]
-        fill(metrics, like(0, params))
-        loss = like(0, params)
-        for start in range(0, n, capacity):
-            stop = min(start + capacity, n)
-            rows = stop - start
-            if reshuffle:
-                gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop)
-                X_batch = view_rows(batch_X, 0, rows)
-                Y_batch = view_rows(batch_Y, 0, rows)
-                weight_batch = view_1d(batch_weight, 0, rows)
+        # The training phase, then the validation phase through the same loop (so the
+        # forward pass, loss and metrics are compiled once, not once per phase).
+        for phase in range(n_phases):
+            training = phase == TRAINING
+            if training:
+                data_X, data_Y, data_weight = X, Y, weight
+                metrics = epoch_metrics[epoch]
             else:
-                X_batch = view_rows(X, start, rows)
-                Y_batch = view_rows(Y, start, rows)
-                weight_batch = view_1d(weight, start, rows)
-            A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
-            accumulate_metrics(metrics, A, Y_batch, metric_codes)
-            loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers, slopes,
-                                capacity, loss_code, one / like(rows, params))
-            backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
-            counters[STEPS] += 1
-            apply_update(params, opt_state, grads, opt_code, opt_hyper, lr, counters[STEPS])
-        epoch_loss[epoch] = loss * inverse_n
-        for m in range(metrics.shape[0]):
-            metrics[m] *= inverse_n
-        if X_val.shape[0] > 0:
-            val_loss[epoch] = evaluate_dataset(val_metrics[epoch], Z_buffer, A_buffer, delta,
-                                               X_val, Y_val, weight_val, params, layers, slopes,
-                                               capacity, loss_code, metric_codes)
+                data_X, data_Y, data_weight = X_val, Y_val, weight_val
+                metrics = val_metrics[epoch]
+            n_rows = data_X.shape[0]
+            fill(metrics, zero)
+            loss = zero
+            for start in range(0, n_rows, capacity):
+                stop = min(start + capacity, n_rows)
+                rows = stop - start
+                if training and reshuffle:
+                    gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start,
+                                stop)
+                    X_batch = view_rows(batch_X, 0, rows)
+                    Y_batch = view_rows(batch_Y, 0, rows)
+                    weight_batch = view_1d(batch_weight, 0, rows)
+                else:
+                    X_batch = view_rows(data_X, start, rows)
+                    Y_batch = view_rows(data_Y, start, rows)
+                    weight_batch = view_1d(data_weight, start, rows)
+                A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
+                accumulate_metrics(metrics, A, Y_batch, metric_codes)
+                loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
+                                    capacity, loss_code, one / like(rows, params))
+                if training:
+                    backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
+                             slopes, capacity, loss_code)
+                    counters[STEPS] += 1
+                    apply_update(params, opt_state, grads, opt_code, opt_hyper, lr,
+                                 counters[STEPS])
+            inverse_rows = one / like(n_rows, params)
+            for m in range(metrics.shape[0]):
+                metrics[m] *= inverse_rows
+            if training:
+                epoch_loss[epoch] = loss * inverse_rows
+            else:
+                val_loss[epoch] = loss * inverse_rows
         if not (np.isfinite(epoch_loss[epoch]) and all_finite(params)):
             copy_into(params, backup_params)
             copy_into(state_used, state_backup)
