@@ -45,10 +45,11 @@ def code_of(name):
 
 # ----------------------------------------------------------------------- dense
 # (rows, n_in, n_out): products below and above BLAS_MIN_WORK multiply-adds, narrow
-# (n_out < NARROW) and wide, and thin ones (a side below BLAS_MIN_SIDE) that stay in
-# loops however large.
+# (loops along the inputs) and wide, and thin ones (a side below BLAS_MIN_SIDE) that
+# stay in loops however large.
 DENSE_SHAPES = {
     "tiny-narrow": (3, 4, 2),
+    "tiny-fewer-inputs": (4, 2, 4),  # n_out < NARROW, but the inputs are fewer still
     "tiny-wide": (2, 3, 10),
     "thin-input": (200, 2, 10),
     "blas": (16, 12, 10),

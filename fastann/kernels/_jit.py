@@ -143,6 +143,12 @@ def view_1d(flat, start, length):
     return flat[start:start + length]
 
 
+def view_flat(array):
+    """All elements of a C-ordered 2-D array as a borrowed 1-D view (see ``view_2d``):
+    element-wise loops over a (rows, units) block then run as one loop, not one per row."""
+    return array.reshape(-1)
+
+
 def view_rows(array, start, rows):
     """``array[start:start + rows]`` of a C-ordered 2-D array, as a borrowed view (see
     ``view_2d``)."""
@@ -210,6 +216,29 @@ def _view_rows_compiled(typingctx, array, start, rows):
         return view._getvalue()
 
     return view_type(array, start, rows), codegen
+
+
+@intrinsic
+def _view_flat_compiled(typingctx, array):
+    if not (isinstance(array, types.Array) and array.ndim == 2 and array.layout == "C"):
+        return None
+    view_type = array.copy(ndim=1)
+
+    def codegen(context, builder, signature, args):
+        source = make_array(signature.args[0])(context, builder, args[0])
+        view = make_array(view_type)(context, builder)
+        rows, columns = cgutils.unpack_tuple(builder, source.shape, 2)
+        populate_array(view, data=source.data, shape=[builder.mul(rows, columns)],
+                       strides=[source.itemsize], itemsize=source.itemsize, meminfo=None,
+                       parent=None)
+        return view._getvalue()
+
+    return view_type(array), codegen
+
+
+@overload(view_flat)
+def _view_flat_overload(array):
+    return lambda array: _view_flat_compiled(array)
 
 
 @overload(view_rows)

@@ -5,7 +5,7 @@ outside the loops, so the loops stay tight and vectorisable.
 """
 import numpy as np
 
-from ._jit import kernel, like
+from ._jit import kernel, like, view_flat
 
 LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX, STEP = range(7)
 
@@ -22,32 +22,15 @@ def sigmoid(z):
 
 @kernel
 def activation_forward(A, Z, code, slope):
-    """A = f(Z). A, Z: (rows, units); ``slope`` is leaky ReLU's negative slope."""
-    rows, units = Z.shape
+    """A = f(Z). A, Z: C-ordered (rows, units); ``slope`` is leaky ReLU's negative slope.
+
+    Element-wise functions run as one loop over the whole block (a tiny layer's rows
+    are shorter than a vector loop's set-up); softmax runs row by row.
+    """
     zero = like(0, Z)
     one = like(1, Z)
-    if code == LINEAR:
-        for r in range(rows):
-            for j in range(units):
-                A[r, j] = Z[r, j]
-    elif code == RELU:
-        for r in range(rows):
-            for j in range(units):
-                A[r, j] = max(Z[r, j], zero)
-    elif code == LEAKY_RELU:
-        for r in range(rows):
-            for j in range(units):
-                z = Z[r, j]
-                A[r, j] = z if z > zero else slope * z
-    elif code == SIGMOID:
-        for r in range(rows):
-            for j in range(units):
-                A[r, j] = sigmoid(Z[r, j])
-    elif code == TANH:
-        for r in range(rows):
-            for j in range(units):
-                A[r, j] = np.tanh(Z[r, j])
-    elif code == SOFTMAX:
+    if code == SOFTMAX:
+        rows, units = Z.shape
         for r in range(rows):
             largest = Z[r, 0]
             for j in range(1, units):
@@ -60,50 +43,61 @@ def activation_forward(A, Z, code, slope):
             scale = one / total
             for j in range(units):
                 A[r, j] *= scale
+        return
+    a, z = view_flat(A), view_flat(Z)
+    if code == LINEAR:
+        for i in range(z.shape[0]):
+            a[i] = z[i]
+    elif code == RELU:
+        for i in range(z.shape[0]):
+            a[i] = max(z[i], zero)
+    elif code == LEAKY_RELU:
+        for i in range(z.shape[0]):
+            a[i] = z[i] if z[i] > zero else slope * z[i]
+    elif code == SIGMOID:
+        for i in range(z.shape[0]):
+            a[i] = sigmoid(z[i])
+    elif code == TANH:
+        for i in range(z.shape[0]):
+            a[i] = np.tanh(z[i])
     elif code == STEP:
-        for r in range(rows):
-            for j in range(units):
-                A[r, j] = one if Z[r, j] > zero else zero
+        for i in range(z.shape[0]):
+            a[i] = one if z[i] > zero else zero
 
 
 @kernel
 def activation_backward(dA, Z, A, code, slope):
-    """Turn dA into dZ = dA * f'(Z), in place. All arrays: (rows, units).
+    """Turn dA into dZ = dA * f'(Z), in place. All arrays: C-ordered (rows, units).
 
     In place because that is how backpropagation uses it, and because a separate output
     array that might alias dA stops LLVM from vectorising the loops. Softmax uses its
     Jacobian-vector product, dZ = A * (dA - sum(dA * A)), so it is right under any loss.
     The step function's derivative is zero wherever it exists.
     """
-    rows, units = Z.shape
     zero = like(0, Z)
     one = like(1, Z)
-    if code == RELU:
-        for r in range(rows):
-            for j in range(units):
-                dA[r, j] = dA[r, j] if Z[r, j] > zero else zero
-    elif code == LEAKY_RELU:
-        for r in range(rows):
-            for j in range(units):
-                dA[r, j] = dA[r, j] if Z[r, j] > zero else slope * dA[r, j]
-    elif code == SIGMOID:
-        for r in range(rows):
-            for j in range(units):
-                a = A[r, j]
-                dA[r, j] *= a * (one - a)
-    elif code == TANH:
-        for r in range(rows):
-            for j in range(units):
-                a = A[r, j]
-                dA[r, j] *= one - a * a
-    elif code == SOFTMAX:
+    if code == SOFTMAX:
+        rows, units = Z.shape
         for r in range(rows):
             inner = zero
             for j in range(units):
                 inner += dA[r, j] * A[r, j]
             for j in range(units):
                 dA[r, j] = A[r, j] * (dA[r, j] - inner)
+        return
+    d, z, a = view_flat(dA), view_flat(Z), view_flat(A)
+    if code == RELU:
+        for i in range(d.shape[0]):
+            d[i] = d[i] if z[i] > zero else zero
+    elif code == LEAKY_RELU:
+        for i in range(d.shape[0]):
+            d[i] = d[i] if z[i] > zero else slope * d[i]
+    elif code == SIGMOID:
+        for i in range(d.shape[0]):
+            d[i] *= a[i] * (one - a[i])
+    elif code == TANH:
+        for i in range(d.shape[0]):
+            d[i] *= one - a[i] * a[i]
     elif code == STEP:
-        for r in range(rows):
-            for j in range(units):
-                dA[r, j] = zero
+        for i in range(d.shape[0]):
+            d[i] = zero

@@ -2,8 +2,9 @@
 
 Weights use Keras' layout, ``W`` of shape ``(n_in, n_out)``. Small products use explicit
 loops, ordered so the innermost loop runs along a contiguous row and vectorises: along
-the outputs for wide layers, along the inputs for narrow ones (``n_out < NARROW``, such
-as a single sigmoid unit, where a loop over outputs would be one element long). Large
+the outputs for wide layers, along the inputs for narrow ones (fewer outputs than
+NARROW and than inputs, such as a single sigmoid unit, where a loop over outputs would
+be one element long). Large
 products go to BLAS through ``np.dot`` with an ``out=`` buffer (no allocation). The
 crossover, in multiply-adds per product, was measured by ``fastann bench --scaling``.
 """
@@ -17,7 +18,14 @@ from ._jit import kernel, like
 # kernels run mostly their edge cases.
 BLAS_MIN_WORK = 512  # multiply-adds (rows * n_in * n_out)
 BLAS_MIN_SIDE = 4
-NARROW = 8  # below this many outputs, loops run along the inputs instead
+NARROW = 8  # below this many outputs (and fewer than inputs), loops run along the inputs
+
+
+@kernel
+def along_inputs(n_in, n_out):
+    """Whether the innermost loops run along the inputs (a narrow layer) rather than
+    the outputs: whichever is longer, unless the outputs reach NARROW."""
+    return n_out < NARROW and n_out < n_in
 
 
 @kernel
@@ -40,7 +48,7 @@ def dense_forward(Z, A_prev, W, b):
         for r in range(rows):
             for j in range(n_out):
                 Z[r, j] += b[j]
-    elif n_out < NARROW:
+    elif along_inputs(n_in, n_out):
         for r in range(rows):
             for j in range(n_out):
                 total = b[j]
@@ -77,7 +85,7 @@ def dense_backward(dW, db, dZ, A_prev):
     for k in range(n_in):
         for j in range(n_out):
             dW[k, j] = zero
-    if n_out < NARROW:
+    if along_inputs(n_in, n_out):
         for r in range(rows):
             for j in range(n_out):
                 d = dZ[r, j]
@@ -103,7 +111,7 @@ def dense_backward_input(dA_prev, dZ, W):
         np.dot(dZ, W.T, dA_prev)
         return
     zero = like(0, dA_prev)
-    if n_out < NARROW:
+    if along_inputs(n_in, n_out):
         for r in range(rows):
             for k in range(n_in):
                 dA_prev[r, k] = zero
