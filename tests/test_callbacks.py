@@ -67,10 +67,10 @@ def tiny_data(n=16, seed=0):
     return X, X[:, :1] - 0.5 * X[:, 1:]
 
 
-def overfitting_run(**early_stopping):
+def overfitting_problem():
     """12 noisy points, 32 tanh units, Adam: val_loss does not fall steadily (over 400
-    epochs its minimum is near epoch 230, after which the net fits the noise), so early
-    stopping ends the run after a minimum that is not its last epoch."""
+    epochs its minimum is near epoch 230, after which the net fits the noise). Returns
+    the compiled model, the training data and the validation data."""
     generator = np.random.default_rng(0)
     X = generator.uniform(-1, 1, (12, 1))
     y = np.sin(3 * X) + 0.4 * generator.normal(size=X.shape)
@@ -78,10 +78,16 @@ def overfitting_run(**early_stopping):
     model = fa.Model([fa.Dense(32, activation="tanh"), fa.Dense(1)], input_dim=1,
                      dtype="float64", seed=0)
     model.compile(loss="mse", optimizer=fa.Adam(lr=0.02))
+    return model, X, y, (X_val, np.sin(3 * X_val))
+
+
+def overfitting_run(**early_stopping):
+    """``overfitting_problem`` under EarlyStopping: it ends the run after a minimum that
+    is not its last epoch."""
+    model, X, y, validation_data = overfitting_problem()
     recorder, stopper = Recorder(), fa.EarlyStopping(**early_stopping)
     history = model.fit(X, y, epochs=400, batch_size=None, verbose=0,
-                        validation_data=(X_val, np.sin(3 * X_val)),
-                        callbacks=[recorder, stopper])
+                        validation_data=validation_data, callbacks=[recorder, stopper])
     return model, history, recorder, stopper
 
 
@@ -308,16 +314,10 @@ def test_model_checkpoint_best_model_loads_back(tmp_path):
     if not hasattr(fa, "load_model"):
         pytest.skip("fastann.saving is not there")
     recorder = Recorder()
-    generator = np.random.default_rng(0)
-    X = generator.uniform(-1, 1, (12, 1))
-    y = np.sin(3 * X) + 0.4 * generator.normal(size=X.shape)
-    X_val = np.linspace(-1, 1, 50)[:, None]
-    model = fa.Model([fa.Dense(32, activation="tanh"), fa.Dense(1)], input_dim=1,
-                     dtype="float64", seed=0)
-    model.compile(loss="mse", optimizer=fa.Adam(lr=0.02))
+    model, X, y, validation_data = overfitting_problem()
     path = tmp_path / "best.npz"
     history = model.fit(X, y, epochs=300, batch_size=None, verbose=0,
-                        validation_data=(X_val, np.sin(3 * X_val)),
+                        validation_data=validation_data,
                         callbacks=[recorder, fa.ModelCheckpoint(path, save_best_only=True)])
     best = int(np.argmin(history.history["val_loss"]))
     assert best < 299
