@@ -10,7 +10,7 @@ from ._jit import kernel, like, view_flat
 LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX, STEP = range(7)
 
 
-@kernel
+@kernel(inline=True)
 def sigmoid(z):
     """Logistic function without overflow for any ``z``."""
     one = like(1, z)

@@ -21,14 +21,14 @@ BLAS_MIN_SIDE = 4
 NARROW = 8  # below this many outputs (and fewer than inputs), loops run along the inputs
 
 
-@kernel
+@kernel(inline=True)
 def along_inputs(n_in, n_out):
     """Whether the innermost loops run along the inputs (a narrow layer) rather than
     the outputs: whichever is longer, unless the outputs reach NARROW."""
     return n_out < NARROW and n_out < n_in
 
 
-@kernel
+@kernel(inline=True)
 def use_blas(rows, n_in, n_out, short_side):
     """Whether a product of this shape goes to BLAS; ``short_side`` is the size that
     must reach BLAS_MIN_SIDE."""

@@ -13,7 +13,7 @@ from ._jit import kernel, like
 BINARY_CROSSENTROPY, MEAN_SQUARED_ERROR, CATEGORICAL_CROSSENTROPY = range(3)
 
 
-@kernel
+@kernel(inline=True)
 def gives_dZ(loss_code):
     """Whether ``loss_and_delta`` writes dZ (a cross-entropy fused with its output
     activation) rather than dA."""

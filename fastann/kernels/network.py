@@ -14,7 +14,7 @@ N_IN, N_OUT, W_OFFSET, B_OFFSET, UNIT_OFFSET, ACTIVATION = range(6)
 N_COLUMNS = 6
 
 
-@kernel
+@kernel(inline=True)
 def layer_params(flat, layers, l):
     """Views (W (n_in, n_out), b (n_out,)) of layer ``l`` in a flat parameter-shaped buffer."""
     n_in, n_out = layers[l, N_IN], layers[l, N_OUT]
@@ -22,7 +22,7 @@ def layer_params(flat, layers, l):
     return view_2d(flat, w, n_in, n_out), view_1d(flat, b, n_out)
 
 
-@kernel
+@kernel(inline=True)
 def layer_block(buffer, layers, l, rows, capacity):
     """View (rows, n_out) of layer ``l``'s block in an activation buffer sized for
     ``capacity`` rows per layer."""
@@ -30,7 +30,7 @@ def layer_block(buffer, layers, l, rows, capacity):
     return view_2d(buffer, capacity * layers[l, UNIT_OFFSET], rows, n_out)
 
 
-@kernel
+@kernel(inline=True)
 def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity):
     """Forward pass of the batch X (rows, n_features); returns the output block A (rows, n_out).
 
@@ -48,7 +48,7 @@ def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity):
     return A_prev
 
 
-@kernel
+@kernel(inline=True)
 def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code, scale):
     """Return the weighted sum of the batch's per-row losses and write the output layer's
     gradient (dZ, or dA for a loss not fused with its activation; scaled by ``scale``)
@@ -65,7 +65,7 @@ def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_cod
                           loss_code, scale)
 
 
-@kernel
+@kernel(inline=True)
 def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capacity,
              loss_code):
     """Fill ``grads`` (n_params,) by backpropagating the output gradient that

@@ -15,7 +15,7 @@ MIX_2 = np.uint64(0x94D049BB133111EB)
 SHIFT_30, SHIFT_27, SHIFT_31, SHIFT_32 = (np.uint64(s) for s in (30, 27, 31, 32))
 
 
-@kernel
+@kernel(inline=True)
 def next_uint64(state):
     """Advance ``state`` (uint64, (1,)) and return 64 random bits."""
     state[0] += GOLDEN_GAMMA
@@ -25,7 +25,7 @@ def next_uint64(state):
     return z ^ (z >> SHIFT_31)
 
 
-@kernel
+@kernel(inline=True)
 def shuffle_order(order, state):
     """Fill ``order`` (int64, (n,)) with a fresh random permutation of ``range(n)``.
 
