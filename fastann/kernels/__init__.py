@@ -6,7 +6,7 @@ was compiled from older kernel sources (see ``_jit.refresh_stale_caches``).
 """
 import os
 
-from . import activations, dense, losses, metrics, network, optimizers, rng, train  # noqa: F401
+from . import activations, blas, dense, losses, metrics, network, optimizers, rng, train  # noqa: F401
 from ._jit import refresh_stale_caches
 
 refresh_stale_caches(os.path.dirname(__file__))

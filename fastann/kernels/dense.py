@@ -5,12 +5,11 @@ loops, ordered so the innermost loop runs along a contiguous row and vectorises:
 the outputs for wide layers, along the inputs for narrow ones (fewer outputs than
 NARROW and than inputs, such as a single sigmoid unit, where a loop over outputs would
 be one element long). Large
-products go to BLAS through ``np.dot`` with an ``out=`` buffer (no allocation). The
+products go to BLAS ``gemm`` (``blas.py``), written into the output buffer. The
 crossover, in multiply-adds per product, was measured by ``fastann bench --scaling``.
 """
-import numpy as np
-
 from ._jit import kernel, like
+from .blas import gemm
 
 # When BLAS beats explicit loops, measured per operation over layer shapes from 4x2x1
 # to 128x784x256 (``fastann bench --scaling``): a BLAS call costs ~0.1 us, so tiny
@@ -44,7 +43,7 @@ def dense_forward(Z, A_prev, W, b):
     rows, n_in = A_prev.shape
     n_out = W.shape[1]
     if use_blas(rows, n_in, n_out, n_in):
-        np.dot(A_prev, W, Z)
+        gemm(Z, A_prev, W, False, False)
         for r in range(rows):
             for j in range(n_out):
                 Z[r, j] += b[j]
@@ -80,7 +79,7 @@ def dense_backward(dW, db, dZ, A_prev):
         for j in range(n_out):
             db[j] += dZ[r, j]
     if use_blas(rows, n_in, n_out, n_in):
-        np.dot(A_prev.T, dZ, dW)
+        gemm(dW, A_prev, dZ, True, False)
         return
     for k in range(n_in):
         for j in range(n_out):
@@ -108,7 +107,7 @@ def dense_backward_input(dA_prev, dZ, W):
     rows, n_out = dZ.shape
     n_in = W.shape[0]
     if use_blas(rows, n_in, n_out, min(n_in, n_out)):
-        np.dot(dZ, W.T, dA_prev)
+        gemm(dA_prev, dZ, W, False, True)
         return
     zero = like(0, dA_prev)
     if along_inputs(n_in, n_out):
