@@ -10,15 +10,18 @@
 Both sides run in this process, in interleaved rounds, on the same data from the same
 initial weights. Every round starts from a fresh model and trains a fixed number of
 epochs, chosen per side so that a round takes a fraction of a second; speeds are the
-medians over rounds and the speed-up is the ratio of the medians. fastann is timed
+medians over rounds. The speed-up is the median of the rounds' own ratios: a round
+times both sides back to back, so each ratio is taken under one machine state (this
+VM's speed drifts by up to 2x within minutes, which a ratio of medians would carry
+whole). The ratio of the medians is in the JSON too. fastann is timed
 through ``Model.fit(..., verbose=0)``, the path users take. Compile time is measured in
 fresh subprocesses from process start to the first trained epoch (building the data
 excluded): "cold" with an empty ``NUMBA_CACHE_DIR``, "cached" a second process on the
 same directory. "first call" is the in-process cost of the first ``fit`` of a workload
 over a later one (compiling or loading from the cache whatever earlier workloads did not).
 
-The float32 GEMM peak (square ``np.dot``, best of a few) is measured through NumPy and
-through Numba (SciPy's BLAS, which the kernels call); mnist_shape's GFLOP/s count the
+The float32 GEMM peak (square products, best of a few) is measured through NumPy's
+``np.dot`` and through the kernels' own ``gemm`` (SciPy's BLAS); mnist_shape's GFLOP/s count the
 matrix products exactly and are given as a share of it. Timings on a small machine are
 only as good as the machine is idle: the run measures the CPU time other processes took
 meanwhile, and the peak again at the end, and prints a warning when either moved.
@@ -44,6 +47,7 @@ import fastann
 from . import _workloads
 from ._workloads import NAMES
 from .kernels._jit import kernel
+from .kernels.blas import gemm
 
 # Issue 4's targets: fastann's epochs/s over the reference's, measured in one run.
 TARGETS = {"and_gate": 200, "perceptron": 200, "keras_tutorial": 25, "digits": 4,
@@ -94,7 +98,7 @@ def machine_info():
     except ValueError:
         threading_layer = "not started"
     import scipy
-    import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS Numba's np.dot calls)
+    import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS the kernels call)
 
     info = {
         "cpu": _cpu_model(),
@@ -217,8 +221,8 @@ def format_machine(info):
 # ------------------------------------------------------------------ GEMM peak
 @kernel
 def _numba_gemm(out, a, b):
-    """out = a @ b through Numba's np.dot, the call fastann's dense kernels make."""
-    np.dot(a, b, out)
+    """out = a @ b through ``kernels.blas.gemm``, the call fastann's dense kernels make."""
+    gemm(out, a, b, False, False)
 
 
 def gemm_peak(sizes, repeats):
@@ -330,14 +334,18 @@ def measure(workload, rounds, target_s, with_reference, extra_sides=()):
         speeds = [epochs[side] / t for t in times[side]]
         result[side] = {"epochs_per_round": epochs[side], "rounds": rounds,
                         "epochs_per_s": statistics.median(speeds),
-                        "spread": _spread(speeds), "seconds": times[side]}
+                        "spread": _spread(speeds), "seconds": times[side],
+                        "speeds": speeds}
     result["flops_per_epoch"] = workload.flops_per_epoch()
     result["fastann"]["gflops"] = result["flops_per_epoch"] * \
         result["fastann"]["epochs_per_s"] / 1e9
     if with_reference:
         result["reference"]["gflops"] = result["flops_per_epoch"] * \
             result["reference"]["epochs_per_s"] / 1e9
-        result["speedup"] = result["fastann"]["epochs_per_s"] / \
+        result["speedup"] = statistics.median(
+            ours / theirs for ours, theirs in zip(result["fastann"]["speeds"],
+                                                  result["reference"]["speeds"]))
+        result["speedup_of_medians"] = result["fastann"]["epochs_per_s"] / \
             result["reference"]["epochs_per_s"]
         result["loss_max_rel_diff"] = loss_agreement(losses["fastann"], losses["reference"])
         result["loss_epochs_compared"] = min(len(losses["fastann"]), len(losses["reference"]))
@@ -597,11 +605,11 @@ def format_report(report):
     peak = report["gemm_peak"]
     lines = [f"fastann bench, {report['date']}, {settings['mode']} mode: "
              f"{settings['rounds']} interleaved rounds of about {settings['target_s']} s "
-             f"per side; medians",
+             f"per side; medians (speed-up: the median of the rounds' ratios)",
              format_machine(report["machine"]),
              f"float32 GEMM peak: {peak['numpy_gflops']:.1f} GFLOP/s through NumPy's np.dot "
              f"({peak['numpy_size']}x{peak['numpy_size']}); {peak['numba_gflops']:.1f} "
-             f"GFLOP/s through Numba's np.dot (SciPy's BLAS, what the kernels call)"]
+             f"GFLOP/s through the kernels' gemm (SciPy's BLAS)"]
     warning = busy_warning(report)
     if warning:
         lines.append(warning)
