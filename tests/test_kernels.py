@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 
@@ -17,6 +18,7 @@ from fastann import losses as loss_table
 from fastann import optimizers as optimizer_table
 from fastann import reference
 from fastann.kernels import activations as activation_kernels
+from fastann.kernels import blas
 from fastann.kernels import dense
 from fastann.kernels import losses as loss_kernels
 from fastann.kernels import optimizers as optimizer_kernels
@@ -45,8 +47,9 @@ def code_of(name):
 
 # ----------------------------------------------------------------------- dense
 # (rows, n_in, n_out): products below and above BLAS_MIN_WORK multiply-adds, narrow
-# (loops along the inputs) and wide, and thin ones (a side below BLAS_MIN_SIDE) that
-# stay in loops however large.
+# (loops along the inputs) and wide, thin ones (a side below BLAS_MIN_SIDE) and short
+# batches (2 to BLAS_MIN_ROWS - 1 rows) that stay in loops however large, and the
+# single-row and single-column products that BLAS runs as gemv.
 DENSE_SHAPES = {
     "tiny-narrow": (3, 4, 2),
     "tiny-fewer-inputs": (4, 2, 4),  # n_out < NARROW, but the inputs are fewer still
@@ -55,15 +58,17 @@ DENSE_SHAPES = {
     "blas": (16, 12, 10),
     "blas-narrow-output": (64, 16, 2),
     "blas-single-row": (1, 64, 16),
+    "blas-single-output": (16, 64, 1),
+    "short-batch": (4, 64, 32),
 }
 
 
 def blas_paths(rows, n_in, n_out):
     """Whether each dense kernel sends this shape to BLAS, by the kernels' own rule."""
     return {
-        "forward": bool(dense.use_blas(rows, n_in, n_out, n_in)),
-        "backward": bool(dense.use_blas(rows, n_in, n_out, n_in)),
-        "backward_input": bool(dense.use_blas(rows, n_in, n_out, min(n_in, n_out))),
+        "forward": bool(dense.use_blas(rows, n_in, n_out, n_in, rows)),
+        "backward": bool(dense.use_blas(rows, n_in, n_out, n_in, n_in)),
+        "backward_input": bool(dense.use_blas(rows, n_in, n_out, min(n_in, n_out), rows)),
     }
 
 
@@ -73,6 +78,30 @@ def test_dense_shapes_cover_both_paths_of_every_kernel():
         assert taken == {True, False}, kernel
     works = [rows * n_in * n_out for rows, n_in, n_out in DENSE_SHAPES.values()]
     assert min(works) < dense.BLAS_MIN_WORK <= max(works)
+
+
+@numba.njit
+def _gemm(C, A, B, transpose_A, transpose_B):
+    blas.gemm(C, A, B, transpose_A, transpose_B)
+
+
+# (m, k, n): general products, and the single-row, single-column and 1x1 outputs that
+# gemm hands to gemv
+GEMM_SHAPES = [(3, 5, 7), (1, 5, 7), (6, 5, 1), (1, 5, 1), (7, 1, 3)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("transpose_A", [False, True])
+@pytest.mark.parametrize("transpose_B", [False, True])
+@pytest.mark.parametrize("shape", GEMM_SHAPES)
+def test_gemm_matches_numpy(shape, transpose_A, transpose_B, dtype, rng):
+    m, k, n = shape
+    A = rng.normal(size=(k, m) if transpose_A else (m, k)).astype(dtype)
+    B = rng.normal(size=(n, k) if transpose_B else (k, n)).astype(dtype)
+    C = np.full((m, n), np.nan, dtype)
+    _gemm(C, A, B, transpose_A, transpose_B)
+    expected = (A.T if transpose_A else A) @ (B.T if transpose_B else B)
+    close(C, expected, dtype)
 
 
 def dense_inputs(shape, dtype, generator):
