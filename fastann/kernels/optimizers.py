@@ -18,7 +18,7 @@ N_HYPER = 5
 N_SLOTS = 2
 
 
-@kernel(inline=True)
+@kernel
 def sgd_update(params, velocity, grads, lr, momentum, nesterov, weight_decay):
     """p -= lr*g, or with momentum v = momentum*v - lr*g; p += v (Nesterov: momentum*v - lr*g).
 
@@ -35,7 +35,7 @@ def sgd_update(params, velocity, grads, lr, momentum, nesterov, weight_decay):
             params[i] += momentum * v - lr * g if nesterov else v
 
 
-@kernel(inline=True)
+@kernel
 def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, weight_decay, step):
     """Adam with bias correction folded into the step size, ``step`` counted from 1.
 
@@ -51,7 +51,7 @@ def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, weight_decay, 
         params[i] -= alpha * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
-@kernel(inline=True)
+@kernel
 def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, weight_decay):
     """ms = rho*ms + (1-rho)*g²; p -= lr * g / sqrt(ms + epsilon). Arrays: (n_params,)."""
     one = like(1, params)

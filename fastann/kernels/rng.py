@@ -25,7 +25,7 @@ def next_uint64(state):
     return z ^ (z >> SHIFT_31)
 
 
-@kernel(inline=True)
+@kernel
 def shuffle_order(order, state):
     """Fill ``order`` (int64, (n,)) with a fresh random permutation of ``range(n)``.
 
