@@ -47,9 +47,10 @@ def code_of(name):
 
 # ----------------------------------------------------------------------- dense
 # (rows, n_in, n_out): products below and above BLAS_MIN_WORK multiply-adds, narrow
-# (loops along the inputs) and wide, thin ones (a side below BLAS_MIN_SIDE) and short
-# batches (2 to BLAS_MIN_ROWS - 1 rows) that stay in loops however large, and the
-# single-row and single-column products that BLAS runs as gemv.
+# (loops along the inputs) and wide, thin ones (a side below BLAS_MIN_SIDE) that stay
+# in loops however large, short batches (2 to BLAS_MIN_ROWS - 1 rows) that stay in loops
+# along many outputs and go to BLAS along few, and the single-row
+# and single-column products that BLAS runs as gemv.
 DENSE_SHAPES = {
     "tiny-narrow": (3, 4, 2),
     "tiny-fewer-inputs": (4, 2, 4),  # n_out < NARROW, but the inputs are fewer still
@@ -60,15 +61,16 @@ DENSE_SHAPES = {
     "blas-single-row": (1, 64, 16),
     "blas-single-output": (16, 64, 1),
     "short-batch": (4, 64, 32),
+    "short-batch-few-outputs": (4, 64, 8),
 }
 
 
 def blas_paths(rows, n_in, n_out):
     """Whether each dense kernel sends this shape to BLAS, by the kernels' own rule."""
     return {
-        "forward": bool(dense.use_blas(rows, n_in, n_out, n_in, rows)),
-        "backward": bool(dense.use_blas(rows, n_in, n_out, n_in, n_in)),
-        "backward_input": bool(dense.use_blas(rows, n_in, n_out, min(n_in, n_out), rows)),
+        "forward": bool(dense.use_blas(rows, n_in, n_out, n_in, n_out)),
+        "backward": bool(dense.use_blas(n_in, rows, n_out, n_in, n_out)),
+        "backward_input": bool(dense.use_blas(rows, n_out, n_in, min(n_in, n_out), n_out)),
     }
 
 

@@ -17,10 +17,14 @@ from .blas import gemm
 # kernels run mostly their edge cases.
 BLAS_MIN_WORK = 512  # multiply-adds (rows * n_in * n_out)
 BLAS_MIN_SIDE = 4
-# OpenBLAS' gemm is slow when the output has 2 to 7 rows (a (4, 64) x (64, 128)
-# product: 7.0 us, against 2.8 us for the loops; measured on 2026-12-01 over batches of
-# 1 to 128 rows); a single row goes to gemv, which is fast.
+# OpenBLAS' gemm packs its operands on every call, which dominates when the output
+# has only 2 to 7 rows: a (4, 64) x (64, 128) product takes 7.0 us, the loops 2.8 us.
+# Such short products stay in loops when the loops' innermost run (along a layer's
+# outputs) is at least BLAS_SHORT_INNER long; with fewer outputs BLAS still wins
+# ((4, 128) x (128, 10): 1.1 us, loops 3.2 us). Measured on 2026-12-01 over outputs of
+# 1 to 128 rows; a single row goes to gemv, which is fast.
 BLAS_MIN_ROWS = 8
+BLAS_SHORT_INNER = 32
 NARROW = 8  # below this many outputs (and fewer than inputs), loops run along the inputs
 
 
@@ -32,11 +36,12 @@ def along_inputs(n_in, n_out):
 
 
 @kernel(inline=True)
-def use_blas(rows, n_in, n_out, short_side, output_rows):
-    """Whether a product of this shape goes to BLAS; ``short_side`` is the size that
-    must reach BLAS_MIN_SIDE, ``output_rows`` the row count of the product."""
-    return (rows * n_in * n_out >= BLAS_MIN_WORK and short_side >= BLAS_MIN_SIDE
-            and (output_rows == 1 or output_rows >= BLAS_MIN_ROWS))
+def use_blas(m, k, n, short_side, inner):
+    """Whether the product C (m, n) = op(A) (m, k) @ op(B) (k, n) goes to BLAS;
+    ``short_side`` is the size that must reach BLAS_MIN_SIDE, ``inner`` the length of
+    the innermost loop that would run instead (the layer's outputs)."""
+    short_output = 1 < m < BLAS_MIN_ROWS and inner >= BLAS_SHORT_INNER
+    return m * k * n >= BLAS_MIN_WORK and short_side >= BLAS_MIN_SIDE and not short_output
 
 
 @kernel
@@ -47,7 +52,7 @@ def dense_forward(Z, A_prev, W, b):
     """
     rows, n_in = A_prev.shape
     n_out = W.shape[1]
-    if use_blas(rows, n_in, n_out, n_in, rows):
+    if use_blas(rows, n_in, n_out, n_in, n_out):
         gemm(Z, A_prev, W, False, False)
         for r in range(rows):
             for j in range(n_out):
@@ -83,7 +88,7 @@ def dense_backward(dW, db, dZ, A_prev):
     for r in range(rows):
         for j in range(n_out):
             db[j] += dZ[r, j]
-    if use_blas(rows, n_in, n_out, n_in, n_in):
+    if use_blas(n_in, rows, n_out, n_in, n_out):
         gemm(dW, A_prev, dZ, True, False)
         return
     for k in range(n_in):
@@ -111,7 +116,7 @@ def dense_backward_input(dA_prev, dZ, W):
     """
     rows, n_out = dZ.shape
     n_in = W.shape[0]
-    if use_blas(rows, n_in, n_out, min(n_in, n_out), rows):
+    if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out):
         gemm(dA_prev, dZ, W, False, True)
         return
     zero = like(0, dA_prev)
