@@ -13,7 +13,6 @@ import warnings
 import numba
 from numba.core import cgutils, types
 from numba.extending import lower_builtin, type_callable
-from numba.np.arrayobj import make_array, populate_array
 
 # Fast-math without ``nnan``/``ninf``: reductions may be reassociated (and so
 # vectorised) and multiply-adds fused, but NaN and inf checks keep their meaning.
@@ -197,7 +196,9 @@ def _is_c_array(array, ndim):
 
 def _borrowed(view_type, data, shape, strides, itemsize, context, builder):
     """A view struct over ``data`` that holds no reference (meminfo and parent null)."""
-    view = make_array(view_type)(context, builder)
+    from numba.np.arrayobj import populate_array  # 0.1 s to import: only when compiling
+
+    view = context.make_array(view_type)(context, builder)
     populate_array(view, data=data, shape=shape, strides=strides, itemsize=itemsize,
                    meminfo=None, parent=None)
     return view._getvalue()
@@ -211,7 +212,7 @@ def _indices(context, builder, signature, args):
 
 def _flat_view_codegen(context, builder, signature, args):
     """view_2d / view_1d: a C-ordered view of a 1-D C array from ``start`` on."""
-    source = make_array(signature.args[0])(context, builder, args[0])
+    source = context.make_array(signature.args[0])(context, builder, args[0])
     start, *shape = _indices(context, builder, signature, args)
     strides = [source.itemsize]
     for extent in reversed(shape[1:]):
@@ -245,7 +246,7 @@ def _view_rows():
             return array
 
     def codegen(context, builder, signature, args):
-        source = make_array(signature.args[0])(context, builder, args[0])
+        source = context.make_array(signature.args[0])(context, builder, args[0])
         start, rows = _indices(context, builder, signature, args)
         row_stride, item_stride = cgutils.unpack_tuple(builder, source.strides, 2)
         _, columns = cgutils.unpack_tuple(builder, source.shape, 2)
@@ -263,7 +264,7 @@ def _view_flat():
             return array.copy(ndim=1)
 
     def codegen(context, builder, signature, args):
-        source = make_array(signature.args[0])(context, builder, args[0])
+        source = context.make_array(signature.args[0])(context, builder, args[0])
         rows, columns = cgutils.unpack_tuple(builder, source.shape, 2)
         return _borrowed(signature.return_type, source.data, [builder.mul(rows, columns)],
                          [source.itemsize], source.itemsize, context, builder)

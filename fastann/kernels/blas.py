@@ -10,8 +10,6 @@ As in NumPy, a product with a single output row or column goes to ``gemv``: Open
 """
 from llvmlite import ir
 from numba.core import cgutils, types
-from numba.np.arrayobj import make_array
-from numba.np.linalg import ensure_blas, get_blas_kind
 
 from ._jit import compiled_as
 
@@ -43,11 +41,15 @@ def _gemm():
         arrays = (C, A, B)
         if all(isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"
                and a.dtype == C.dtype for a in arrays) and C.dtype in types.real_domain:
+            from numba.np.linalg import ensure_blas  # imported when compiling only
+
             ensure_blas()  # a clear error now if SciPy is missing, not at run time
             return types.none
 
     def codegen(context, builder, signature, args):
-        C, A, B = (make_array(t)(context, builder, v)
+        from numba.np.linalg import get_blas_kind
+
+        C, A, B = (context.make_array(t)(context, builder, v)
                    for t, v in zip(signature.args[:3], args[:3]))
         transpose_A, transpose_B = (
             context.cast(builder, v, t, types.boolean)
