@@ -74,24 +74,21 @@ def _gemm():
         def character(flag):
             return builder.select(flag, transposed, as_is)
 
+        def matrix_vector(S, transpose_S, x, y):
+            """y = op(S) @ x for a stored C-ordered S: column-major, S is its transpose."""
+            rows_S, columns_S = cgutils.unpack_tuple(builder, S.shape, 2)
+            blas("numba_xxgemv", _GEMV_SIGNATURE, character(builder.not_(transpose_S)),
+                 columns_S, rows_S, void(one), void(S.data), columns_S, void(x), void(zero),
+                 void(y))
+
         single = context.get_constant(types.intp, 1)
-        one_column = builder.icmp_signed("==", n, single)
-        one_row = builder.icmp_signed("==", m, single)
-        with builder.if_else(one_column) as (column, not_column):
-            with column:  # C[:, 0] = op(A) @ op(B)[:, 0], op(A) seen column-major
-                rows_cm = builder.select(transpose_A, m, k)
-                columns_cm = builder.select(transpose_A, k, m)
-                blas("numba_xxgemv", _GEMV_SIGNATURE, character(builder.not_(transpose_A)),
-                     rows_cm, columns_cm, void(one), void(A.data), columns_A,
-                     void(B.data), void(zero), void(C.data))
+        with builder.if_else(builder.icmp_signed("==", n, single)) as (column, not_column):
+            with column:  # C[:, 0] = op(A) @ op(B)[:, 0]
+                matrix_vector(A, transpose_A, B.data, C.data)
             with not_column:
-                with builder.if_else(one_row) as (row, general):
-                    with row:  # C[0] = op(B).T @ op(A)[0], op(B) seen column-major
-                        rows_cm = builder.select(transpose_B, k, n)
-                        columns_cm = builder.select(transpose_B, n, k)
-                        blas("numba_xxgemv", _GEMV_SIGNATURE, character(transpose_B),
-                             rows_cm, columns_cm, void(one), void(B.data), columns_B,
-                             void(A.data), void(zero), void(C.data))
+                with builder.if_else(builder.icmp_signed("==", m, single)) as (row, general):
+                    with row:  # C[0] = op(B).T @ op(A)[0]
+                        matrix_vector(B, builder.not_(transpose_B), A.data, C.data)
                     with general:
                         # C.T (n, m) = op(B).T (n, k) @ op(A).T (k, m); a C-ordered
                         # array's leading dimension is its number of columns
