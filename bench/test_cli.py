@@ -8,6 +8,7 @@ import pytest
 
 from fastann import _workloads, bench
 from fastann.__main__ import main as fastann_main
+from fastann.kernels.network import UNIT_OFFSET
 
 
 def test_mnist_shape_flops_are_counted_exactly():
@@ -88,3 +89,30 @@ def test_fastann_bench_scaling_runs(tmp_path, capsys, monkeypatch, small_peak):
     report = json.loads(path.read_text())
     assert [p["value"] for p in report["scaling"]["hidden"]] == [8, 16]
     assert all(p["fastann_ms_per_epoch"] > 0 for p in report["scaling"]["batch_size"])
+
+
+def test_products_round_runs_the_networks_products():
+    """The products-alone ceiling does every batch's forward and backward products
+    (checked on the last batch: 3 rows of a 10-row epoch at batch size 7)."""
+    workload = _workloads.synthetic(5, 6, 4, rows=10, batch_size=7)
+    products = bench.ProductsRound(workload)
+    elapsed, _ = products(workload, 1)
+    assert elapsed > 0
+    layout, capacity = products.layout, products.capacity
+    weights, gradients = layout.views(products.params), layout.views(products.grads)
+    X = workload.X[7:]
+    rows = X.shape[0]
+
+    def block(buffer, l):
+        offset = capacity * layout.table[l, UNIT_OFFSET]
+        return buffer[offset:offset + rows * layout.sizes[l + 1]].reshape(rows, -1)
+
+    close = dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(block(products.Z, 0), X @ weights[0], **close)
+    np.testing.assert_allclose(block(products.Z, 1), block(products.Z, 0) @ weights[2],
+                               **close)
+    np.testing.assert_allclose(gradients[2], block(products.Z, 0).T @ block(products.dZ, 1),
+                               **close)
+    np.testing.assert_allclose(gradients[0], X.T @ block(products.dZ, 0), **close)
+    np.testing.assert_allclose(products.dA[:rows * 6].reshape(rows, 6),
+                               block(products.dZ, 1) @ weights[2].T, **close)

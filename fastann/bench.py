@@ -13,7 +13,9 @@ epochs, chosen per side so that a round takes a fraction of a second; speeds are
 medians over rounds. The speed-up is the median of the rounds' own ratios: a round
 times both sides back to back, so each ratio is taken under one machine state (this
 VM's speed drifts by up to 2x within minutes, which a ratio of medians would carry
-whole). The ratio of the medians is in the JSON too. fastann is timed
+whole). The ratio of the medians is in the JSON too. Where the products are large
+enough for BLAS threads, each side starts after a short pause, so that it does not
+share the cores with the other side's still-spinning BLAS threads (``settle_time``). fastann is timed
 through ``Model.fit(..., verbose=0)``, the path users take. Compile time is measured in
 fresh subprocesses from process start to the first trained epoch (building the data
 excluded): "cold" with an empty ``NUMBA_CACHE_DIR``, "cached" a second process on the
@@ -22,7 +24,9 @@ over a later one (compiling or loading from the cache whatever earlier workloads
 
 The float32 GEMM peak (square products, best of a few) is measured through NumPy's
 ``np.dot`` and through the kernels' own ``gemm`` (SciPy's BLAS); mnist_shape's GFLOP/s count the
-matrix products exactly and are given as a share of it. Timings on a small machine are
+matrix products exactly and are given as a share of it, and of the rate the same
+products reach alone (timed in the same rounds), the bound for any trainer on this BLAS.
+Timings on a small machine are
 only as good as the machine is idle: the run measures the CPU time other processes took
 meanwhile, and the peak again at the end, and prints a warning when either moved.
 """
@@ -46,8 +50,10 @@ import fastann
 
 from . import _workloads
 from ._workloads import NAMES
-from .kernels._jit import kernel
+from .kernels._jit import kernel, view_2d, view_rows
 from .kernels.blas import gemm
+from .kernels.network import N_IN, layer_block, layer_params
+from .layout import Layout
 
 # Issue 4's targets: fastann's epochs/s over the reference's, measured in one run.
 TARGETS = {"and_gate": 200, "perceptron": 200, "keras_tutorial": 25, "digits": 4,
@@ -245,6 +251,67 @@ def gemm_peak(sizes, repeats):
     return result
 
 
+# ------------------------------------------------------------------ the products alone
+@kernel
+def _products_epoch(params, grads, Z_buffer, dZ_buffer, dA_buffer, X, layers, capacity):
+    """One epoch of a network's matrix products, the calls and shapes fastann's dense
+    kernels make, and nothing else (no bias, activation, loss, update or shuffling).
+
+    Forward Z_l = A_{l-1} @ W_l (a layer's Z stands in for its A), then per layer from
+    the top dW_l = A_{l-1}.T @ dZ_l and, above the first, dA_{l-1} = dZ_l @ W_l.T. The
+    dZ blocks are read from ``dZ_buffer`` and never written, so no value drifts towards
+    denormals over the epoch. Buffers are laid out as in ``layout.Workspace``.
+    """
+    n = X.shape[0]
+    last = layers.shape[0] - 1
+    for start in range(0, n, capacity):
+        rows = min(capacity, n - start)
+        X_batch = view_rows(X, start, rows)
+        A_prev = X_batch
+        for l in range(last + 1):
+            W, _ = layer_params(params, layers, l)
+            Z = layer_block(Z_buffer, layers, l, rows, capacity)
+            gemm(Z, A_prev, W, False, False)
+            A_prev = Z
+        for l in range(last, -1, -1):
+            dZ = layer_block(dZ_buffer, layers, l, rows, capacity)
+            A_prev = X_batch if l == 0 else layer_block(Z_buffer, layers, l - 1, rows,
+                                                         capacity)
+            dW, _ = layer_params(grads, layers, l)
+            gemm(dW, A_prev, dZ, True, False)
+            if l > 0:
+                W, _ = layer_params(params, layers, l)
+                gemm(view_2d(dA_buffer, 0, rows, layers[l, N_IN]), dZ, W, False, True)
+
+
+class ProductsRound:
+    """A round function (called like ``fastann_round``) that runs only a workload's
+    matrix products, through the kernels' gemm at its batch size, on a fresh model's
+    weights.
+
+    Its GFLOP/s are what this BLAS gives the network's shapes, the ceiling to set
+    fastann's rate against (besides the square-matrix peak)."""
+
+    def __init__(self, workload):
+        sizes = workload.sizes
+        self.layout = Layout.build(sizes, [0] * (len(sizes) - 1))
+        self.capacity = workload.batch_size or workload.n_samples
+        dtype = workload.X.dtype
+        units = self.capacity * self.layout.total_units
+        self.params = np.concatenate([w.ravel() for w in workload.initial_weights()[0]])
+        self.grads = np.zeros(self.layout.n_params, dtype)
+        self.Z = np.zeros(units, dtype)
+        self.dZ = np.random.default_rng(0).standard_normal(units).astype(dtype)
+        self.dA = np.zeros(self.capacity * self.layout.max_units, dtype)
+
+    def __call__(self, workload, epochs):
+        start = time.perf_counter()
+        for _ in range(epochs):
+            _products_epoch(self.params, self.grads, self.Z, self.dZ, self.dA, workload.X,
+                            self.layout.table, self.capacity)
+        return time.perf_counter() - start, np.zeros(0)
+
+
 # ------------------------------------------------------------------ timing
 def _timed(function):
     start = time.perf_counter()
@@ -309,6 +376,26 @@ def fastann_round_one_thread(workload, epochs):
         return fastann_round(workload, epochs)
 
 
+# OpenBLAS runs a product on its threads only from 2**18 multiply-adds on (the threshold
+# in its interface/gemm.c), and its threads then spin for about 2**28 clock ticks
+# (0.1 s here) before they sleep. NumPy and SciPy each load their own OpenBLAS, so the
+# reference's threads were still spinning on the second core when the next side began,
+# and the other way round: a side that follows the other library ran 1.5-4x slower
+# (mnist_shape's products alone, measured: 37 GFLOP/s at once, 59 after 0.1 s, 68-72
+# after 0.2-0.4 s). Sides with such products start after a pause.
+BLAS_THREADED_WORK = 2 ** 18
+BLAS_SETTLE_S = 0.25
+
+
+def settle_time(workload):
+    """Seconds to wait before timing a side of ``workload``: BLAS_SETTLE_S when its
+    batch products are large enough for BLAS threads, else 0."""
+    rows = workload.batch_size or workload.n_samples
+    largest = max(rows * n_in * n_out
+                  for n_in, n_out in zip(workload.sizes[:-1], workload.sizes[1:]))
+    return BLAS_SETTLE_S if largest >= BLAS_THREADED_WORK else 0.0
+
+
 def measure(workload, rounds, target_s, with_reference, extra_sides=()):
     """Warm up, calibrate and run interleaved rounds of both sides on ``workload``
     (and of ``extra_sides``, (label, round function) pairs, timed alike)."""
@@ -321,13 +408,17 @@ def measure(workload, rounds, target_s, with_reference, extra_sides=()):
     if with_reference:
         reference_round(workload, 1)
         sides.append(("reference", reference_round))
+    for _, run in extra_sides:
+        run(workload, 1)  # warm-up (compiling what it needs)
     sides += list(extra_sides)
     epochs = {side: calibrate(lambda e, f=run: f(workload, e), target_s)
               for side, run in sides}
     times = {side: [] for side, _ in sides}
     losses = {}
+    settle = settle_time(workload)
     for _ in range(rounds):
         for side, run in sides:
+            time.sleep(settle)
             elapsed, losses[side] = run(workload, epochs[side])
             times[side].append(elapsed)
     for side, _ in sides:
@@ -337,11 +428,9 @@ def measure(workload, rounds, target_s, with_reference, extra_sides=()):
                         "spread": _spread(speeds), "seconds": times[side],
                         "speeds": speeds}
     result["flops_per_epoch"] = workload.flops_per_epoch()
-    result["fastann"]["gflops"] = result["flops_per_epoch"] * \
-        result["fastann"]["epochs_per_s"] / 1e9
+    for side, _ in sides:
+        result[side]["gflops"] = result["flops_per_epoch"] * result[side]["epochs_per_s"] / 1e9
     if with_reference:
-        result["reference"]["gflops"] = result["flops_per_epoch"] * \
-            result["reference"]["epochs_per_s"] / 1e9
         result["speedup"] = statistics.median(
             ours / theirs for ours, theirs in zip(result["fastann"]["speeds"],
                                                   result["reference"]["speeds"]))
@@ -384,9 +473,12 @@ def measure_threads(workload, rounds, epochs, with_reference):
     if with_reference:
         sides.append(("reference", reference_round))
     speeds = {f"{side}_{threads}": [] for side, _ in sides for threads in ("1", "all")}
+    settle = settle_time(workload)
     for _ in range(rounds):
         for side, run in sides:
+            time.sleep(settle)
             speeds[f"{side}_all"].append(epochs[side] / run(workload, epochs[side])[0])
+            time.sleep(settle)
             with single_thread():
                 speeds[f"{side}_1"].append(epochs[side] / run(workload, epochs[side])[0])
     result = {"workload": workload.name, "rows": workload.n_samples,
@@ -579,7 +671,11 @@ def run(settings, names=NAMES, compile_times=True, progress=print):
             progress(f"{name}: skipped ({error})")
             continue
         progress(f"{name}: {workload.describe()} ...")
-        result = measure(workload, settings.rounds, settings.target_s, with_reference)
+        # mnist_shape also times its matrix products alone, the bound for its GFLOP/s.
+        extra_sides = ([("products", ProductsRound(workload))]
+                       if name == "mnist_shape" else [])
+        result = measure(workload, settings.rounds, settings.target_s, with_reference,
+                         extra_sides)
         report["workloads"].append(result)
         if name == "mnist_shape":
             progress("mnist_shape: 1 thread against all threads ...")
@@ -692,6 +788,12 @@ def _format_mnist(result, peak, settings):
     if "reference" in result:
         text += (f"; reference {result['reference']['gflops']:.1f} GFLOP/s = "
                  f"{100 * result['reference']['gflops'] / peak['numpy_gflops']:.0f} %")
+    if "products" in result:
+        products = result["products"]["gflops"]
+        text += (f". Its matrix products alone (the same gemm calls, nothing else): "
+                 f"{products:.1f} GFLOP/s = {100 * products / peak['numpy_gflops']:.0f} % "
+                 f"of the peak, the ceiling for these products on this BLAS; fastann runs at "
+                 f"{100 * result['fastann']['gflops'] / products:.0f} % of it")
     return text
 
 
