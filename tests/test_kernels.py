@@ -53,6 +53,8 @@ def code_of(name):
 # and single-column products that BLAS runs as gemv.
 DENSE_SHAPES = {
     "tiny-narrow": (3, 4, 2),
+    "tiny-gradient": (7, 3, 1),  # dW of at most TINY_GRADIENT entries: summed in registers
+    "tiny-gradient-square": (5, 2, 2),
     "tiny-fewer-inputs": (4, 2, 4),  # n_out < NARROW, but the inputs are fewer still
     "tiny-wide": (2, 3, 10),
     "thin-input": (200, 2, 10),
