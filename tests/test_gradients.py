@@ -12,7 +12,7 @@ import pytest
 
 import fastann as fa
 from fastann import reference
-from fastann.kernels import network
+from fastann.kernels import losses, network
 from fastann.layout import Workspace
 
 from cases import HIDDEN, LOSS_CASES
@@ -28,7 +28,10 @@ def kernel_loss_and_gradient(model, X, Y, weight):
     rows = X.shape[0]
     layout = model.layout
     work = Workspace(layout, rows, model.dtype)
-    network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows)
+    # as training runs it: a cross-entropy computes the output activation in output_loss
+    output_activation = not losses.gives_dZ(model.loss.code)
+    network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
+                    output_activation)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
                                    model.loss.code, 1.0 / rows)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,

@@ -13,11 +13,37 @@ LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX, STEP = range(7)
 @kernel(inline=True)
 def sigmoid(z):
     """Logistic function without overflow for any ``z``."""
+    return sigmoid_from(z, np.exp(-abs(z)))
+
+
+@kernel(inline=True)
+def sigmoid_from(z, e):
+    """The logistic function of ``z`` given ``e = exp(-|z|)``, which binary
+    cross-entropy needs too (so the fused loss computes the exponential once)."""
     one = like(1, z)
     if z >= 0:
-        return one / (one + np.exp(-z))
-    e = np.exp(z)
+        return one / (one + e)
     return e / (one + e)
+
+
+@kernel(inline=True)
+def softmax_row(A, Z, r):
+    """A[r] = softmax(Z[r]), shifted by the row's largest logit so it cannot overflow.
+    Returns (largest, the sum of exp(Z[r] - largest)): categorical cross-entropy's
+    log-sum-exp, which the fused loss takes from here."""
+    units = Z.shape[1]
+    largest = Z[r, 0]
+    for j in range(1, units):
+        largest = max(largest, Z[r, j])
+    total = like(0, Z)
+    for j in range(units):
+        e = np.exp(Z[r, j] - largest)
+        A[r, j] = e
+        total += e
+    scale = like(1, Z) / total
+    for j in range(units):
+        A[r, j] *= scale
+    return largest, total
 
 
 @kernel
@@ -30,19 +56,8 @@ def activation_forward(A, Z, code, slope):
     zero = like(0, Z)
     one = like(1, Z)
     if code == SOFTMAX:
-        rows, units = Z.shape
-        for r in range(rows):
-            largest = Z[r, 0]
-            for j in range(1, units):
-                largest = max(largest, Z[r, j])
-            total = zero
-            for j in range(units):
-                e = np.exp(Z[r, j] - largest)
-                A[r, j] = e
-                total += e
-            scale = one / total
-            for j in range(units):
-                A[r, j] *= scale
+        for r in range(Z.shape[0]):
+            softmax_row(A, Z, r)
         return
     a, z = view_flat(A), view_flat(Z)
     if code == LINEAR:

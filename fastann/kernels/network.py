@@ -31,19 +31,23 @@ def layer_block(buffer, layers, l, rows, capacity):
 
 
 @kernel(inline=True)
-def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity):
+def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity, output_activation):
     """Forward pass of the batch X (rows, n_features); returns the output block A (rows, n_out).
 
-    Z_buffer, A_buffer: (capacity * total_units,); slopes: (n_layers,).
+    Z_buffer, A_buffer: (capacity * total_units,); slopes: (n_layers,). With
+    ``output_activation`` false the output layer's A is left for the loss to compute
+    (a cross-entropy does, see ``losses.gives_dZ``).
     """
     rows = X.shape[0]
+    last = layers.shape[0] - 1
     A_prev = X
-    for l in range(layers.shape[0]):
+    for l in range(last + 1):
         W, b = layer_params(params, layers, l)
         Z = layer_block(Z_buffer, layers, l, rows, capacity)
         A = layer_block(A_buffer, layers, l, rows, capacity)
         dense_forward(Z, A_prev, W, b)
-        activation_forward(A, Z, layers[l, ACTIVATION], slopes[l])
+        if l < last or output_activation:
+            activation_forward(A, Z, layers[l, ACTIVATION], slopes[l])
         A_prev = A
     return A_prev
 

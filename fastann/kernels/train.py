@@ -10,6 +10,7 @@ import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
 from .metrics import accumulate_metrics
+from .losses import gives_dZ
 from .network import backward, forward, output_loss
 from .optimizers import apply_update, state_slots
 from .rng import shuffle_order
@@ -72,7 +73,8 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
     total = zero
     for start in range(0, n, capacity):
         stop = min(start + capacity, n)
-        A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity)
+        A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity,
+                    True)
         if keep_outputs:
             for r in range(stop - start):
                 copy_row(out[start + r], A, r)
@@ -121,6 +123,7 @@ def train_epochs(params, opt_state, rng_state, counters,
     one = like(1, params)
     reshuffle = shuffle and n > capacity
     n_phases = VALIDATION + 1 if X_val.shape[0] > 0 else TRAINING + 1
+    output_activation = not gives_dZ(loss_code)
     # the state slots the rule uses: the only ones the per-epoch backup must copy
     state_used = view_1d(opt_state, 0, state_slots(opt_code, opt_hyper) * params.shape[0])
     state_backup = view_1d(backup_state, 0, state_used.shape[0])
@@ -157,10 +160,12 @@ def train_epochs(params, opt_state, rng_state, counters,
                     X_batch = view_rows(data_X, start, rows)
                     Y_batch = view_rows(data_Y, start, rows)
                     weight_batch = view_1d(data_weight, start, rows)
-                A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity)
-                accumulate_metrics(metrics, A, Y_batch, metric_codes)
+                # a cross-entropy computes the output activation itself, before metrics
+                A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity,
+                            output_activation)
                 loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
                                     capacity, loss_code, one / like(rows, params))
+                accumulate_metrics(metrics, A, Y_batch, metric_codes)
                 if training:
                     backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
                              slopes, capacity, loss_code)
