@@ -116,3 +116,17 @@ def test_products_round_runs_the_networks_products():
     np.testing.assert_allclose(gradients[0], X.T @ block(products.dZ, 0), **close)
     np.testing.assert_allclose(products.dA[:rows * 6].reshape(rows, 6),
                                block(products.dZ, 1) @ weights[2].T, **close)
+
+
+def test_numba_floor_probe_runs_cold_and_cached(tmp_path):
+    cold = bench.numba_floor_probe(str(tmp_path))
+    cached = bench.numba_floor_probe(str(tmp_path))
+    assert "error" not in cold and "error" not in cached, (cold, cached)
+    assert cold["to_first_epoch_s"] > cold["import_s"] > 0
+    assert any(name.endswith(".nbi") for name in _all_files(tmp_path))  # it cached
+    line = bench._format_compile({bench.NUMBA_FLOOR: {"cold": cold, "cached": cached}})
+    assert "one-function Numba program" in line
+
+
+def _all_files(root):
+    return [path.name for path in root.rglob("*") if path.is_file()]

@@ -59,6 +59,7 @@ from .layout import Layout
 TARGETS = {"and_gate": 200, "perceptron": 200, "keras_tutorial": 25, "digits": 4,
            "mnist_shape": 1.15}
 TARGET_PEAK_FRACTION = 0.75  # mnist_shape's share of the float32 GEMM peak
+NUMBA_FLOOR = "numba_floor"  # the compile results' key for the one-function program
 
 SCALING_BASE = {"n_features": 64, "hidden": 128, "n_classes": 10, "rows": 4096,
                 "batch_size": 128}
@@ -548,14 +549,66 @@ def compile_probe(name, cache_dir, rows):
     return result
 
 
+# The floor under fastann's start-up: a process that imports Numba and calls one small
+# cached @njit function (a logistic unit's SGD epoch), timed like the probes above.
+_NUMBA_FLOOR_MODULE = r"""
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def epoch(w, X, y, lr):
+    for i in range(X.shape[0]):
+        z = 0.0
+        for k in range(X.shape[1]):
+            z += X[i, k] * w[k]
+        error = 1.0 / (1.0 + np.exp(-z)) - y[i]
+        for k in range(X.shape[1]):
+            w[k] -= lr * error * X[i, k]
+"""
+_NUMBA_FLOOR_PROBE = r"""
+import time
+start = time.perf_counter()
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import fastann_numba_floor
+imported = time.perf_counter()
+fastann_numba_floor.epoch(np.zeros(3), np.ones((7, 3)), np.ones(7), 0.1)
+print(json.dumps({"import_s": imported - start, "trained_clock": time.time(),
+                  "first_call_s": time.perf_counter() - imported}))
+"""
+
+
+def numba_floor_probe(cache_dir):
+    """Seconds from spawning a process to the end of its first call of a one-function
+    Numba module cached in ``cache_dir``: what any Numba program pays."""
+    with open(os.path.join(cache_dir, "fastann_numba_floor.py"), "w") as module:
+        module.write(_NUMBA_FLOOR_MODULE)
+    environment = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    spawned = time.time()  # as in compile_probe: to the end of the call, not of the process
+    completed = subprocess.run([sys.executable, "-c", _NUMBA_FLOOR_PROBE, cache_dir],
+                               env=environment, capture_output=True, text=True)
+    if completed.returncode != 0:
+        tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"error": tail[0]}
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["to_first_epoch_s"] = result.pop("trained_clock") - spawned
+    return result
+
+
 def measure_compile(names, rows):
-    """Cold (empty cache) and cached start of each workload, in fresh processes."""
+    """Cold (empty cache) and cached start of each workload, in fresh processes, and of
+    a one-function Numba program (``numba_floor``) for scale."""
     results = {}
     for name in names:
         with tempfile.TemporaryDirectory(prefix="fastann-bench-cache-") as cache_dir:
             cold = compile_probe(name, cache_dir, rows)
             cached = compile_probe(name, cache_dir, rows)
         results[name] = {"cold": cold, "cached": cached}
+    with tempfile.TemporaryDirectory(prefix="fastann-bench-floor-") as cache_dir:
+        cold = numba_floor_probe(cache_dir)
+        results[NUMBA_FLOOR] = {"cold": cold, "cached": numba_floor_probe(cache_dir)}
     return results
 
 
@@ -816,6 +869,11 @@ def _format_compile(results):
         cold, cached = probes["cold"], probes["cached"]
         if "error" in cold or "error" in cached:
             parts.append(f"{name}: failed ({cold.get('error') or cached.get('error')})")
+            continue
+        if name == NUMBA_FLOOR:
+            parts.append(f"for scale, a one-function Numba program (import numba, call one "
+                         f"cached @njit function): cold {cold['to_first_epoch_s']:.2f} s, "
+                         f"cached {cached['to_first_epoch_s']:.2f} s")
             continue
         text = (f"{name} {cold['dtype']}: cold {cold['to_first_epoch_s']:.2f} s (import "
                 f"{cold['import_s']:.2f} + first fit {cold['first_fit_s']:.2f}), cached "
