@@ -4,9 +4,10 @@ The cross-entropies are computed from the logits ``Z`` (log-sum-exp, ``log1p``),
 they never overflow or take ``log(0)``, and their gradient with respect to ``Z`` is the
 exact, simple ``A - Y``. They also compute the output activation ``A`` itself (sigmoid,
 softmax) from the exponentials they need anyway, so training skips the output layer's
-activation pass: on a tiny network those exponentials are a large part of an epoch. Mean squared error works under any output activation: its
-gradient is taken with respect to ``A``, and the backward pass applies the output
-activation's derivative as it does for every other layer (one copy of that code).
+activation pass: on a tiny network those exponentials are a large part of an epoch.
+Mean squared error works under any output activation: its gradient is taken with
+respect to ``A``, and the backward pass applies the output activation's derivative as
+it does for every other layer (one copy of that code).
 """
 import numpy as np
 
@@ -29,10 +30,11 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, scale):
     gradient of that sum with respect to Z if ``gives_dZ(loss_code)``, else to A.
 
     delta, Z, A, Y: (rows, n_out); weight: (rows,). A cross-entropy also writes A, the
-    output activation of Z (the values ``activation_forward`` gives); the others read it. A row's loss is the mean over its
-    outputs (as in Keras). ``scale`` is 1 / batch rows, so delta is the gradient of the
-    batch mean. Binary cross-entropy expects a sigmoid output layer, categorical
-    cross-entropy a softmax one; the wrapper enforces the pairing.
+    output activation of Z (the values ``activation_forward`` gives); the others read
+    it. A row's loss is the mean over its outputs (as in Keras). ``scale`` is 1 / batch
+    rows, so delta is the gradient of the batch mean. Binary cross-entropy expects a
+    sigmoid output layer, categorical cross-entropy a softmax one; the wrapper enforces
+    the pairing.
     """
     rows, n_out = Z.shape
     zero = like(0, Z)

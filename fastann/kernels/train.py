@@ -9,8 +9,8 @@ the last good epoch and stops with ``counters[STATUS] = NON_FINITE``.
 import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
-from .metrics import accumulate_metrics
 from .losses import gives_dZ
+from .metrics import accumulate_metrics
 from .network import backward, forward, output_loss
 from .optimizers import apply_update, state_slots
 from .rng import shuffle_order
