@@ -73,6 +73,12 @@ class Workload:
         return (self.X.shape[1],) + tuple(self.units)
 
     @property
+    def batch_rows(self):
+        """Rows per batch, as ``Model.fit`` sizes its batches."""
+        return self.n_samples if self.batch_size is None else min(self.batch_size,
+                                                                  self.n_samples)
+
+    @property
     def steps_per_epoch(self):
         if self.batch_size is None:
             return 1

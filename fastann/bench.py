@@ -15,20 +15,20 @@ times both sides back to back, so each ratio is taken under one machine state (t
 VM's speed drifts by up to 2x within minutes, which a ratio of medians would carry
 whole). The ratio of the medians is in the JSON too. Where the products are large
 enough for BLAS threads, each side starts after a short pause, so that it does not
-share the cores with the other side's still-spinning BLAS threads (``settle_time``). fastann is timed
-through ``Model.fit(..., verbose=0)``, the path users take. Compile time is measured in
+share the cores with the other side's still-spinning BLAS threads (``settle_time``).
+fastann is timed through ``Model.fit(..., verbose=0)``, the path users take. Compile time is measured in
 fresh subprocesses from process start to the first trained epoch (building the data
 excluded): "cold" with an empty ``NUMBA_CACHE_DIR``, "cached" a second process on the
 same directory. "first call" is the in-process cost of the first ``fit`` of a workload
 over a later one (compiling or loading from the cache whatever earlier workloads did not).
 
 The float32 GEMM peak (square products, best of a few) is measured through NumPy's
-``np.dot`` and through the kernels' own ``gemm`` (SciPy's BLAS); mnist_shape's GFLOP/s count the
-matrix products exactly and are given as a share of it, and of the rate the same
-products reach alone (timed in the same rounds), the bound for any trainer on this BLAS.
-Timings on a small machine are
-only as good as the machine is idle: the run measures the CPU time other processes took
-meanwhile, and the peak again at the end, and prints a warning when either moved.
+``np.dot`` and through the kernels' own ``gemm`` (SciPy's BLAS); mnist_shape's GFLOP/s
+count the matrix products exactly and are given as a share of it, and of the rate the
+same products reach alone (timed in the same rounds, best round), the bound for any
+trainer on this BLAS. Timings on a small machine are only as good as the machine is
+idle: the run measures the CPU time other processes took meanwhile, and the peak again
+at the end, and prints a warning when either moved.
 """
 import argparse
 import datetime
@@ -296,7 +296,7 @@ class ProductsRound:
     def __init__(self, workload):
         sizes = workload.sizes
         self.layout = Layout.build(sizes, [0] * (len(sizes) - 1))
-        self.capacity = workload.batch_size or workload.n_samples
+        self.capacity = workload.batch_rows
         dtype = workload.X.dtype
         units = self.capacity * self.layout.total_units
         self.params = np.concatenate([w.ravel() for w in workload.initial_weights()[0]])
@@ -391,7 +391,7 @@ BLAS_SETTLE_S = 0.25
 def settle_time(workload):
     """Seconds to wait before timing a side of ``workload``: BLAS_SETTLE_S when its
     batch products are large enough for BLAS threads, else 0."""
-    rows = workload.batch_size or workload.n_samples
+    rows = workload.batch_rows
     largest = max(rows * n_in * n_out
                   for n_in, n_out in zip(workload.sizes[:-1], workload.sizes[1:]))
     return BLAS_SETTLE_S if largest >= BLAS_THREADED_WORK else 0.0
@@ -535,17 +535,24 @@ print(json.dumps({"import_s": imported - start, "data_s": data - imported,
 
 def compile_probe(name, cache_dir, rows):
     """Run ``name``'s first epoch in a fresh process on ``cache_dir``; its timings."""
+    return _run_probe(cache_dir, _PROBE, name, str(rows))
+
+
+def _run_probe(cache_dir, script, *arguments):
+    """Run ``script`` in a fresh interpreter on ``cache_dir``; the JSON its last line
+    prints, with ``to_first_epoch_s``: from spawning the interpreter to the
+    ``trained_clock`` it reports, less its ``data_s``. Or {"error": ...}."""
     environment = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     environment.pop("FASTANN_DISABLE_CACHE", None)
     spawned = time.time()  # the wall clock, which the child shares
-    completed = subprocess.run([sys.executable, "-c", _PROBE, name, str(rows)],
+    completed = subprocess.run([sys.executable, "-c", script, *arguments],
                                env=environment, capture_output=True, text=True)
     if completed.returncode != 0:
         tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
         return {"error": tail[0]}
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    # From spawning the interpreter to the end of the first epoch, less the data.
-    result["to_first_epoch_s"] = result.pop("trained_clock") - spawned - result["data_s"]
+    result["to_first_epoch_s"] = (result.pop("trained_clock") - spawned
+                                  - result.get("data_s", 0.0))
     return result
 
 
@@ -585,16 +592,7 @@ def numba_floor_probe(cache_dir):
     Numba module cached in ``cache_dir``: what any Numba program pays."""
     with open(os.path.join(cache_dir, "fastann_numba_floor.py"), "w") as module:
         module.write(_NUMBA_FLOOR_MODULE)
-    environment = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    spawned = time.time()  # as in compile_probe: to the end of the call, not of the process
-    completed = subprocess.run([sys.executable, "-c", _NUMBA_FLOOR_PROBE, cache_dir],
-                               env=environment, capture_output=True, text=True)
-    if completed.returncode != 0:
-        tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
-        return {"error": tail[0]}
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["to_first_epoch_s"] = result.pop("trained_clock") - spawned
-    return result
+    return _run_probe(cache_dir, _NUMBA_FLOOR_PROBE, cache_dir)
 
 
 def measure_compile(names, rows):
