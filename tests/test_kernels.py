@@ -67,19 +67,14 @@ DENSE_SHAPES = {
 }
 
 
-def blas_paths(rows, n_in, n_out):
-    """Whether each dense kernel sends this shape to BLAS, by the kernels' own rule."""
-    return {
-        "forward": bool(dense.use_blas(rows, n_in, n_out, n_in, n_out)),
-        "backward": bool(dense.use_blas(n_in, rows, n_out, n_in, n_out)),
-        "backward_input": bool(dense.use_blas(rows, n_out, n_in, min(n_in, n_out), n_out)),
-    }
+RULES = {"forward": dense.forward_path, "weight_gradient": dense.weight_gradient_path,
+         "input_gradient": dense.input_gradient_path}
 
 
-def test_dense_shapes_cover_both_paths_of_every_kernel():
-    for kernel in ("forward", "backward", "backward_input"):
-        taken = {blas_paths(*shape)[kernel] for shape in DENSE_SHAPES.values()}
-        assert taken == {True, False}, kernel
+def test_dense_shapes_cover_every_path_the_rules_choose():
+    for operation, rule in RULES.items():
+        chosen = {rule(*shape) for shape in DENSE_SHAPES.values()}
+        assert chosen == set(dense.PATHS[operation]), operation
     works = [rows * n_in * n_out for rows, n_in, n_out in DENSE_SHAPES.values()]
     assert min(works) < dense.BLAS_MIN_WORK <= max(works)
 
@@ -117,12 +112,23 @@ def dense_inputs(shape, dtype, generator):
     return A_prev, W, b, dZ
 
 
+def path_ids(operation):
+    """Test parameters: None (the kernel's own rule chooses), then every path by name."""
+    paths = (None,) + dense.PATHS[operation]
+    return {"argvalues": paths,
+            "ids": ["rule"] + [dense.PATH_NAMES[p] for p in dense.PATHS[operation]]}
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("path", **path_ids("forward"))
 @pytest.mark.parametrize("shape", DENSE_SHAPES.values(), ids=DENSE_SHAPES.keys())
-def test_dense_forward(shape, dtype, rng):
+def test_dense_forward(shape, path, dtype, rng):
     A_prev, W, b, _ = dense_inputs(shape, dtype, rng)
     Z = np.full((shape[0], shape[2]), np.nan, dtype)  # every entry must be written
-    dense.dense_forward(Z, A_prev, W, b)
+    if path is None:
+        dense.dense_forward(Z, A_prev, W, b)
+    else:
+        dense.dense_forward_by(Z, A_prev, W, b, path)
     A_prev64, W64, b64 = (a.astype(np.float64) for a in (A_prev, W, b))
     expected = reference.dense_forward(A_prev64, W64, b64)
     close_sums(Z, expected, np.abs(A_prev64) @ np.abs(W64) + np.abs(b64), dtype)
@@ -130,15 +136,24 @@ def test_dense_forward(shape, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("path", **path_ids("weight_gradient"))
 @pytest.mark.parametrize("shape", DENSE_SHAPES.values(), ids=DENSE_SHAPES.keys())
-def test_dense_backward(shape, dtype, rng):
+def test_dense_backward(shape, path, dtype, rng):
+    """Both backward kernels by their rules, or by one path: the weight gradient's, and
+    the input gradient's path of that name where it has one (else its rule's)."""
     rows, n_in, n_out = shape
     A_prev, W, _, dZ = dense_inputs(shape, dtype, rng)
     dW = np.full((n_in, n_out), np.nan, dtype)
     db = np.full(n_out, np.nan, dtype)
     dA_prev = np.full((rows, n_in), np.nan, dtype)
-    dense.dense_backward(dW, db, dZ, A_prev)
-    dense.dense_backward_input(dA_prev, dZ, W)
+    if path is None:
+        dense.dense_backward(dW, db, dZ, A_prev)
+    else:
+        dense.dense_backward_by(dW, db, dZ, A_prev, path)
+    if path in dense.PATHS["input_gradient"]:
+        dense.dense_backward_input_by(dA_prev, dZ, W, path)
+    else:
+        dense.dense_backward_input(dA_prev, dZ, W)
     dZ64, A_prev64, W64 = (a.astype(np.float64) for a in (dZ, A_prev, W))
     expected = reference.dense_backward(dZ64, A_prev64, W64)
     magnitudes = (np.abs(dZ64) @ np.abs(W64).T, np.abs(A_prev64).T @ np.abs(dZ64),

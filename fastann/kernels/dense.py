@@ -1,21 +1,29 @@
-"""The dense (fully-connected) layer: forward and backward.
+"""The dense (fully-connected) layer: forward and backward, each by one of a few paths.
 
 Weights use Keras' layout, ``W`` of shape ``(n_in, n_out)``. Small products use explicit
 loops, ordered so the innermost loop runs along a contiguous row and vectorises: along
-the outputs for wide layers, along the inputs for narrow ones (fewer outputs than
-NARROW and than inputs, such as a single sigmoid unit, where a loop over outputs would
-be one element long); a weight gradient of a few entries is summed row by row in
-registers. Large products go to BLAS ``gemm`` (``blas.py``), written into the output
-buffer. The crossover, in multiply-adds per product, was measured by ``fastann bench
---scaling``.
+the outputs for wide layers (ALONG_OUTPUTS), along the inputs for narrow ones
+(ALONG_INPUTS: fewer outputs than NARROW and than inputs, such as a single sigmoid
+unit, where a loop over outputs would be one element long); a weight gradient of a few
+entries is summed row by row in registers (REGISTERS). Large products go to BLAS
+``gemm`` (``blas.py``), written into the output buffer (BLAS). Each kernel picks its path
+with a ``*_path`` rule below, whose constants come from timing every path over a table
+of shapes: ``fastann bench --crossovers`` repeats that measurement and prints where the
+rules agree with it.
 """
 from ._jit import kernel, like
 from .blas import gemm
 
+BLAS, ALONG_OUTPUTS, ALONG_INPUTS, REGISTERS = range(4)
+PATH_NAMES = ("blas", "along_outputs", "along_inputs", "registers")
+# The paths each operation has (``fastann bench --crossovers`` times each of them).
+PATHS = {"forward": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS),
+         "weight_gradient": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS, REGISTERS),
+         "input_gradient": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS)}
+
 # When BLAS beats explicit loops, measured per operation over layer shapes from 4x2x1
-# to 128x784x256 (``fastann bench --scaling``): a BLAS call costs ~0.1 us, so tiny
-# products stay in loops, and so do products with a very short side, where BLAS
-# kernels run mostly their edge cases.
+# to 128x784x256: a BLAS call costs ~0.1 us, so tiny products stay in loops, and so do
+# products with a very short side, where BLAS kernels run mostly their edge cases.
 BLAS_MIN_WORK = 512  # multiply-adds (rows * n_in * n_out)
 BLAS_MIN_SIDE = 4
 # OpenBLAS' gemm packs its operands on every call, which dominates when the output
@@ -35,10 +43,10 @@ TINY_GRADIENT = 4
 
 
 @kernel(inline=True)
-def along_inputs(n_in, n_out):
-    """Whether the innermost loops run along the inputs (a narrow layer) rather than
-    the outputs: whichever is longer, unless the outputs reach NARROW."""
-    return n_out < NARROW and n_out < n_in
+def loop_path(n_in, n_out):
+    """ALONG_INPUTS for a narrow layer (its outputs below NARROW and fewer than its
+    inputs), else ALONG_OUTPUTS: which way the innermost loops run."""
+    return ALONG_INPUTS if n_out < NARROW and n_out < n_in else ALONG_OUTPUTS
 
 
 @kernel(inline=True)
@@ -50,20 +58,72 @@ def use_blas(m, k, n, short_side, inner):
     return m * k * n >= BLAS_MIN_WORK and short_side >= BLAS_MIN_SIDE and not short_output
 
 
-@kernel
+@kernel(inline=True)
+def forward_path(rows, n_in, n_out):
+    """The path ``dense_forward`` takes for Z (rows, n_out) = A_prev (rows, n_in) @ W."""
+    if use_blas(rows, n_in, n_out, n_in, n_out):
+        return BLAS
+    return loop_path(n_in, n_out)
+
+
+@kernel(inline=True)
+def weight_gradient_path(rows, n_in, n_out):
+    """The path ``dense_backward`` takes for dW (n_in, n_out) = A_prev.T @ dZ."""
+    if n_in * n_out <= TINY_GRADIENT:
+        return REGISTERS
+    if use_blas(n_in, rows, n_out, n_in, n_out):
+        return BLAS
+    return loop_path(n_in, n_out)
+
+
+@kernel(inline=True)
+def input_gradient_path(rows, n_in, n_out):
+    """The path ``dense_backward_input`` takes for dA_prev (rows, n_in) = dZ @ W.T."""
+    if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out):
+        return BLAS
+    return loop_path(n_in, n_out)
+
+
+@kernel(inline=True)
 def dense_forward(Z, A_prev, W, b):
     """Z = A_prev @ W + b.
 
     Z: (rows, n_out); A_prev: (rows, n_in); W: (n_in, n_out); b: (n_out,).
     """
+    dense_forward_by(Z, A_prev, W, b, forward_path(A_prev.shape[0], W.shape[0], W.shape[1]))
+
+
+@kernel(inline=True)
+def dense_backward(dW, db, dZ, A_prev):
+    """dW = A_prev.T @ dZ and db = the sum of dZ's rows.
+
+    dW: (n_in, n_out); db: (n_out,); dZ: (rows, n_out); A_prev: (rows, n_in).
+    """
+    dense_backward_by(dW, db, dZ, A_prev,
+                      weight_gradient_path(dZ.shape[0], dW.shape[0], dW.shape[1]))
+
+
+@kernel(inline=True)
+def dense_backward_input(dA_prev, dZ, W):
+    """dA_prev = dZ @ W.T, the gradient passed to the layer below (the first layer skips it).
+
+    dA_prev: (rows, n_in); dZ: (rows, n_out); W: (n_in, n_out).
+    """
+    dense_backward_input_by(dA_prev, dZ, W,
+                            input_gradient_path(dZ.shape[0], W.shape[0], W.shape[1]))
+
+
+@kernel
+def dense_forward_by(Z, A_prev, W, b, path):
+    """``dense_forward`` by the given path (BLAS, ALONG_OUTPUTS or ALONG_INPUTS)."""
     rows, n_in = A_prev.shape
     n_out = W.shape[1]
-    if use_blas(rows, n_in, n_out, n_in, n_out):
+    if path == BLAS:
         gemm(Z, A_prev, W, False, False)
         for r in range(rows):
             for j in range(n_out):
                 Z[r, j] += b[j]
-    elif along_inputs(n_in, n_out):
+    elif path == ALONG_INPUTS:
         for r in range(rows):
             for j in range(n_out):
                 total = b[j]
@@ -81,15 +141,12 @@ def dense_forward(Z, A_prev, W, b):
 
 
 @kernel
-def dense_backward(dW, db, dZ, A_prev):
-    """dW = A_prev.T @ dZ and db = the sum of dZ's rows.
-
-    dW: (n_in, n_out); db: (n_out,); dZ: (rows, n_out); A_prev: (rows, n_in).
-    """
+def dense_backward_by(dW, db, dZ, A_prev, path):
+    """``dense_backward`` by the given path (any of the four)."""
     rows, n_in = A_prev.shape
     n_out = dZ.shape[1]
     zero = like(0, dW)
-    if n_in * n_out <= TINY_GRADIENT:
+    if path == REGISTERS:
         for j in range(n_out):
             total = zero
             for r in range(rows):
@@ -106,13 +163,13 @@ def dense_backward(dW, db, dZ, A_prev):
     for r in range(rows):
         for j in range(n_out):
             db[j] += dZ[r, j]
-    if use_blas(n_in, rows, n_out, n_in, n_out):
+    if path == BLAS:
         gemm(dW, A_prev, dZ, True, False)
         return
     for k in range(n_in):
         for j in range(n_out):
             dW[k, j] = zero
-    if along_inputs(n_in, n_out):
+    if path == ALONG_INPUTS:
         for r in range(rows):
             for j in range(n_out):
                 d = dZ[r, j]
@@ -127,18 +184,15 @@ def dense_backward(dW, db, dZ, A_prev):
 
 
 @kernel
-def dense_backward_input(dA_prev, dZ, W):
-    """dA_prev = dZ @ W.T, the gradient passed to the layer below (the first layer skips it).
-
-    dA_prev: (rows, n_in); dZ: (rows, n_out); W: (n_in, n_out).
-    """
+def dense_backward_input_by(dA_prev, dZ, W, path):
+    """``dense_backward_input`` by the given path (BLAS, ALONG_OUTPUTS or ALONG_INPUTS)."""
     rows, n_out = dZ.shape
     n_in = W.shape[0]
-    if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out):
+    if path == BLAS:
         gemm(dA_prev, dZ, W, False, True)
         return
     zero = like(0, dA_prev)
-    if along_inputs(n_in, n_out):
+    if path == ALONG_INPUTS:
         for r in range(rows):
             for k in range(n_in):
                 dA_prev[r, k] = zero
