@@ -6,7 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from fastann import _workloads, bench
+from fastann import _workloads, bench, crossovers
+from fastann.kernels import dense
 from fastann.__main__ import main as fastann_main
 from fastann.kernels.network import UNIT_OFFSET
 
@@ -89,6 +90,35 @@ def test_fastann_bench_scaling_runs(tmp_path, capsys, monkeypatch, small_peak):
     report = json.loads(path.read_text())
     assert [p["value"] for p in report["scaling"]["hidden"]] == [8, 16]
     assert all(p["fastann_ms_per_epoch"] > 0 for p in report["scaling"]["batch_size"])
+
+
+def test_fastann_bench_crossovers_runs(tmp_path, capsys, monkeypatch):
+    """Every path of every operation is timed on each shape, and the rule column is the
+    path the kernels' own rule takes there."""
+    shapes = ((4, 4, 1), (16, 12, 10))
+    monkeypatch.setattr(crossovers, "SHAPES", shapes)
+    path = tmp_path / "crossovers.json"
+    assert bench.main(["--crossovers", "--quick", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "rule/fastest" in out and "the rules pick the fastest path" in out
+    report = json.loads(path.read_text())
+    rows = report["crossovers"]
+    assert [(r["operation"], tuple(r["shape"])) for r in rows] == \
+        [(operation, shape) for shape in shapes for operation in crossovers.OPERATIONS]
+    for row in rows:
+        paths = dense.PATHS[row["operation"]]
+        assert set(row["seconds"]) == {dense.PATH_NAMES[p] for p in paths}
+        assert all(seconds > 0 for seconds in row["seconds"].values())
+        rule = crossovers.RULES[row["operation"]](*row["shape"])
+        assert row["rule"] == dense.PATH_NAMES[rule]
+        assert row["rule_over_fastest"] >= 1
+    assert report["crossover_summary"]["cases"] == len(rows)
+
+
+def test_scaling_and_crossovers_are_exclusive(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--scaling", "--crossovers"])
+    assert "not allowed with" in capsys.readouterr().err
 
 
 def test_products_round_runs_the_networks_products():

@@ -4,6 +4,7 @@
     fastann bench --quick          # under a minute with a warm kernel cache
     fastann bench --json out.json  # the same data, machine-readable
     fastann bench --scaling        # epoch time against width, batch size and rows
+    fastann bench --crossovers     # every path of the dense kernels against their rules
 
 (``python -m fastann.bench`` takes the same options.)
 
@@ -48,7 +49,7 @@ import numpy as np
 
 import fastann
 
-from . import _workloads
+from . import _workloads, crossovers
 from ._workloads import NAMES
 from .kernels._jit import kernel, view_2d, view_rows
 from .kernels.blas import gemm
@@ -85,15 +86,18 @@ class Settings:
     probe_rows: int  # rows the compile probes build (their data time is excluded)
     scaling_rounds: int
     scaling_target_s: float
+    crossover_target_s: float  # seconds per timed loop of one path on one shape
+    crossover_repeats: int
 
 
 DEFAULT = Settings("default", rounds=7, target_s=0.5, mnist_rows=None,
                    peak_sizes=(2048, 4096), peak_repeats=3, thread_rounds=3,
                    compile_workloads=NAMES, probe_rows=512, scaling_rounds=3,
-                   scaling_target_s=0.3)
+                   scaling_target_s=0.3, crossover_target_s=0.01, crossover_repeats=5)
 QUICK = Settings("quick", rounds=3, target_s=0.2, mnist_rows=6000, peak_sizes=(2048,),
                  peak_repeats=3, thread_rounds=2, compile_workloads=("and_gate",),
-                 probe_rows=512, scaling_rounds=1, scaling_target_s=0.1)
+                 probe_rows=512, scaling_rounds=1, scaling_target_s=0.1,
+                 crossover_target_s=0.002, crossover_repeats=3)
 
 
 # ------------------------------------------------------------------ the machine
@@ -916,9 +920,14 @@ def parser(prog="fastann bench"):
                            help="fewer rounds and 6,000 mnist_shape rows: under a minute once "
                                 "the kernels are cached")
     arguments.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    arguments.add_argument("--scaling", action="store_true",
-                           help="epoch time against hidden width, batch size and rows "
-                           "(instead of the workload table)")
+    instead = arguments.add_mutually_exclusive_group()
+    instead.add_argument("--scaling", action="store_true",
+                         help="epoch time against hidden width, batch size and rows "
+                         "(instead of the workload table)")
+    instead.add_argument("--crossovers", action="store_true",
+                         help="time every path of the dense kernels (loops, BLAS) over a "
+                         "table of layer shapes against the paths their rules pick "
+                         "(instead of the workload table)")
     arguments.add_argument("--plot", metavar="PATH", default="fastann-scaling.png",
                            help="with --scaling: where to write the plot, if matplotlib "
                            "is installed (default: %(default)s)")
@@ -949,17 +958,17 @@ def main(argv=None, prog="fastann bench"):
         print(f"... {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    if options.scaling:
+    if options.crossovers:
+        report = _measured_alone(settings, lambda: crossovers_report(settings, progress))
+        print(f"dense kernel paths, float32, best of {settings.crossover_repeats} loops "
+              f"of about {settings.crossover_target_s * 1e3:g} ms per path and shape; "
+              f"us per call")
+        print(crossovers.format_table(report["crossovers"]))
+    elif options.scaling:
         missing_reference = _workloads.reference_available()
-        snapshot = _cpu_snapshot()
-        report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
-                  "settings": settings.__dict__, "reference_note": missing_reference,
-                  "scaling": scaling(settings, missing_reference is None, progress),
-                  "machine": machine_info()}
-        report["other_cpu"] = _other_cpu(snapshot, _cpu_snapshot())
-        print(format_machine(report["machine"]))
-        if busy_warning(report):
-            print(busy_warning(report))
+        report = _measured_alone(settings, lambda: {
+            "reference_note": missing_reference,
+            "scaling": scaling(settings, missing_reference is None, progress)})
         if missing_reference:
             print(f"reference: {missing_reference}; fastann measured alone")
         print(format_scaling(report["scaling"]))
@@ -977,6 +986,27 @@ def main(argv=None, prog="fastann bench"):
             file.write("\n")
         print(f"wrote {options.json}")
     return 0
+
+
+def _measured_alone(settings, measure):
+    """The report of a measurement that runs instead of the workload table (``measure()``
+    returns its entries), with the machine; prints the machine line and any busy
+    warning."""
+    snapshot = _cpu_snapshot()
+    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+              "settings": settings.__dict__, **measure(), "machine": machine_info()}
+    report["other_cpu"] = _other_cpu(snapshot, _cpu_snapshot())
+    print(format_machine(report["machine"]))
+    if busy_warning(report):
+        print(busy_warning(report))
+    return report
+
+
+def crossovers_report(settings, progress):
+    """``crossovers.measure`` at the settings' timing, with its summary."""
+    rows = crossovers.measure(target_s=settings.crossover_target_s,
+                              repeats=settings.crossover_repeats, progress=progress)
+    return {"crossovers": rows, "crossover_summary": crossovers.summary(rows)}
 
 
 def _json_default(value):

@@ -1,0 +1,145 @@
+"""Every path of the dense kernels timed over a table of layer shapes: the measurement
+behind the path rules of ``kernels/dense.py`` (``fastann bench --crossovers``).
+
+For each operation (forward, weight gradient, input gradient), shape and path, one
+compiled loop calls the path's kernel on the same buffers many times, as the training
+loop does, and the best of a few such loops gives the time of a call. The table shows
+the fastest path beside the one the rule picks, so a rule that no longer fits the
+machine (another CPU, another BLAS) shows up as a row where the two differ.
+"""
+import statistics
+import time
+
+import numpy as np
+
+from .kernels._jit import kernel
+from .kernels.dense import (PATH_NAMES, PATHS, dense_backward_by, dense_backward_input_by,
+                            dense_forward_by, forward_path, input_gradient_path,
+                            weight_gradient_path)
+
+OPERATIONS = ("forward", "weight_gradient", "input_gradient")  # the keys of PATHS
+FORWARD, WEIGHT_GRADIENT, INPUT_GRADIENT = range(3)  # their codes in repeat_operation
+RULES = {"forward": forward_path, "weight_gradient": weight_gradient_path,
+         "input_gradient": input_gradient_path}
+
+# (rows, n_in, n_out): the workloads' layers, then shapes on either side of each rule's
+# constants (BLAS_MIN_WORK, BLAS_MIN_SIDE, BLAS_MIN_ROWS with BLAS_SHORT_INNER, NARROW,
+# TINY_GRADIENT), and single rows (gemv).
+SHAPES = (
+    (4, 2, 4), (4, 4, 1),  # and_gate
+    (7, 3, 1),  # perceptron
+    (32, 2, 64), (32, 64, 1),  # keras_tutorial
+    (64, 64, 128), (64, 128, 10),  # digits
+    (128, 784, 256), (128, 256, 256), (128, 256, 10),  # mnist_shape
+    (4, 8, 8), (4, 8, 16), (8, 8, 8), (8, 16, 16),  # about BLAS_MIN_WORK
+    (128, 2, 64), (128, 3, 64), (128, 4, 64),  # about BLAS_MIN_SIDE
+    (4, 64, 8), (4, 64, 32), (4, 64, 128), (4, 128, 10), (7, 64, 64),  # short batches
+    (128, 64, 4), (128, 64, 7), (128, 64, 8), (32, 16, 4),  # about NARROW
+    (128, 4, 1), (128, 2, 4), (32, 8, 1),  # about TINY_GRADIENT
+    (1, 64, 128), (1, 128, 10),  # one row: gemv
+)
+CLOSE = 1.1  # a rule within this factor of the fastest path counts as agreeing
+
+
+@kernel(entry=True)
+def repeat_operation(operation, path, calls, A_prev, W, b, Z, dZ, dW, db, dA_prev):
+    """Run one dense operation (its index in OPERATIONS) by ``path``, ``calls`` times."""
+    for _ in range(calls):
+        if operation == FORWARD:
+            dense_forward_by(Z, A_prev, W, b, path)
+        elif operation == WEIGHT_GRADIENT:
+            dense_backward_by(dW, db, dZ, A_prev, path)
+        else:
+            dense_backward_input_by(dA_prev, dZ, W, path)
+
+
+def _buffers(shape, dtype):
+    rows, n_in, n_out = shape
+    generator = np.random.default_rng(0)
+    return (generator.standard_normal((rows, n_in)).astype(dtype),  # A_prev
+            generator.standard_normal((n_in, n_out)).astype(dtype),  # W
+            generator.standard_normal(n_out).astype(dtype),  # b
+            np.empty((rows, n_out), dtype),  # Z
+            generator.standard_normal((rows, n_out)).astype(dtype),  # dZ
+            np.empty((n_in, n_out), dtype), np.empty(n_out, dtype),  # dW, db
+            np.empty((rows, n_in), dtype))  # dA_prev
+
+
+def time_call(operation, path, buffers, target_s, repeats):
+    """Seconds per call of ``operation`` by ``path``: the best of ``repeats`` loops of
+    calls, each loop sized to take about ``target_s``."""
+    index = OPERATIONS.index(operation)
+    calls = 1
+    while True:  # calibrate (the first pass also compiles)
+        started = time.perf_counter()
+        repeat_operation(index, path, calls, *buffers)
+        elapsed = time.perf_counter() - started
+        if elapsed >= target_s / 4 or calls >= 1 << 24:
+            break
+        calls *= 4
+    calls = max(1, int(calls * target_s / max(elapsed, 1e-9)))
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        repeat_operation(index, path, calls, *buffers)
+        best = min(best, (time.perf_counter() - started) / calls)
+    return best
+
+
+def measure(shapes=None, dtype=np.float32, target_s=0.01, repeats=5, progress=None):
+    """One row per operation and shape (default SHAPES): each path's seconds per call,
+    the fastest path, the rule's path and how much slower that is than the fastest."""
+    rows = []
+    shapes = SHAPES if shapes is None else shapes
+    for shape in shapes:
+        if progress:
+            progress(f"crossovers: {'x'.join(map(str, shape))}")
+        buffers = _buffers(shape, dtype)
+        for operation in OPERATIONS:
+            seconds = {PATH_NAMES[path]: time_call(operation, path, buffers, target_s,
+                                                   repeats)
+                       for path in PATHS[operation]}
+            fastest = min(seconds, key=seconds.get)
+            rule = PATH_NAMES[RULES[operation](*shape)]
+            rows.append({"operation": operation, "shape": list(shape),
+                         "multiply_adds": int(np.prod(shape)), "seconds": seconds,
+                         "fastest": fastest, "rule": rule,
+                         "rule_over_fastest": seconds[rule] / seconds[fastest]})
+    return rows
+
+
+def summary(rows):
+    """How often the rules pick the fastest path (or one within CLOSE of it)."""
+    ratios = [row["rule_over_fastest"] for row in rows]
+    worst = max(rows, key=lambda row: row["rule_over_fastest"])
+    return {"cases": len(rows),
+            "fastest": sum(row["rule"] == row["fastest"] for row in rows),
+            "close": sum(ratio <= CLOSE for ratio in ratios),
+            "median_rule_over_fastest": statistics.median(ratios),
+            "worst": worst}
+
+
+def format_table(rows):
+    names = [PATH_NAMES[path] for path in PATHS["weight_gradient"]]
+    header = (f"{'operation':<16} {'shape':>12} "
+              + " ".join(f"{name + ' us':>16}" for name in names)
+              + f"  {'fastest':>13} {'rule':>13} {'rule/fastest':>12}")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        cells = [f"{row['seconds'][name] * 1e6:16.3f}" if name in row["seconds"]
+                 else f"{'-':>16}" for name in names]
+        flag = "" if row["rule_over_fastest"] <= CLOSE else "  <- the rule is slower"
+        lines.append(f"{row['operation']:<16} {'x'.join(map(str, row['shape'])):>12} "
+                     + " ".join(cells)
+                     + f"  {row['fastest']:>13} {row['rule']:>13} "
+                       f"{row['rule_over_fastest']:11.2f}x{flag}")
+    result = summary(rows)
+    worst = result["worst"]
+    lines.append("")
+    lines.append(
+        f"the rules pick the fastest path in {result['fastest']} of {result['cases']} "
+        f"cases and one within {CLOSE:.1f}x of it in {result['close']}; median "
+        f"{result['median_rule_over_fastest']:.2f}x; worst: {worst['operation']} "
+        f"{'x'.join(map(str, worst['shape']))}, {worst['rule']} at "
+        f"{worst['rule_over_fastest']:.2f}x {worst['fastest']}")
+    return "\n".join(lines)
