@@ -22,9 +22,12 @@ PATHS = {"forward": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS),
          "input_gradient": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS)}
 
 # When BLAS beats explicit loops, measured per operation over layer shapes from 4x2x1
-# to 128x784x256: a BLAS call costs ~0.1 us, so tiny products stay in loops, and so do
-# products with a very short side, where BLAS kernels run mostly their edge cases.
-BLAS_MIN_WORK = 512  # multiply-adds (rows * n_in * n_out)
+# to 128x784x256: a BLAS call costs ~0.1 us, so tiny products stay in loops (at 512
+# multiply-adds, such as 4x8x16 and 8x8x8, the loops took 0.6-0.8 of BLAS' time), and
+# so do products with a very short side, where BLAS kernels run mostly their edge
+# cases, and outer products (an inner dimension of 1: a weight gradient at batch size
+# 1, where the loops took 0.55-0.75 of gemm's time on 64x128).
+BLAS_MIN_WORK = 1024  # multiply-adds (rows * n_in * n_out)
 BLAS_MIN_SIDE = 4
 # OpenBLAS' gemm packs its operands on every call, which dominates when the output
 # has only 2 to 7 rows: a (4, 64) x (64, 128) product takes 7.0 us, the loops 2.8 us.
@@ -55,7 +58,8 @@ def use_blas(m, k, n, short_side, inner):
     ``short_side`` is the size that must reach BLAS_MIN_SIDE, ``inner`` the length of
     the innermost loop that would run instead (the layer's outputs)."""
     short_output = 1 < m < BLAS_MIN_ROWS and inner >= BLAS_SHORT_INNER
-    return m * k * n >= BLAS_MIN_WORK and short_side >= BLAS_MIN_SIDE and not short_output
+    return (m * k * n >= BLAS_MIN_WORK and short_side >= BLAS_MIN_SIDE and k > 1
+            and not short_output)
 
 
 @kernel(inline=True)
@@ -78,9 +82,13 @@ def weight_gradient_path(rows, n_in, n_out):
 
 @kernel(inline=True)
 def input_gradient_path(rows, n_in, n_out):
-    """The path ``dense_backward_input`` takes for dA_prev (rows, n_in) = dZ @ W.T."""
+    """The path ``dense_backward_input`` takes for dA_prev (rows, n_in) = dZ @ W.T.
+    Along the inputs only from NARROW inputs on: fewer are too short a vector loop (on
+    4x4x1 and 7x3x1 the loops along the outputs took 0.3-0.8 of the time)."""
     if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out):
         return BLAS
+    if n_in < NARROW:
+        return ALONG_OUTPUTS
     return loop_path(n_in, n_out)
 
 
