@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 from .kernels._jit import kernel
-from .kernels.dense import (PATH_NAMES, PATHS, dense_backward_by, dense_backward_input_by,
-                            dense_forward_by, forward_path, input_gradient_path,
+from .kernels.dense import (PATH_NAMES, PATHS, dense_backward, dense_backward_input,
+                            dense_forward, forward_path, input_gradient_path,
                             weight_gradient_path)
 
 OPERATIONS = ("forward", "weight_gradient", "input_gradient")  # the keys of PATHS
@@ -46,11 +46,11 @@ def repeat_operation(operation, path, calls, A_prev, W, b, Z, dZ, dW, db, dA_pre
     """Run one dense operation (its index in OPERATIONS) by ``path``, ``calls`` times."""
     for _ in range(calls):
         if operation == FORWARD:
-            dense_forward_by(Z, A_prev, W, b, path)
+            dense_forward(Z, A_prev, W, b, path)
         elif operation == WEIGHT_GRADIENT:
-            dense_backward_by(dW, db, dZ, A_prev, path)
+            dense_backward(dW, db, dZ, A_prev, path)
         else:
-            dense_backward_input_by(dA_prev, dZ, W, path)
+            dense_backward_input(dA_prev, dZ, W, path)
 
 
 def _buffers(shape, dtype):

@@ -113,7 +113,7 @@ def dense_inputs(shape, dtype, generator):
 
 
 def path_ids(operation):
-    """Test parameters: None (the kernel's own rule chooses), then every path by name."""
+    """Test parameters: None (RULE: the kernel's own rule chooses), then every path."""
     paths = (None,) + dense.PATHS[operation]
     return {"argvalues": paths,
             "ids": ["rule"] + [dense.PATH_NAMES[p] for p in dense.PATHS[operation]]}
@@ -125,10 +125,7 @@ def path_ids(operation):
 def test_dense_forward(shape, path, dtype, rng):
     A_prev, W, b, _ = dense_inputs(shape, dtype, rng)
     Z = np.full((shape[0], shape[2]), np.nan, dtype)  # every entry must be written
-    if path is None:
-        dense.dense_forward(Z, A_prev, W, b)
-    else:
-        dense.dense_forward_by(Z, A_prev, W, b, path)
+    dense.dense_forward(Z, A_prev, W, b, dense.RULE if path is None else path)
     A_prev64, W64, b64 = (a.astype(np.float64) for a in (A_prev, W, b))
     expected = reference.dense_forward(A_prev64, W64, b64)
     close_sums(Z, expected, np.abs(A_prev64) @ np.abs(W64) + np.abs(b64), dtype)
@@ -146,14 +143,9 @@ def test_dense_backward(shape, path, dtype, rng):
     dW = np.full((n_in, n_out), np.nan, dtype)
     db = np.full(n_out, np.nan, dtype)
     dA_prev = np.full((rows, n_in), np.nan, dtype)
-    if path is None:
-        dense.dense_backward(dW, db, dZ, A_prev)
-    else:
-        dense.dense_backward_by(dW, db, dZ, A_prev, path)
-    if path in dense.PATHS["input_gradient"]:
-        dense.dense_backward_input_by(dA_prev, dZ, W, path)
-    else:
-        dense.dense_backward_input(dA_prev, dZ, W)
+    dense.dense_backward(dW, db, dZ, A_prev, dense.RULE if path is None else path)
+    dense.dense_backward_input(dA_prev, dZ, W, path if path in dense.PATHS["input_gradient"]
+                               else dense.RULE)
     dZ64, A_prev64, W64 = (a.astype(np.float64) for a in (dZ, A_prev, W))
     expected = reference.dense_backward(dZ64, A_prev64, W64)
     magnitudes = (np.abs(dZ64) @ np.abs(W64).T, np.abs(A_prev64).T @ np.abs(dZ64),

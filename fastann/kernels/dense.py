@@ -15,6 +15,7 @@ from ._jit import kernel, like
 from .blas import gemm
 
 BLAS, ALONG_OUTPUTS, ALONG_INPUTS, REGISTERS = range(4)
+RULE = -1  # as a kernel's ``path``: the path its rule picks for the shapes at hand
 PATH_NAMES = ("blas", "along_outputs", "along_inputs", "registers")
 # The paths each operation has (``fastann bench --crossovers`` times each of them).
 PATHS = {"forward": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS),
@@ -64,7 +65,7 @@ def use_blas(m, k, n, short_side, inner):
 
 @kernel(inline=True)
 def forward_path(rows, n_in, n_out):
-    """The path ``dense_forward`` takes for Z (rows, n_out) = A_prev (rows, n_in) @ W."""
+    """The path ``dense_forward`` picks for Z (rows, n_out) = A_prev (rows, n_in) @ W."""
     if use_blas(rows, n_in, n_out, n_in, n_out):
         return BLAS
     return loop_path(n_in, n_out)
@@ -72,7 +73,7 @@ def forward_path(rows, n_in, n_out):
 
 @kernel(inline=True)
 def weight_gradient_path(rows, n_in, n_out):
-    """The path ``dense_backward`` takes for dW (n_in, n_out) = A_prev.T @ dZ."""
+    """The path ``dense_backward`` picks for dW (n_in, n_out) = A_prev.T @ dZ."""
     if n_in * n_out <= TINY_GRADIENT:
         return REGISTERS
     if use_blas(n_in, rows, n_out, n_in, n_out):
@@ -82,7 +83,7 @@ def weight_gradient_path(rows, n_in, n_out):
 
 @kernel(inline=True)
 def input_gradient_path(rows, n_in, n_out):
-    """The path ``dense_backward_input`` takes for dA_prev (rows, n_in) = dZ @ W.T.
+    """The path ``dense_backward_input`` picks for dA_prev (rows, n_in) = dZ @ W.T.
     Along the inputs only from NARROW inputs on: fewer are too short a vector loop (on
     4x4x1 and 7x3x1 the loops along the outputs took 0.3-0.8 of the time)."""
     if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out):
@@ -92,40 +93,17 @@ def input_gradient_path(rows, n_in, n_out):
     return loop_path(n_in, n_out)
 
 
-@kernel(inline=True)
-def dense_forward(Z, A_prev, W, b):
-    """Z = A_prev @ W + b.
+@kernel
+def dense_forward(Z, A_prev, W, b, path):
+    """Z = A_prev @ W + b, by ``path`` (BLAS, ALONG_OUTPUTS, ALONG_INPUTS, or RULE for
+    the one ``forward_path`` picks).
 
     Z: (rows, n_out); A_prev: (rows, n_in); W: (n_in, n_out); b: (n_out,).
     """
-    dense_forward_by(Z, A_prev, W, b, forward_path(A_prev.shape[0], W.shape[0], W.shape[1]))
-
-
-@kernel(inline=True)
-def dense_backward(dW, db, dZ, A_prev):
-    """dW = A_prev.T @ dZ and db = the sum of dZ's rows.
-
-    dW: (n_in, n_out); db: (n_out,); dZ: (rows, n_out); A_prev: (rows, n_in).
-    """
-    dense_backward_by(dW, db, dZ, A_prev,
-                      weight_gradient_path(dZ.shape[0], dW.shape[0], dW.shape[1]))
-
-
-@kernel(inline=True)
-def dense_backward_input(dA_prev, dZ, W):
-    """dA_prev = dZ @ W.T, the gradient passed to the layer below (the first layer skips it).
-
-    dA_prev: (rows, n_in); dZ: (rows, n_out); W: (n_in, n_out).
-    """
-    dense_backward_input_by(dA_prev, dZ, W,
-                            input_gradient_path(dZ.shape[0], W.shape[0], W.shape[1]))
-
-
-@kernel
-def dense_forward_by(Z, A_prev, W, b, path):
-    """``dense_forward`` by the given path (BLAS, ALONG_OUTPUTS or ALONG_INPUTS)."""
     rows, n_in = A_prev.shape
     n_out = W.shape[1]
+    if path == RULE:
+        path = forward_path(rows, n_in, n_out)
     if path == BLAS:
         gemm(Z, A_prev, W, False, False)
         for r in range(rows):
@@ -149,10 +127,16 @@ def dense_forward_by(Z, A_prev, W, b, path):
 
 
 @kernel
-def dense_backward_by(dW, db, dZ, A_prev, path):
-    """``dense_backward`` by the given path (any of the four)."""
+def dense_backward(dW, db, dZ, A_prev, path):
+    """dW = A_prev.T @ dZ and db = the sum of dZ's rows, by ``path`` (any of the four, or
+    RULE for the one ``weight_gradient_path`` picks).
+
+    dW: (n_in, n_out); db: (n_out,); dZ: (rows, n_out); A_prev: (rows, n_in).
+    """
     rows, n_in = A_prev.shape
     n_out = dZ.shape[1]
+    if path == RULE:
+        path = weight_gradient_path(rows, n_in, n_out)
     zero = like(0, dW)
     if path == REGISTERS:
         for j in range(n_out):
@@ -192,10 +176,17 @@ def dense_backward_by(dW, db, dZ, A_prev, path):
 
 
 @kernel
-def dense_backward_input_by(dA_prev, dZ, W, path):
-    """``dense_backward_input`` by the given path (BLAS, ALONG_OUTPUTS or ALONG_INPUTS)."""
+def dense_backward_input(dA_prev, dZ, W, path):
+    """dA_prev = dZ @ W.T, the gradient passed to the layer below (the first layer skips
+    it), by ``path`` (BLAS, ALONG_OUTPUTS, ALONG_INPUTS, or RULE for the one
+    ``input_gradient_path`` picks).
+
+    dA_prev: (rows, n_in); dZ: (rows, n_out); W: (n_in, n_out).
+    """
     rows, n_out = dZ.shape
     n_in = W.shape[0]
+    if path == RULE:
+        path = input_gradient_path(rows, n_in, n_out)
     if path == BLAS:
         gemm(dA_prev, dZ, W, False, True)
         return

@@ -6,7 +6,7 @@ blocks are views into the flat buffers, made here by reshaping slices: no alloca
 """
 from ._jit import kernel, view_1d, view_2d
 from .activations import activation_backward, activation_forward
-from .dense import dense_backward, dense_backward_input, dense_forward
+from .dense import RULE, dense_backward, dense_backward_input, dense_forward
 from .losses import gives_dZ, loss_and_delta
 
 # Columns of the ``layers`` table.
@@ -45,7 +45,7 @@ def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity, output_acti
         W, b = layer_params(params, layers, l)
         Z = layer_block(Z_buffer, layers, l, rows, capacity)
         A = layer_block(A_buffer, layers, l, rows, capacity)
-        dense_forward(Z, A_prev, W, b)
+        dense_forward(Z, A_prev, W, b, RULE)
         if l < last or output_activation:
             activation_forward(A, Z, layers[l, ACTIVATION], slopes[l])
         A_prev = A
@@ -91,8 +91,8 @@ def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capaci
                                 layers[l, ACTIVATION], slopes[l])
         A_prev = X if l == 0 else layer_block(A_buffer, layers, l - 1, rows, capacity)
         dW, db = layer_params(grads, layers, l)
-        dense_backward(dW, db, dZ, A_prev)
+        dense_backward(dW, db, dZ, A_prev, RULE)
         if l > 0:  # the input itself needs no gradient
             W, _ = layer_params(params, layers, l)
-            dense_backward_input(view_2d(delta, (1 - slot) * half, rows, n_in), dZ, W)
+            dense_backward_input(view_2d(delta, (1 - slot) * half, rows, n_in), dZ, W, RULE)
             slot = 1 - slot
