@@ -14,6 +14,7 @@ import pytest
 
 import fastann as fa
 from fastann import activations as activation_table
+from fastann import crossovers
 from fastann import losses as loss_table
 from fastann import optimizers as optimizer_table
 from fastann import reference
@@ -67,12 +68,8 @@ DENSE_SHAPES = {
 }
 
 
-RULES = {"forward": dense.forward_path, "weight_gradient": dense.weight_gradient_path,
-         "input_gradient": dense.input_gradient_path}
-
-
 def test_dense_shapes_cover_every_path_the_rules_choose():
-    for operation, rule in RULES.items():
+    for operation, rule in crossovers.RULES.items():
         chosen = {rule(*shape) for shape in DENSE_SHAPES.values()}
         assert chosen == set(dense.PATHS[operation]), operation
     works = [rows * n_in * n_out for rows, n_in, n_out in DENSE_SHAPES.values()]
