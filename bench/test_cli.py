@@ -103,13 +103,15 @@ def test_fastann_bench_crossovers_runs(tmp_path, capsys, monkeypatch):
     assert "rule/fastest" in out and "the rules pick the fastest path" in out
     report = json.loads(path.read_text())
     rows = report["crossovers"]
-    assert [(r["operation"], tuple(r["shape"])) for r in rows] == \
-        [(operation, shape) for shape in shapes for operation in crossovers.OPERATIONS]
+    assert [(r["dtype"], r["operation"], tuple(r["shape"])) for r in rows] == \
+        [(dtype, operation, shape) for dtype in crossovers.DTYPES for shape in shapes
+         for operation in crossovers.OPERATIONS]
     for row in rows:
         paths = dense.PATHS[row["operation"]]
         assert set(row["seconds"]) == {dense.PATH_NAMES[p] for p in paths}
         assert all(seconds > 0 for seconds in row["seconds"].values())
-        rule = crossovers.RULES[row["operation"]](*row["shape"])
+        rule = crossovers.RULES[row["operation"]](*row["shape"],
+                                                  np.dtype(row["dtype"]).itemsize)
         assert row["rule"] == dense.PATH_NAMES[rule]
         assert row["rule_over_fastest"] >= 1
     assert report["crossover_summary"]["cases"] == len(rows)

@@ -960,7 +960,7 @@ def main(argv=None, prog="fastann bench"):
     started = time.perf_counter()
     if options.crossovers:
         report = _measured_alone(settings, lambda: crossovers_report(settings, progress))
-        print(f"dense kernel paths, float32, best of {settings.crossover_repeats} loops "
+        print(f"dense kernel paths, best of {settings.crossover_repeats} loops "
               f"of about {settings.crossover_target_s * 1e3:g} ms per path and shape; "
               f"us per call")
         print(crossovers.format_table(report["crossovers"]))

@@ -1,7 +1,7 @@
 """Every path of the dense kernels timed over a table of layer shapes: the measurement
 behind the path rules of ``kernels/dense.py`` (``fastann bench --crossovers``).
 
-For each operation (forward, weight gradient, input gradient), shape and path, one
+For each dtype, operation (forward, weight gradient, input gradient), shape and path, one
 compiled loop calls the path's kernel on the same buffers many times, as the training
 loop does, and the best of a few such loops gives the time of a call. The table shows
 the fastest path beside the one the rule picks, so a rule that no longer fits the
@@ -39,6 +39,7 @@ SHAPES = (
     (1, 64, 128), (1, 128, 10),  # one row: gemv
 )
 CLOSE = 1.1  # a rule within this factor of the fastest path counts as agreeing
+DTYPES = ("float32", "float64")
 
 
 @kernel(entry=True)
@@ -86,25 +87,27 @@ def time_call(operation, path, buffers, target_s, repeats):
     return best
 
 
-def measure(shapes=None, dtype=np.float32, target_s=0.01, repeats=5, progress=None):
-    """One row per operation and shape (default SHAPES): each path's seconds per call,
-    the fastest path, the rule's path and how much slower that is than the fastest."""
+def measure(shapes=None, dtypes=DTYPES, target_s=0.01, repeats=5, progress=None):
+    """One row per dtype, operation and shape (default SHAPES): each path's seconds per
+    call, the fastest path, the rule's path and how much slower that is than the
+    fastest."""
     rows = []
     shapes = SHAPES if shapes is None else shapes
-    for shape in shapes:
+    for dtype in map(np.dtype, dtypes):
         if progress:
-            progress(f"crossovers: {'x'.join(map(str, shape))}")
-        buffers = _buffers(shape, dtype)
-        for operation in OPERATIONS:
-            seconds = {PATH_NAMES[path]: time_call(operation, path, buffers, target_s,
-                                                   repeats)
-                       for path in PATHS[operation]}
-            fastest = min(seconds, key=seconds.get)
-            rule = PATH_NAMES[RULES[operation](*shape)]
-            rows.append({"operation": operation, "shape": list(shape),
-                         "multiply_adds": int(np.prod(shape)), "seconds": seconds,
-                         "fastest": fastest, "rule": rule,
-                         "rule_over_fastest": seconds[rule] / seconds[fastest]})
+            progress(f"crossovers: {dtype.name}, {len(shapes)} shapes")
+        for shape in shapes:
+            buffers = _buffers(shape, dtype)
+            for operation in OPERATIONS:
+                seconds = {PATH_NAMES[path]: time_call(operation, path, buffers, target_s,
+                                                       repeats)
+                           for path in PATHS[operation]}
+                fastest = min(seconds, key=seconds.get)
+                rule = PATH_NAMES[RULES[operation](*shape, dtype.itemsize)]
+                rows.append({"dtype": dtype.name, "operation": operation,
+                             "shape": list(shape), "multiply_adds": int(np.prod(shape)),
+                             "seconds": seconds, "fastest": fastest, "rule": rule,
+                             "rule_over_fastest": seconds[rule] / seconds[fastest]})
     return rows
 
 
@@ -121,7 +124,7 @@ def summary(rows):
 
 def format_table(rows):
     names = [PATH_NAMES[path] for path in PATHS["weight_gradient"]]
-    header = (f"{'operation':<16} {'shape':>12} "
+    header = (f"{'dtype':<8} {'operation':<16} {'shape':>12} "
               + " ".join(f"{name + ' us':>16}" for name in names)
               + f"  {'fastest':>13} {'rule':>13} {'rule/fastest':>12}")
     lines = [header, "-" * len(header)]
@@ -129,7 +132,8 @@ def format_table(rows):
         cells = [f"{row['seconds'][name] * 1e6:16.3f}" if name in row["seconds"]
                  else f"{'-':>16}" for name in names]
         flag = "" if row["rule_over_fastest"] <= CLOSE else "  <- the rule is slower"
-        lines.append(f"{row['operation']:<16} {'x'.join(map(str, row['shape'])):>12} "
+        lines.append(f"{row['dtype']:<8} {row['operation']:<16} "
+                     f"{'x'.join(map(str, row['shape'])):>12} "
                      + " ".join(cells)
                      + f"  {row['fastest']:>13} {row['rule']:>13} "
                        f"{row['rule_over_fastest']:11.2f}x{flag}")
@@ -139,7 +143,8 @@ def format_table(rows):
     lines.append(
         f"the rules pick the fastest path in {result['fastest']} of {result['cases']} "
         f"cases and one within {CLOSE:.1f}x of it in {result['close']}; median "
-        f"{result['median_rule_over_fastest']:.2f}x; worst: {worst['operation']} "
+        f"{result['median_rule_over_fastest']:.2f}x; worst: {worst['dtype']} "
+        f"{worst['operation']} "
         f"{'x'.join(map(str, worst['shape']))}, {worst['rule']} at "
         f"{worst['rule_over_fastest']:.2f}x {worst['fastest']}")
     return "\n".join(lines)

@@ -68,9 +68,11 @@ DENSE_SHAPES = {
 }
 
 
-def test_dense_shapes_cover_every_path_the_rules_choose():
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_shapes_cover_every_path_the_rules_choose(dtype):
+    itemsize = np.dtype(dtype).itemsize
     for operation, rule in crossovers.RULES.items():
-        chosen = {rule(*shape) for shape in DENSE_SHAPES.values()}
+        chosen = {rule(*shape, itemsize) for shape in DENSE_SHAPES.values()}
         assert chosen == set(dense.PATHS[operation]), operation
     works = [rows * n_in * n_out for rows, n_in, n_out in DENSE_SHAPES.values()]
     assert min(works) < dense.BLAS_MIN_WORK <= max(works)

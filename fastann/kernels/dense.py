@@ -39,6 +39,7 @@ BLAS_MIN_SIDE = 4
 BLAS_MIN_ROWS = 8
 BLAS_SHORT_INNER = 32
 NARROW = 8  # below this many outputs (and fewer than inputs), loops run along the inputs
+VECTOR_BYTES = 32  # an AVX2 register: 8 float32 or 4 float64
 # A weight gradient of at most this many entries (a single sigmoid unit on a few
 # inputs) is summed over the rows one entry at a time, in a register: 1.5-5x faster
 # than accumulating rows into dW in memory, measured over 4-128 rows and layers from
@@ -64,15 +65,17 @@ def use_blas(m, k, n, short_side, inner):
 
 
 @kernel(inline=True)
-def forward_path(rows, n_in, n_out):
-    """The path ``dense_forward`` picks for Z (rows, n_out) = A_prev (rows, n_in) @ W."""
+def forward_path(rows, n_in, n_out, itemsize):
+    """The path ``dense_forward`` picks for Z (rows, n_out) = A_prev (rows, n_in) @ W.
+    Every rule takes the dtype's ``itemsize`` too, though only one reads it, so that
+    ``fastann bench --crossovers`` can call each of them alike."""
     if use_blas(rows, n_in, n_out, n_in, n_out):
         return BLAS
     return loop_path(n_in, n_out)
 
 
 @kernel(inline=True)
-def weight_gradient_path(rows, n_in, n_out):
+def weight_gradient_path(rows, n_in, n_out, itemsize):
     """The path ``dense_backward`` picks for dW (n_in, n_out) = A_prev.T @ dZ."""
     if n_in * n_out <= TINY_GRADIENT:
         return REGISTERS
@@ -82,13 +85,14 @@ def weight_gradient_path(rows, n_in, n_out):
 
 
 @kernel(inline=True)
-def input_gradient_path(rows, n_in, n_out):
+def input_gradient_path(rows, n_in, n_out, itemsize):
     """The path ``dense_backward_input`` picks for dA_prev (rows, n_in) = dZ @ W.T.
-    Along the inputs only from NARROW inputs on: fewer are too short a vector loop (on
-    4x4x1 and 7x3x1 the loops along the outputs took 0.3-0.8 of the time)."""
+    Along the inputs only when they fill a vector register: fewer inputs make too short
+    a vector loop (4x4x1 and 7x3x1 in float32: the loops along the outputs took 0.3-0.8
+    of the time; 4x4x1 in float64, one AVX2 vector: 2.2x slower than along the inputs)."""
     if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out):
         return BLAS
-    if n_in < NARROW:
+    if n_in * itemsize < VECTOR_BYTES:
         return ALONG_OUTPUTS
     return loop_path(n_in, n_out)
 
@@ -103,7 +107,7 @@ def dense_forward(Z, A_prev, W, b, path):
     rows, n_in = A_prev.shape
     n_out = W.shape[1]
     if path == RULE:
-        path = forward_path(rows, n_in, n_out)
+        path = forward_path(rows, n_in, n_out, Z.itemsize)
     if path == BLAS:
         gemm(Z, A_prev, W, False, False)
         for r in range(rows):
@@ -136,7 +140,7 @@ def dense_backward(dW, db, dZ, A_prev, path):
     rows, n_in = A_prev.shape
     n_out = dZ.shape[1]
     if path == RULE:
-        path = weight_gradient_path(rows, n_in, n_out)
+        path = weight_gradient_path(rows, n_in, n_out, dW.itemsize)
     zero = like(0, dW)
     if path == REGISTERS:
         for j in range(n_out):
@@ -186,7 +190,7 @@ def dense_backward_input(dA_prev, dZ, W, path):
     rows, n_out = dZ.shape
     n_in = W.shape[0]
     if path == RULE:
-        path = input_gradient_path(rows, n_in, n_out)
+        path = input_gradient_path(rows, n_in, n_out, dA_prev.itemsize)
     if path == BLAS:
         gemm(dA_prev, dZ, W, False, True)
         return
