@@ -6,9 +6,10 @@ the outputs for wide layers (ALONG_OUTPUTS), along the inputs for narrow ones
 (ALONG_INPUTS: fewer outputs than NARROW and than inputs, such as a single sigmoid
 unit, where a loop over outputs would be one element long); a weight gradient of a few
 entries is summed row by row in registers (REGISTERS). Large products go to BLAS
-``gemm`` (``blas.py``), written into the output buffer (BLAS). Each kernel picks its path
-with a ``*_path`` rule below, whose constants come from timing every path over a table
-of shapes: ``fastann bench --crossovers`` repeats that measurement and prints where the
+``gemm`` (``blas.py``), written into the output buffer (BLAS). Each kernel takes its
+path as an argument; the network passes RULE, and the kernel then picks the path with
+its ``*_path`` rule below, whose constants come from timing every path over a table of
+shapes: ``fastann bench --crossovers`` repeats that measurement and prints where the
 rules agree with it.
 """
 from ._jit import kernel, like
