@@ -4,9 +4,7 @@ Validation lives in the Python wrapper (``fastann.model``); kernels assume valid
 Importing this package imports every kernel module and drops cached machine code that
 was compiled from older kernel sources (see ``_jit.refresh_stale_caches``).
 """
-import os
-
 from . import activations, blas, dense, losses, metrics, network, optimizers, rng, train  # noqa: F401
 from ._jit import refresh_stale_caches
 
-refresh_stale_caches(os.path.dirname(__file__))
+refresh_stale_caches()

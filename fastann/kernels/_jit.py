@@ -22,6 +22,7 @@ CACHE_ENABLED = os.environ.get("FASTANN_DISABLE_CACHE", "") not in ("1", "true",
 
 _warned_no_cache = False
 _cached_kernels = []  # dispatchers compiled with cache=True, for refresh_stale_caches
+_refreshed = set()  # ids of those refresh_stale_caches has checked in this process
 DIGEST_FILE = "fastann-kernels.sha256"
 
 
@@ -75,30 +76,39 @@ def _warn_no_cache(error):
         )
 
 
-def refresh_stale_caches(source_dir):
+KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def refresh_stale_caches(source_dir=KERNELS_DIR):
     """Drop cached kernels compiled from other kernel sources than the ones here now.
 
     Numba checks only the timestamp of the file that defines a cached function, not of
     the functions it calls, so editing ``dense.py`` would leave a stale ``train_epochs``
-    in the cache. A digest of every kernel source is kept beside the cache; when it
-    differs, every kernel's cache index is emptied (a recompile follows).
+    in the cache. A digest of every kernel source is kept beside the cache, one per
+    module; when it differs, that module's cache index is emptied (a recompile
+    follows). Each call checks the kernels defined since the last one: ``kernels/``
+    calls it once all its modules are imported, and modules elsewhere whose kernels
+    call these (the bench's) once their own kernels exist.
     """
-    if not _cached_kernels:
+    pending = [d for d in _cached_kernels if id(d) not in _refreshed]
+    if not pending:
         return
+    _refreshed.update(map(id, pending))
     digest = hashlib.sha256()
     for name in sorted(os.listdir(source_dir)):
         if name.endswith(".py"):
             with open(os.path.join(source_dir, name), "rb") as source:
                 digest.update(name.encode() + b"\0" + source.read())
     digest = digest.hexdigest()
-    by_directory = {}
-    for dispatcher in _cached_kernels:
+    by_stamp = {}
+    for dispatcher in pending:
         try:
-            by_directory.setdefault(dispatcher._cache.cache_path, []).append(dispatcher)
+            directory = dispatcher._cache.cache_path
         except AttributeError:  # a Numba without this (private) attribute: nothing to do
             return
-    for directory, dispatchers in by_directory.items():
-        stamp = os.path.join(directory, DIGEST_FILE)
+        stamp = os.path.join(directory, f"{dispatcher.py_func.__module__}.{DIGEST_FILE}")
+        by_stamp.setdefault(stamp, []).append(dispatcher)
+    for stamp, dispatchers in by_stamp.items():
         try:
             with open(stamp) as file:
                 if file.read().strip() == digest:
@@ -108,7 +118,7 @@ def refresh_stale_caches(source_dir):
         try:
             for dispatcher in dispatchers:
                 dispatcher._cache.flush()
-            os.makedirs(directory, exist_ok=True)
+            os.makedirs(os.path.dirname(stamp), exist_ok=True)
             # written aside and renamed, so a process importing meanwhile never reads
             # a half-written digest (and empties the cache again)
             partial = f"{stamp}.{os.getpid()}"
