@@ -51,7 +51,7 @@ import fastann
 
 from . import _workloads, crossovers
 from ._workloads import NAMES
-from .kernels._jit import kernel, refresh_stale_caches, view_2d, view_rows
+from .kernels._jit import kernel, view_2d, view_rows
 from .kernels.blas import gemm
 from .kernels.network import N_IN, layer_block, layer_params
 from .layout import Layout
@@ -1016,9 +1016,6 @@ def _json_default(value):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
-
-# the bench's kernels inline fastann's: drop their cached code when those change
-refresh_stale_caches()
 
 if __name__ == "__main__":
     sys.exit(main(prog="python -m fastann.bench"))

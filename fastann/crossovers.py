@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .kernels._jit import kernel, refresh_stale_caches
+from .kernels._jit import kernel
 from .kernels.dense import (PATH_NAMES, PATHS, dense_backward, dense_backward_input,
                             dense_forward, forward_path, input_gradient_path,
                             weight_gradient_path)
@@ -148,7 +148,3 @@ def format_table(rows):
         f"{'x'.join(map(str, worst['shape']))}, {worst['rule']} at "
         f"{worst['rule_over_fastest']:.2f}x {worst['fastest']}")
     return "\n".join(lines)
-
-
-# repeat_operation inlines the dense kernels: drop its cached code when they change
-refresh_stale_caches()

@@ -6,6 +6,7 @@ compile time. Caching needs a writable directory: Numba tries the package's own
 both). When none is writable fastann compiles in memory instead of failing to import;
 ``FASTANN_DISABLE_CACHE=1`` turns the disk cache off on purpose.
 """
+import functools
 import hashlib
 import os
 import warnings
@@ -21,8 +22,8 @@ FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "reassoc"})
 CACHE_ENABLED = os.environ.get("FASTANN_DISABLE_CACHE", "") not in ("1", "true", "yes")
 
 _warned_no_cache = False
-_cached_kernels = []  # dispatchers compiled with cache=True, for refresh_stale_caches
-_refreshed = set()  # ids of those refresh_stale_caches has checked in this process
+_cached_kernels = []  # dispatchers compiled with cache=True
+_stale_modules = {}  # module -> whether its cache came from other kernel sources
 DIGEST_FILE = "fastann-kernels.sha256"
 
 
@@ -55,6 +56,7 @@ def kernel(function=None, *, fastmath=FASTMATH_FLAGS, entry=False, inline=False)
             try:
                 dispatcher = numba.njit(cache=True, **options)(function)
                 _cached_kernels.append(dispatcher)
+                _drop_if_stale(dispatcher)
                 return dispatcher
             except RuntimeError as error:  # Numba found no writable cache directory
                 _warn_no_cache(error)
@@ -79,54 +81,56 @@ def _warn_no_cache(error):
 KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def refresh_stale_caches(source_dir=KERNELS_DIR):
-    """Drop cached kernels compiled from other kernel sources than the ones here now.
+@functools.lru_cache(maxsize=None)
+def _kernel_sources_digest():
+    """SHA-256 over every source file in ``kernels/``, computed once per process."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(KERNELS_DIR)):
+        if name.endswith(".py"):
+            with open(os.path.join(KERNELS_DIR, name), "rb") as source:
+                digest.update(name.encode() + b"\0" + source.read())
+    return digest.hexdigest()
+
+
+def _drop_if_stale(dispatcher):
+    """Empty ``dispatcher``'s cache index if it was compiled from other kernel sources.
 
     Numba checks only the timestamp of the file that defines a cached function, not of
     the functions it calls, so editing ``dense.py`` would leave a stale ``train_epochs``
-    in the cache. A digest of every kernel source is kept beside the cache, one per
-    module; when it differs, that module's cache index is emptied (a recompile
-    follows). Each call checks the kernels defined since the last one: ``kernels/``
-    calls it once all its modules are imported, and modules elsewhere whose kernels
-    call these (the bench's) once their own kernels exist.
+    (or a stale bench kernel) in the cache. A digest of the kernel sources is kept
+    beside the cache, one per defining module. The first kernel of a module reads it;
+    when it differs, that kernel and every later one of the module are emptied (a
+    recompile follows) and the new digest is written.
     """
-    pending = [d for d in _cached_kernels if id(d) not in _refreshed]
-    if not pending:
+    try:
+        directory = dispatcher._cache.cache_path
+    except AttributeError:  # a Numba without this (private) attribute: nothing to do
         return
-    _refreshed.update(map(id, pending))
-    digest = hashlib.sha256()
-    for name in sorted(os.listdir(source_dir)):
-        if name.endswith(".py"):
-            with open(os.path.join(source_dir, name), "rb") as source:
-                digest.update(name.encode() + b"\0" + source.read())
-    digest = digest.hexdigest()
-    by_stamp = {}
-    for dispatcher in pending:
-        try:
-            directory = dispatcher._cache.cache_path
-        except AttributeError:  # a Numba without this (private) attribute: nothing to do
-            return
-        stamp = os.path.join(directory, f"{dispatcher.py_func.__module__}.{DIGEST_FILE}")
-        by_stamp.setdefault(stamp, []).append(dispatcher)
-    for stamp, dispatchers in by_stamp.items():
+    module = dispatcher.py_func.__module__
+    stamp = os.path.join(directory, f"{module}.{DIGEST_FILE}")
+    stale = _stale_modules.get(module)
+    first = stale is None
+    if first:
         try:
             with open(stamp) as file:
-                if file.read().strip() == digest:
-                    continue
+                stale = file.read().strip() != _kernel_sources_digest()
         except OSError:
-            pass
-        try:
-            for dispatcher in dispatchers:
-                dispatcher._cache.flush()
-            os.makedirs(os.path.dirname(stamp), exist_ok=True)
+            stale = True
+        _stale_modules[module] = stale
+    if not stale:
+        return
+    try:
+        dispatcher._cache.flush()
+        if first:
+            os.makedirs(directory, exist_ok=True)
             # written aside and renamed, so a process importing meanwhile never reads
             # a half-written digest (and empties the cache again)
             partial = f"{stamp}.{os.getpid()}"
             with open(partial, "w") as file:
-                file.write(digest)
+                file.write(_kernel_sources_digest())
             os.replace(partial, stamp)
-        except OSError:  # a read-only cache: Numba will not save into it either
-            pass
+    except OSError:  # a read-only cache: Numba will not save into it either
+        pass
 
 
 def like(value, array):
