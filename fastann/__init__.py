@@ -1,19 +1,35 @@
-"""fastann: fully-connected neural networks trained by compiled CPU kernels.
+"""fastann: fully-connected neural networks trained by compiled CPU kernels, behind
+Keras 3's API. A Keras program changes only its imports::
 
-    import fastann as fa
-    model = fa.Model([fa.Dense(4, activation="relu"), fa.Dense(1, activation="sigmoid")],
-                     input_dim=2, dtype="float64", seed=42)
-    model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.1))
-    history = model.fit(X, y, epochs=10_000, batch_size=None)
+    import fastann as keras
+    from fastann import layers
+
+    model = keras.Sequential([layers.Dense(64, activation="relu", input_shape=(2,)),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(X, y, epochs=25, batch_size=32, validation_split=0.2)
+    loss, accuracy = model.evaluate(X_test, y_test)
+    probabilities = model.predict(X_test)
+
+``fastann.Model(layers, input_dim=..., dtype=..., seed=...)`` is the same class with
+fastann's own keywords first.
 """
-from . import schedules
-from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ReduceLROnPlateau
-from .layers import Dense
-from .model import Model
+from . import (activations, callbacks, initializers, layers, losses, metrics, models,
+               optimizers, schedules, utils)
+from ._errors import NotSupportedError
+from .callbacks import (BackupAndRestore, Callback, CSVLogger, EarlyStopping, History,
+                        LambdaCallback, LearningRateScheduler, ModelCheckpoint,
+                        ReduceLROnPlateau, TerminateOnNaN)
+from .layers import Dense, Flatten, Input, InputLayer
+from .model import Model, Sequential
 from .optimizers import SGD, Adam, RMSprop
 from .saving import load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "Dense", "SGD", "Adam", "RMSprop", "Callback", "History",
-           "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "schedules", "load_model"]
+__all__ = ["Model", "Sequential", "Input", "InputLayer", "Dense", "Flatten", "SGD", "Adam",
+           "RMSprop", "Callback", "History", "EarlyStopping", "ModelCheckpoint",
+           "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LearningRateScheduler",
+           "LambdaCallback", "BackupAndRestore", "NotSupportedError", "load_model",
+           "activations", "callbacks", "initializers", "layers", "losses", "metrics",
+           "models", "optimizers", "schedules", "utils"]

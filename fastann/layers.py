@@ -1,11 +1,147 @@
-"""Layer descriptions: pure data, checked on creation. The math is in ``fastann.kernels``."""
-from dataclasses import dataclass
+"""Layer descriptions: pure data, checked on creation. The math is in ``fastann.kernels``.
+
+Every layer is a frozen dataclass derived from ``Layer``; its ``get_config()`` is its
+dataclass fields, so a new field appears in configs, JSON and ``summary`` by itself, and
+``Layer.from_config`` finds the class by name in ``LAYER_CLASSES`` (filled as classes are
+defined). ``Input`` / ``InputLayer`` and ``Flatten`` are the input side: they fix and
+reshape what the model reads, and never reach the kernels.
+"""
+import math
+import numbers
+import weakref
+from dataclasses import dataclass, field, fields
 
 from . import activations, initializers
+from ._errors import NotSupportedError
+
+LAYER_CLASSES = {}  # class name -> Layer subclass, for from_config
+_NAME_COUNTS = {}
+
+
+def unique_name(base):
+    """Keras' automatic names: ``dense``, ``dense_1``, ``dense_2``, ... per base."""
+    count = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def _snake(name):
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower()
+                   for i, c in enumerate(name))
+
+
+def shape_tuple(owner, name, shape):
+    """``shape`` as a tuple of positive ints (an int n is ``(n,)``)."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not shape or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+            for n in shape):
+        raise ValueError(f"{owner} {name} must be a tuple of positive ints such as (2,), "
+                         f"without the batch dimension; got {shape!r}")
+    return tuple(int(n) for n in shape)
 
 
 @dataclass(frozen=True)
-class Dense:
+class Layer:
+    """Base of every layer: Keras' ``name`` and, on a model's first layer, the input
+    size as ``input_shape=(n_features,)`` or ``input_dim=n_features``.
+
+    A layer's weights live in the model that built it (the flat buffers);
+    ``get_weights`` / ``set_weights`` reach them there.
+    """
+
+    name: str = field(default=None, kw_only=True, compare=False)
+    input_shape: tuple = field(default=None, kw_only=True, compare=False)
+    input_dim: int = field(default=None, kw_only=True, compare=False)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        LAYER_CLASSES[cls.__name__] = cls
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        if self.name is None:
+            object.__setattr__(self, "name", unique_name(_snake(owner)))
+        elif not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"{owner} name must be a non-empty str; got {self.name!r}")
+        shape = None if self.input_shape is None else shape_tuple(owner, "input_shape",
+                                                                  self.input_shape)
+        if self.input_dim is not None:
+            dim = shape_tuple(owner, "input_dim", self.input_dim)
+            if len(dim) != 1:
+                raise ValueError(f"{owner} input_dim must be a positive int; got "
+                                 f"{self.input_dim!r}")
+            if shape is not None and shape != dim:
+                raise ValueError(f"{owner} input_shape={shape} and input_dim="
+                                 f"{self.input_dim} disagree; give one of them")
+            shape = dim
+        object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "input_dim", None if shape is None else math.prod(shape))
+
+    # ------------------------------------------------------------ Keras API
+    def get_config(self):
+        """{field: value} of every dataclass field (tuples as lists, JSON-able)."""
+        config = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            config[item.name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer ``cls(**config)``; ``Layer.from_config`` reads the class from
+        ``{"class_name": ..., "config": {...}}``."""
+        if cls is Layer:
+            if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
+                raise ValueError("Layer.from_config expects {'class_name': ..., 'config': "
+                                 f"{{...}}}}; got {config!r}")
+            name = config["class_name"]
+            if name not in LAYER_CLASSES:
+                raise NotSupportedError(f"the layer class {name!r}", "fastann layers: " +
+                                        ", ".join(sorted(LAYER_CLASSES)))
+            return LAYER_CLASSES[name].from_config(config["config"])
+        if not isinstance(config, dict):
+            raise TypeError(f"{cls.__name__}.from_config expects a dict; got {config!r}")
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"{cls.__name__} config has unknown keys {unknown}; expected "
+                             f"some of {sorted(known)}")
+        config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+        return cls(**config)
+
+    def _attach(self, model):
+        """Called by the model that builds this layer: where ``get_weights`` reads."""
+        object.__setattr__(self, "_model", weakref.ref(model))
+
+    def _owner(self, action):
+        model = getattr(self, "_model", lambda: None)()
+        if model is None or not model.built or self not in model.layers:
+            raise RuntimeError(f"{self.name}.{action}: the layer is not part of a built "
+                               "model; add it to a model whose input size is known")
+        return model
+
+    def get_weights(self):
+        """Copies of this layer's arrays (Dense: kernel (n_in, units), bias (units,))."""
+        return self._owner("get_weights").layer_weights(self)
+
+    def set_weights(self, weights):
+        """Load arrays shaped as ``get_weights`` gives them; checked before copying."""
+        self._owner("set_weights").set_layer_weights(self, weights)
+
+    @property
+    def weights(self):
+        return self.get_weights()
+
+    def __call__(self, *args, **kwargs):
+        raise NotSupportedError(
+            "the functional API (calling a layer on a tensor)",
+            "Build the network as a list: fastann.Sequential([layers...])")
+
+
+@dataclass(frozen=True)
+class Dense(Layer):
     """A fully-connected layer: ``activation(inputs @ W + b)``.
 
     Parameters
@@ -22,6 +158,8 @@ class Dense:
         Standard deviation for ``scaled_normal``.
     negative_slope : float
         Slope of ``leaky_relu`` for negative inputs (Keras' default, 0.2).
+    name, input_shape, input_dim
+        As for every ``Layer``.
     """
 
     units: int
@@ -31,6 +169,7 @@ class Dense:
     negative_slope: float = 0.2
 
     def __post_init__(self):
+        super().__post_init__()
         if isinstance(self.units, bool) or not isinstance(self.units, int) or self.units < 1:
             raise ValueError(f"Dense units must be a positive int; got {self.units!r}")
         activations.get(self.activation)
@@ -43,3 +182,78 @@ class Dense:
     @property
     def activation_spec(self):
         return activations.get(self.activation)
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    """Flattens each sample to one axis, as Keras' Flatten. Inputs of shape
+    (n_samples, d1, d2, ...) given to a model whose first layer is a Flatten are reshaped
+    to (n_samples, d1 * d2 * ...) before any kernel runs (a view, no copy); anywhere else
+    it changes nothing, since every layer's output is already one axis per sample."""
+
+    data_format: str = None
+
+
+@dataclass(frozen=True)
+class InputLayer(Layer):
+    """The input of a ``Sequential`` model: fixes the shape of one sample. Keras'
+    ``InputLayer(shape=(n_features,))``; not part of ``model.layers``, as in Keras."""
+
+    shape: tuple = None
+    batch_size: int = None
+    dtype: str = None
+    sparse: bool = None
+
+    def __post_init__(self):
+        if self.shape is None and self.input_shape is None:
+            raise ValueError("Input needs shape=(n_features,); got no shape")
+        if self.shape is not None:
+            object.__setattr__(self, "shape", shape_tuple("Input", "shape", self.shape))
+            if self.input_shape is not None and tuple(self.input_shape) != self.shape:
+                raise ValueError(f"Input shape={self.shape} and input_shape="
+                                 f"{self.input_shape} disagree")
+            object.__setattr__(self, "input_shape", self.shape)
+        super().__post_init__()
+        object.__setattr__(self, "shape", self.input_shape)
+        if self.sparse:
+            raise NotSupportedError("sparse inputs", "Pass a dense NumPy array")
+        if self.batch_size is not None and (
+                isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
+                or self.batch_size < 1):
+            raise ValueError(f"Input batch_size must be a positive int or None; got "
+                             f"{self.batch_size!r}")
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, name=None):
+    """Keras' ``Input(shape=(n_features,))``: put it first in a ``Sequential``'s layers
+    to fix the input size. fastann has no symbolic tensors: calling a layer on it (the
+    functional API) is not supported."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse,
+                      name=name)
+
+
+# Keras layers a user may reach for; fastann builds fully-connected networks only.
+KERAS_ONLY = frozenset("""
+Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose SeparableConv1D
+SeparableConv2D DepthwiseConv1D DepthwiseConv2D MaxPooling1D MaxPooling2D MaxPooling3D
+AveragePooling1D AveragePooling2D AveragePooling3D GlobalAveragePooling1D
+GlobalAveragePooling2D GlobalAveragePooling3D GlobalMaxPooling1D GlobalMaxPooling2D
+GlobalMaxPooling3D MaxPool1D MaxPool2D AvgPool1D AvgPool2D LSTM GRU SimpleRNN RNN
+ConvLSTM1D ConvLSTM2D Bidirectional TimeDistributed Embedding Attention
+MultiHeadAttention AdditiveAttention GroupQueryAttention LayerNormalization
+GroupNormalization UnitNormalization Reshape Permute RepeatVector Cropping1D Cropping2D
+UpSampling1D UpSampling2D ZeroPadding1D ZeroPadding2D Concatenate Add Subtract Multiply
+Average Maximum Minimum Dot Lambda Masking SpatialDropout1D SpatialDropout2D
+GaussianNoise GaussianDropout AlphaDropout ActivityRegularization Rescaling
+Normalization Resizing CenterCrop RandomFlip RandomRotation RandomZoom RandomCrop
+CategoryEncoding Hashing StringLookup IntegerLookup TextVectorization Discretization
+EinsumDense Identity PReLU ReLU LeakyReLU ELU Softmax
+""".split())
+
+
+def __getattr__(name):
+    if name in KERAS_ONLY:
+        raise NotSupportedError(
+            f"the Keras layer {name}",
+            "fastann builds fully-connected networks: " + ", ".join(sorted(LAYER_CLASSES)))
+    raise AttributeError(f"module 'fastann.layers' has no attribute {name!r}")

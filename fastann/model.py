@@ -1,5 +1,12 @@
 """The Model: a thin Keras-like wrapper that checks input, owns the flat buffers and
-calls the compiled kernels. It holds no math of its own."""
+calls the compiled kernels. It holds no math of its own.
+
+``Model`` and ``Sequential`` are one class (``Sequential`` only orders its arguments as
+Keras' does). Its public surface follows Keras 3: ``compile(optimizer, loss, metrics)``,
+``fit(x, y, batch_size, epochs, verbose, callbacks, ...)``, ``evaluate`` returning a
+float or ``[loss, metric, ...]``, ``predict`` returning the network's outputs.
+"""
+import json
 import math
 import numbers
 import sys
@@ -8,20 +15,26 @@ import warnings
 
 import numpy as np
 
-from . import _checks, losses, optimizers
+from . import _checks, losses, optimizers, utils
 from . import metrics as metric_table
+from ._errors import NotSupportedError
 from ._signals import deferred_interrupt
-from .callbacks import Callback, History, ProgressLogger
+from .callbacks import Callback, EpochLines, History, ProgressLogger, step_line
+from .initializers import INITIALIZERS
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
-from .layers import Dense
+from .kernels.rng import shuffle_order
+from .layers import Flatten, InputLayer, Layer, unique_name
 from .layout import Layout, Workspace
-from .initializers import INITIALIZERS
+from .state import TrainingState
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 PREDICT_CAPACITY = 1024  # rows per block when predicting or evaluating
 CHUNK_SECONDS = 0.1  # target duration of one kernel call during fit
 MAX_WORKSPACES = 4
+DEFAULT_BATCH_SIZE = 32  # Keras' batch_size=None
+FULL_BATCH = "full"  # fit(batch_size="full"): every row in one step (plain gradient descent)
+INPUT_SIDE = (Flatten,)  # layers the kernels never see: they only reshape the input
 
 
 class NotReadyError(RuntimeError, ValueError):
@@ -29,56 +42,107 @@ class NotReadyError(RuntimeError, ValueError):
     RuntimeError, as Keras raises, and a ValueError, as fastann's other input errors."""
 
 
+def _plan(layers, input_dim):
+    """Check a layer list; return (layers without the InputLayer, input shape or None)."""
+    if isinstance(layers, InputLayer) or not isinstance(layers, (list, tuple)):
+        if isinstance(layers, Layer):
+            raise TypeError("layers must be a list of fastann layers (e.g. [Dense(4), "
+                            f"Dense(1)]); got a single {type(layers).__name__}")
+        raise TypeError("layers must be a list of fastann layers such as fastann.Dense; "
+                        f"got {type(layers).__name__}")
+    layers = list(layers)
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layers must be a list of fastann layers such as "
+                            f"fastann.Dense; layers[{index}] is {type(layer).__name__} "
+                            f"{layer!r}")
+        if isinstance(layer, InputLayer) and index > 0:
+            raise ValueError(f"an Input can only be the first layer; it is layers[{index}]")
+    shape = None
+    if layers and isinstance(layers[0], InputLayer):
+        shape = layers.pop(0).shape
+    elif layers and layers[0].input_shape is not None:
+        shape = layers[0].input_shape
+    if input_dim is not None:
+        dim = (_checks.positive_int("input_dim", input_dim),)
+        if shape is not None and shape != dim and math.prod(shape) != dim[0]:
+            raise ValueError(f"input_dim={input_dim} disagrees with the first layer's input "
+                             f"shape {shape}")
+        shape = shape or dim
+    if shape is not None and len(shape) > 1 and not (layers and isinstance(layers[0],
+                                                                           Flatten)):
+        raise NotSupportedError(
+            f"Dense layers on inputs of shape {shape} (Keras applies them to the last axis)",
+            "Put a fastann.layers.Flatten() first to flatten each sample")
+    return tuple(layers), shape
+
+
 class Model:
-    """A stack of dense layers trained by compiled kernels.
+    """A stack of layers (Dense, and Flatten on the input side) trained by compiled kernels.
 
     Parameters
     ----------
-    layers : list of Dense
-        The layers, input to output.
+    layers : list of Layer, optional
+        The layers, input to output; may start with ``fastann.Input(shape=(n,))``, or the
+        first layer may carry ``input_shape=(n,)`` / ``input_dim=n``. More can be added
+        with ``add``.
     input_dim : int, optional
-        Number of input features; if omitted it is taken from the first ``fit``.
+        Number of input features; if not given here or by the layers, it is taken from the
+        first ``fit``.
     dtype : {"float32", "float64"}
         Precision of the weights and of every kernel. float64 is what parity tests use.
     seed : int, optional
-        Fixes the initial weights and the shuffling stream. Drawn at random if omitted
-        (and kept in ``model.seed``).
+        Fixes the initial weights and the shuffling stream. If omitted it is the next seed
+        of ``fastann.utils.set_random_seed``'s stream, or random (kept in ``model.seed``).
+    name : str, optional
     """
 
-    def __init__(self, layers, input_dim=None, dtype="float32", seed=None):
-        layers = list(layers) if isinstance(layers, (list, tuple)) else None
-        if not layers or not all(isinstance(layer, Dense) for layer in layers):
-            raise TypeError("layers must be a non-empty list of fastann.Dense")
-        name = np.dtype(dtype).name if _is_dtype_like(dtype) else dtype
-        if name not in DTYPES:
+    _default_name = "model"
+
+    def __init__(self, layers=None, input_dim=None, dtype="float32", seed=None, name=None,
+                 *, inputs=None, outputs=None):
+        if inputs is not None or outputs is not None or isinstance(layers, InputLayer):
+            raise NotSupportedError("the functional API (Model(inputs, outputs))",
+                                    "Pass the layers as a list: fastann.Sequential([...])")
+        stack, shape = _plan([] if layers is None else layers, input_dim)
+        type_name = np.dtype(dtype).name if _is_dtype_like(dtype) else dtype
+        if type_name not in DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % 2**32)
+            seed = utils.draw_seed()
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
                 0 <= seed < 2**32):
             raise ValueError(f"seed must be an int in [0, 2**32); got {seed!r}")
-        _checks.positive_int("input_dim", input_dim, allow_none=True)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty str; got {name!r}")
 
-        self.layers = tuple(layers)
-        self.dtype = np.dtype(DTYPES[name])
+        self.name = name or unique_name(self._default_name)
+        self.dtype = np.dtype(DTYPES[type_name])
         self.seed = int(seed)
-        self.loss = self.optimizer = None
-        self.metrics_names = []
         self.history = None
         self.stop_training = False
-        self.layout = None
-        self._params = None
-        self._opt_state = None
-        self._workspaces = {}
+        self._layers, self._input_shape = stack, shape
+        self._uncompile()
         self._counters = np.zeros(train_kernels.N_COUNTERS, np.int64)
         self._rng_state = np.random.SeedSequence(self.seed).generate_state(1, np.uint64)
-        if input_dim is not None:
-            self._build(int(input_dim))
+        self._unbuild()
+        self._build_if_ready()
 
     # ------------------------------------------------------------------ state
     @property
+    def layers(self):
+        """The layers, input to output (without the Input, as Keras)."""
+        return self._layers
+
+    @property
+    def input_shape(self):
+        """Shape of one sample, e.g. ``(2,)``, or None until known."""
+        return self._input_shape
+
+    @property
     def input_dim(self):
-        return None if self.layout is None else self.layout.sizes[0]
+        """Number of input features the kernels read, or None until known."""
+        return None if self._input_shape is None else math.prod(self._input_shape)
 
     @property
     def built(self):
@@ -97,24 +161,75 @@ class Model:
         view.setflags(write=False)
         return view
 
+    @property
+    def _params(self):
+        return None if self._state is None else self._state.params
+
+    @property
+    def _opt_state(self):
+        return None if self._state is None else self._state.opt_state
+
+    def get_training_state(self):
+        """A copy of the training state (``fastann.state.TrainingState``): parameters,
+        optimizer state, shuffling RNG state, epoch and step counters."""
+        self._require_built("get_training_state")
+        return self._state.copy()
+
+    def set_training_state(self, state):
+        """Load a state from ``get_training_state`` (of this model or one of the same
+        architecture and dtype); checked whole before anything changes. ``fit`` then
+        continues exactly as the model the state came from would have."""
+        self._require_built("set_training_state")
+        self._state.load(state)
+
     def count_params(self):
         self._require_built("count_params")
         return self.layout.n_params
 
+    @property
+    def _stack(self):
+        """The layers the kernels run (the input side left out)."""
+        return [layer for layer in self._layers if not isinstance(layer, INPUT_SIDE)]
+
+    @property
+    def _output_layer(self):
+        stack = self._stack
+        if not stack:
+            raise NotReadyError("the model has no Dense layer yet; add one with model.add")
+        return stack[-1]
+
+    def _unbuild(self):
+        self.layout = None
+        self._state = None
+        self._slopes = None
+        self._workspaces = {}
+
+    def _uncompile(self):
+        self.loss = self.optimizer = None
+        self.metrics_names = []
+        self._metric_codes = np.zeros(0, np.int64)
+        self._compile_config = None
+
+    def _build_if_ready(self):
+        if self._input_shape is not None and self._stack:
+            self._build(self.input_dim)
+
     def _build(self, n_features):
-        codes = [layer.activation_spec.code for layer in self.layers]
-        layout = Layout.build([n_features] + [layer.units for layer in self.layers], codes)
+        stack = self._stack
+        codes = [layer.activation_spec.code for layer in stack]
+        layout = Layout.build([n_features] + [layer.units for layer in stack], codes)
         params = np.zeros(layout.n_params, self.dtype)
         random = np.random.RandomState(self.seed)
-        for layer, (W, _), n_in in zip(self.layers, _pairs(layout.views(params)),
-                                       layout.sizes):
+        for layer, (W, _), n_in in zip(stack, _pairs(layout.views(params)), layout.sizes):
             init = INITIALIZERS[layer.kernel_initializer.lower()]
             W[:] = init(random, n_in, layer.units, layer.init_scale)
         self.layout = layout
-        self._params = params
-        self._slopes = np.array([layer.negative_slope for layer in self.layers], self.dtype)
-        self._opt_state = np.zeros(N_SLOTS * layout.n_params, self.dtype)
+        self._state = TrainingState(params, np.zeros(N_SLOTS * layout.n_params, self.dtype),
+                                    self._rng_state, self._counters)
+        self._slopes = np.array([layer.negative_slope for layer in stack], self.dtype)
         self._workspaces = {}
+        for layer in self._layers:
+            layer._attach(self)
 
     def _workspace(self, capacity):
         workspace = self._workspaces.pop(capacity, None) or Workspace(self.layout, capacity,
@@ -127,90 +242,194 @@ class Model:
     def _require_built(self, action):
         if self.layout is None:
             raise NotReadyError(f"{action}: the model's input size is not known yet; pass "
-                               "input_dim=... to Model or call fit first")
+                               "input_dim=... to Model (or input_shape=(n,) to the first "
+                               "layer) or call fit first")
 
     def _require_compiled(self, action):
         if self.loss is None:
             raise NotReadyError(f"{action}: the model is not compiled; call "
-                               "model.compile(loss=..., optimizer=...) first")
+                               "model.compile(optimizer=..., loss=...) first")
+
+    # ------------------------------------------------------------- Sequential
+    def add(self, layer):
+        """Append a layer (or, first, an ``Input``). Changing the layers of a built model
+        draws its weights afresh from ``seed``, and a compiled model must be compiled
+        again."""
+        if isinstance(layer, InputLayer) and not self._layers:
+            if self.built:
+                raise ValueError("the model already has its input size "
+                                 f"{self._input_shape}; an Input must come first")
+            self._layers, self._input_shape = _plan([layer], None)
+            return
+        shape = self._input_shape
+        stack, new_shape = _plan(list(self._layers) + [layer], None)
+        self._set_layers(stack, shape or new_shape)
+
+    def pop(self):
+        """Remove and return the last layer (as Keras; see ``add`` for the weights)."""
+        if not self._layers:
+            raise TypeError("pop: there are no layers in the model")
+        layer = self._layers[-1]
+        self._set_layers(self._layers[:-1], self._input_shape)
+        return layer
+
+    def _set_layers(self, stack, shape):
+        if shape is not None and len(shape) > 1 and not (stack and isinstance(stack[0],
+                                                                              Flatten)):
+            raise NotSupportedError(f"Dense layers on inputs of shape {shape}",
+                                    "Put a fastann.layers.Flatten() first")
+        self._layers, self._input_shape = tuple(stack), shape
+        self._uncompile()
+        self._unbuild()
+        self._build_if_ready()
 
     # ---------------------------------------------------------------- compile
-    def compile(self, loss, optimizer="sgd", metrics=None):
-        """Choose the loss, optimizer and metrics; resets the optimizer's state.
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Choose the optimizer, loss and metrics (Keras 3's signature); resets the
+        optimizer's state.
 
         Parameters
         ----------
+        optimizer : str or Optimizer, default "rmsprop"
+            ``"sgd"``, ``"adam"``, ``"rmsprop"`` (Keras' defaults) or an instance.
         loss : str
             ``binary_crossentropy`` (sigmoid output), ``mse``/``mean_squared_error``
             (any output), ``categorical_crossentropy`` (softmax output, one-hot targets)
             or ``sparse_categorical_crossentropy`` (softmax output, integer labels).
-        optimizer : str or Optimizer
-            ``"sgd"``, ``"adam"``, ``"rmsprop"`` (defaults) or an instance.
-        metrics : list of str, optional
+            Required: fastann has no ``add_loss``. Callables are not supported (the
+            kernels compute the loss).
+        metrics : str or list of str, optional
             ``accuracy``, ``binary_accuracy``, ``categorical_accuracy``, ``mae``, ``mse``.
             Default: ``["accuracy"]`` for the cross-entropies, none for MSE.
+        loss_weights, weighted_metrics
+            Only None (one output; metrics are weighted by ``sample_weight`` already).
+        run_eagerly : False
+            fastann always runs its compiled kernels; True is refused.
+        steps_per_execution, jit_compile, auto_scale_loss
+            Accepted and ignored: ``fit`` runs many epochs per kernel call by itself, the
+            kernels are always compiled, and there is no mixed precision.
         """
-        spec = losses.get(loss)
-        output = self.layers[-1].activation_spec
+        if loss_weights is not None:
+            raise NotSupportedError("loss_weights (models have one output and one loss)")
+        if weighted_metrics not in (None, [], ()):
+            raise NotSupportedError(
+                "weighted_metrics", "metrics= already weigh each row by sample_weight")
+        if run_eagerly not in (False, None, 0):
+            raise NotSupportedError("run_eagerly=True",
+                                    "fastann always runs its compiled kernels")
+        _checks.positive_int("steps_per_execution", steps_per_execution)
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"jit_compile must be 'auto', True or False; got "
+                             f"{jit_compile!r}")
+        if auto_scale_loss not in (True, False):
+            raise ValueError(f"auto_scale_loss must be True or False; got "
+                             f"{auto_scale_loss!r}")
+        if loss is None:
+            raise ValueError("compile needs loss=...: fastann has no add_loss. Expected one "
+                             f"of {sorted(losses.LOSSES)}")
+        spec = _lookup_callable("loss", loss, losses.get, sorted(losses.LOSSES))
+        output = self._output_layer.activation_spec
         if spec.output_activation and output.name != spec.output_activation:
             raise ValueError(
                 f"loss {spec.name!r} needs a {spec.output_activation!r} output layer (it is "
                 f"computed from the logits); the output layer uses {output.name!r}")
         optimizer = optimizers.get(optimizer)
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        if isinstance(metrics, dict):
+            raise NotSupportedError("a dict of metrics (models have one output)")
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics must be a list of metric names; got "
+                            f"{type(metrics).__name__}")
         names = list(spec.default_metrics if metrics is None else metrics)
-        n_out = self.layers[-1].units
-        codes = np.array([metric_table.resolve(name, spec, n_out) for name in names],
-                         np.int64)
+        n_out = self._output_layer.units
+        codes = np.array([_lookup_callable("metric", name,
+                                           lambda m: metric_table.resolve(m, spec, n_out),
+                                           sorted(metric_table.METRICS))
+                          for name in names], np.int64)
         self.loss, self.optimizer = spec, optimizer
         self.metrics_names, self._metric_codes = names, codes
+        self._compile_config = {"optimizer": optimizer.get_config(), "loss": spec.name,
+                                "metrics": list(names)}
         self._counters[train_kernels.STEPS] = 0
         if self._opt_state is not None:
             self._opt_state[:] = 0
         return self
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, sample_weight=None, class_weight=None):
-        """Train for ``epochs`` more epochs, continuing from the current weights.
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Train, continuing from the current weights (Keras 3's signature).
 
         Parameters
         ----------
-        X : array-like, (n_samples, n_features)
+        x : array-like, (n_samples, n_features) or (n_samples, *input_shape)
+            The latter when the first layer is a Flatten.
         y : array-like, (n_samples,) or (n_samples, n_out)
             Encoded as the loss requires (0/1 labels, one-hot rows, class labels, values).
+        batch_size : int, "full" or None
+            Rows per gradient step; None means 32, as in Keras. The full batch (plain
+            gradient descent) is ``batch_size=len(x)`` or ``"full"``. A last, shorter
+            batch is used, not dropped.
         epochs : int
-        batch_size : int or None
-            Rows per gradient step; None means the full batch (plain gradient descent).
-            A last, shorter batch is used, not dropped.
-        shuffle : bool
-            Reshuffle the rows before every epoch (with the model's own random stream).
-        verbose : 0, 1, 2 or "auto"
-            Silent, a live progress line, or one line per epoch. "auto": 1 on a
-            terminal, else 0.
+            Index of the last epoch: the call trains ``epochs - initial_epoch`` epochs.
+        verbose : "auto", 0, 1, 2, True or False
+            "auto" and True are 1. 1 on a terminal: one live line; 1 elsewhere (a file, a
+            pipe, CI): Keras' two lines per epoch (``Epoch 3/25`` then steps, time and the
+            logs), at most a few epochs a second once the first 30 are printed, and always
+            the last one. 2: those lines for every epoch.
         callbacks : list of Callback
         validation_split : float
             Fraction of the *last* rows (taken before shuffling) held out for validation:
             the first ``floor(n_samples * (1 - validation_split))`` rows train. Their
             ``sample_weight`` goes with them.
-        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val)
+        validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val)
             Evaluated after every epoch, inside the compiled loop, with the weights at
             the end of the epoch: ``val_loss`` and ``val_<metric>`` are what
             ``evaluate`` would return then.
-        sample_weight : array-like, (n_samples,)
-            Each row's loss is multiplied by its weight; the batch loss is the weighted
-            sum over the batch size (Keras' "sum_over_batch_size").
+        shuffle : bool
+            Reshuffle the rows before every epoch (with the model's own random stream).
         class_weight : dict {class: weight}
             Multiplies the sample weight of the training rows of each class (classes not
             named weigh 1); validation rows are not class-weighted, as in Keras.
+        sample_weight : array-like, (n_samples,)
+            Each row's loss is multiplied by its weight; the batch loss is the weighted
+            sum over the batch size (Keras' "sum_over_batch_size").
+        initial_epoch : int
+            Epoch at which to start (Keras' numbering for the progress lines).
+        steps_per_epoch, validation_steps : None
+            Only None: fastann trains on arrays, every row every epoch.
+        validation_batch_size : int or None
+            Accepted; validation runs over all rows at once, which gives the same values.
+        validation_freq : 1
+            Only 1: validation runs after every epoch.
 
         Returns
         -------
         History
             ``history.history`` maps "loss", each metric and their ``val_`` forms to
-            per-epoch lists. Also kept as ``model.history``.
+            per-epoch lists; ``history.params`` holds verbose, epochs and steps. Also kept
+            as ``model.history``.
         """
         self._require_compiled("fit")
-        for index, layer in enumerate(self.layers):
+        if x is None or y is None:
+            raise ValueError("fit needs x and y as arrays (fastann does not read datasets "
+                             f"or generators); got x={type(x).__name__}, "
+                             f"y={type(y).__name__}")
+        for what, value in (("steps_per_epoch", steps_per_epoch),
+                            ("validation_steps", validation_steps)):
+            if value is not None:
+                raise NotSupportedError(f"{what}={value!r}",
+                                        "fit trains on every row of x in every epoch")
+        if validation_freq != 1:
+            raise NotSupportedError(f"validation_freq={validation_freq!r}",
+                                    "validation runs after every epoch")
+        _checks.positive_int("validation_batch_size", validation_batch_size, allow_none=True)
+        for index, layer in enumerate(self._stack):
             if not layer.activation_spec.trainable:
                 raise ValueError(
                     f"layer {index} uses the {layer.activation_spec.name!r} activation, whose "
@@ -218,23 +437,54 @@ class Model:
                     "it. Train with 'sigmoid' (its smooth version) and use 'step' only for "
                     "inference, by copying the trained weights with set_weights")
         epochs = _checks.positive_int("epochs", epochs)
-        batch_size = _checks.positive_int("batch_size", batch_size, allow_none=True)
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
+                or initial_epoch < 0:
+            raise ValueError(f"initial_epoch must be an int >= 0; got {initial_epoch!r}")
+        if batch_size is None:
+            batch_size = DEFAULT_BATCH_SIZE
+        elif batch_size == FULL_BATCH:
+            batch_size = None
+        else:
+            batch_size = _checks.positive_int("batch_size", batch_size)
+        if shuffle not in (True, False):
+            raise ValueError(f"shuffle must be True or False; got {shuffle!r}")
         verbose = _verbosity(verbose)
         callbacks = _callback_list(callbacks)
-        data = self._training_data(X, y, validation_split, validation_data, sample_weight,
+        data = self._training_data(x, y, validation_split, validation_data, sample_weight,
                                    class_weight)
         if self.layout is None:
+            if self._input_shape is None:
+                self._input_shape = data.input_shape
             self._build(data.X.shape[1])
-        return self._train(data, epochs, batch_size, bool(shuffle), verbose, callbacks)
+        run = _Run(epochs=epochs, initial_epoch=int(initial_epoch),
+                   n_epochs=max(0, epochs - int(initial_epoch)), batch_size=batch_size,
+                   shuffle=bool(shuffle), verbose=verbose)
+        return self._train(data, run, callbacks)
+
+    def _features(self, name, x):
+        """x as (n_samples, input_dim) in the model's dtype; (n, *input_shape) is
+        flattened when the first layer is a Flatten."""
+        array = x
+        if self._layers and isinstance(self._layers[0], Flatten):
+            array = _checks._numeric(name, x)
+            if array.ndim > 2:
+                if self._input_shape is not None and array.shape[1:] != self._input_shape:
+                    raise ValueError(f"{name} must have samples of shape {self._input_shape}; "
+                                     f"got shape {array.shape}")
+                array = array.reshape(array.shape[0], -1)
+        return _checks.features(name, array, self.dtype, self.input_dim)
 
     def _training_data(self, X, y, validation_split, validation_data, sample_weight,
                        class_weight):
         """Every array ``fit`` needs, checked and converted once, before anything changes."""
-        X = _checks.features("X", X, self.dtype, self.input_dim)
-        n_out = self.layers[-1].units
+        raw = np.asarray(X) if not hasattr(X, "shape") else X
+        X = self._features("x", X)
+        input_shape = tuple(raw.shape[1:]) if getattr(raw, "ndim", 0) > 2 else (X.shape[1],)
+        n_out = self._output_layer.units
         Y = _checks.targets("y", y, X.shape[0], self.loss, n_out, self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
-        if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
+        if isinstance(validation_split, bool) or not (
+                isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
             raise ValueError(f"validation_split must be a number in [0, 1); got "
                              f"{validation_split!r}")
         if validation_split and validation_data is not None:
@@ -253,14 +503,18 @@ class Model:
             val = (X[:0], Y[:0], weight[:0])
         if class_weight is not None:  # training rows only, as Keras
             weight = weight * _checks.class_weights(class_weight, Y, self.loss.name, self.dtype)
-        return _TrainingData(X, Y, weight, *val)
+        data = _TrainingData(X, Y, weight, *val)
+        data.input_shape = input_shape
+        return data
 
     def _validation_arrays(self, validation_data, n_features, n_out):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a tuple (X_val, y_val) or "
-                             "(X_val, y_val, sample_weight_val)")
-        X_val = _checks.features("validation_data X", validation_data[0], self.dtype,
-                                 n_features)
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                             "(x_val, y_val, sample_weight_val)")
+        X_val = self._features("validation_data X", validation_data[0])
+        if X_val.shape[1] != n_features:
+            raise ValueError(f"validation_data X has {X_val.shape[1]} features but the model "
+                             f"expects {n_features} (input_dim)")
         Y_val = _checks.targets("validation_data y", validation_data[1], X_val.shape[0],
                                 self.loss, n_out, self.dtype)
         weight = _checks.sample_weights(
@@ -269,36 +523,48 @@ class Model:
             self.dtype)
         return X_val, Y_val, weight
 
-    def _train(self, data, epochs, batch_size, shuffle, verbose, callbacks):
+    def _train(self, data, run, callbacks):
         n = data.X.shape[0]
-        capacity = n if batch_size is None else min(batch_size, n)
+        capacity = n if run.batch_size is None else min(run.batch_size, n)
         workspace = self._workspace(capacity)
         order = workspace.order_for(n)
         names = self._log_names(validation=data.X_val.shape[0] > 0)
+        steps = -(-n // capacity)
         history = History(names)
+        history.params = {"verbose": run.verbose, "epochs": run.epochs, "steps": steps}
         recorders = [history]
-        if verbose:
-            recorders.append(ProgressLogger(verbose, epochs, self.epochs_trained))
-        per_epoch = [c for c in callbacks if c.needs_every_epoch]
+        # the epoch the model is at when this call's first epoch (initial_epoch) starts
+        offset = self.epochs_trained - run.initial_epoch
+        if run.verbose == 1 and _is_terminal():
+            recorders.append(ProgressLogger(1, run.epochs, offset))
+        elif run.verbose:
+            recorders.append(EpochLines(run.epochs, offset, steps,
+                                        rate_limited=run.verbose == 1))
         self.stop_training = False
+        self._fit_complete = False  # BackupAndRestore keeps its backup unless set
+        self.history = history
+        end = self.epochs_trained + run.n_epochs  # before callbacks (a restore) move it
         for callback in callbacks:
             callback.set_model(self)
-            callback.on_train_begin()
-        self.history = history
-        end = self.epochs_trained + epochs
+            callback.set_params(dict(history.params))
         interrupted = False
         with deferred_interrupt() as interrupt:
             try:
-                self._run_chunks(data, end, capacity, workspace, order, shuffle, names,
-                                 recorders, per_epoch, interrupt)
+                for callback in callbacks:
+                    callback.on_train_begin({})
+                self._run_chunks(data, end, capacity, workspace, order, run.shuffle, names,
+                                 recorders, callbacks, interrupt)
+                self._fit_complete = not interrupt.requested
             except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
                 interrupted = True
             finally:  # also on divergence: end the progress line, let callbacks finish
                 interrupted = interrupted or interrupt.requested
                 for recorder in recorders[1:]:
                     recorder.on_train_end({"interrupted": interrupted})
+                last = {name: values[-1] for name, values in history.history.items()
+                        if values}
                 for callback in callbacks:
-                    callback.on_train_end()
+                    callback.on_train_end(last)
         if interrupted:
             warnings.warn(f"fit interrupted: the model keeps the weights of epoch "
                           f"{self.epochs_trained}, and History holds the epochs up to it",
@@ -306,48 +572,124 @@ class Model:
         return history
 
     def _run_chunks(self, data, end, capacity, workspace, order, shuffle, names, recorders,
-                    per_epoch, interrupt):
+                    callbacks, interrupt):
         """Call the fused kernel chunk after chunk until ``end`` epochs, a stop request
-        or a Ctrl-C; record each chunk and run the per-epoch callbacks."""
+        or a Ctrl-C; record each chunk and run the callbacks.
+
+        A callback that needs every epoch (it overrides ``on_epoch_begin``/``_end``) makes
+        chunks of one epoch; one with batch hooks makes each batch its own kernel call.
+        Otherwise the compiled loop runs as many epochs as fit in ``CHUNK_SECONDS``, and
+        log-only callbacks (``needs_every_epoch = False``) read each epoch's logs after
+        the chunk."""
+        per_epoch = [c for c in callbacks if c.needs_every_epoch]
+        by_batch = [c for c in callbacks if c.needs_every_batch]
+        late = [c for c in callbacks if not c.needs_every_epoch]
         chunk = 1
         while (self.epochs_trained < end and not self.stop_training
                and not interrupt.requested):
-            n_epochs = min(chunk, end - self.epochs_trained)
+            n_epochs = 1 if per_epoch or by_batch else min(chunk, end - self.epochs_trained)
             logs = _EpochLogs(n_epochs, len(self._metric_codes), self.dtype)
             first = self.epochs_trained
+            for callback in per_epoch:
+                callback.on_epoch_begin(first, {})
             # by absolute epoch, so a later fit or a resumed model continues a schedule
             lr = self.optimizer.learning_rates(first, n_epochs, self.dtype)
             started = time.perf_counter()
             try:
-                train_kernels.train_epochs(
-                    self._params, self._opt_state, self._rng_state, self._counters,
-                    logs.loss, logs.metrics, logs.val_loss, logs.val_metrics,
-                    workspace.grads, workspace.backup_params, workspace.backup_state,
-                    workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
-                    workspace.batch_Y, workspace.batch_weight,
-                    data.X, data.Y, data.weight, data.X_val, data.Y_val, data.weight_val,
-                    self.layout.table, self._slopes, self.loss.code, self._metric_codes,
-                    self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity,
-                    shuffle)
+                if by_batch:
+                    self._train_by_batches(data, capacity, workspace, order, shuffle, lr,
+                                           logs, by_batch)
+                else:
+                    self._train_epochs(data, capacity, workspace, order, shuffle, lr, logs)
             finally:  # also on Ctrl-C: record what the kernel completed
                 done = self.epochs_trained - first
+                elapsed = time.perf_counter() - started
                 if done:
                     columns = logs.columns(names, done)
                     for recorder in recorders:
-                        recorder.record_chunk(first, columns)
-            self._check_finite(first + done)
-            for i in range(done if per_epoch else 0):  # per_epoch: chunks of 1
+                        recorder.record_chunk(first, columns, elapsed)
+            if self._check_finite(first + done, callbacks):
+                self.stop_training = True
+            for i in range(done):
                 epoch_logs = {name: float(values[i]) for name, values in columns.items()}
-                for callback in per_epoch:
+                for callback in late:
+                    callback.on_epoch_begin(first + i, {})
+                for callback in callbacks:
                     if callback.on_epoch_end(first + i, epoch_logs):
                         self.stop_training = True
-            elapsed = time.perf_counter() - started
-            chunk = _next_chunk(chunk, n_epochs, elapsed, bool(per_epoch))
+                extra = {k: v for k, v in epoch_logs.items() if k not in columns}
+                if extra:
+                    recorders[0].record_extra(first + i, extra)
+            chunk = _next_chunk(chunk, n_epochs, elapsed, bool(per_epoch or by_batch))
 
-    def _check_finite(self, epoch):
+    def _train_epochs(self, data, capacity, workspace, order, shuffle, lr, logs,
+                      X=None, Y=None, weight=None, validation=True):
+        """One call of the fused kernel: ``lr.shape[0]`` epochs over (X, Y, weight)."""
+        X = data.X if X is None else X
+        Y = data.Y if Y is None else Y
+        weight = data.weight if weight is None else weight
+        val = (data.X_val, data.Y_val, data.weight_val) if validation else (
+            data.X_val[:0], data.Y_val[:0], data.weight_val[:0])
+        train_kernels.train_epochs(
+            self._params, self._opt_state, self._rng_state, self._counters,
+            logs.loss, logs.metrics, logs.val_loss, logs.val_metrics,
+            workspace.grads, workspace.backup_params, workspace.backup_state,
+            workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
+            workspace.batch_Y, workspace.batch_weight, X, Y, weight, *val,
+            self.layout.table, self._slopes, self.loss.code, self._metric_codes,
+            self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity, shuffle)
+
+    def _train_by_batches(self, data, capacity, workspace, order, shuffle, lr, logs,
+                          callbacks):
+        """One epoch, each batch its own kernel call between the batch hooks (the slow
+        path batch callbacks ask for). The batches, their order and every update are
+        those of the fused loop, so the weights come out bit for bit the same."""
+        n = data.X.shape[0]
+        start_state = self._state.copy()
+        if shuffle and n > capacity:
+            shuffle_order(order, self._rng_state)
+        else:
+            order[:] = np.arange(n)
+        batch_logs = _EpochLogs(1, len(self._metric_codes), self.dtype)
+        batch_order = np.zeros(0, np.int64)
+        sums = np.zeros(1 + len(self._metric_codes))
+        for batch, start in enumerate(range(0, n, capacity)):
+            rows = order[start:start + capacity]
+            for callback in callbacks:
+                callback.on_train_batch_begin(batch, {})
+            self._train_epochs(data, capacity, workspace, batch_order, False, lr, batch_logs,
+                               X=data.X[rows], Y=data.Y[rows], weight=data.weight[rows],
+                               validation=False)
+            self._counters[train_kernels.EPOCHS] -= 1
+            if self._counters[train_kernels.STATUS] != train_kernels.OK:
+                self.set_training_state(start_state)
+                self._counters[train_kernels.STATUS] = train_kernels.NON_FINITE
+                return
+            sums += len(rows) * np.concatenate([batch_logs.loss, batch_logs.metrics[0]])
+            seen = min(start + capacity, n)
+            running = dict(zip(["loss"] + list(self.metrics_names), (sums / seen).tolist()))
+            for callback in callbacks:
+                if callback.on_train_batch_end(batch, running):
+                    self.stop_training = True
+        means = sums / n
+        logs.loss[0] = means[0]
+        logs.metrics[0] = means[1:]
+        if data.X_val.shape[0]:
+            logs.val_loss[0], logs.val_metrics[0] = self._score(data.X_val, data.Y_val,
+                                                                data.weight_val)
+        self._counters[train_kernels.EPOCHS] += 1
+
+    def _check_finite(self, epoch, callbacks=()):
+        """After a kernel call: raise on divergence, or return True (stop training) when
+        a callback such as TerminateOnNaN asks to stop instead."""
         if self._counters[train_kernels.STATUS] != train_kernels.NON_FINITE:
-            return
+            return False
         self._counters[train_kernels.STATUS] = train_kernels.OK
+        stoppers = [c for c in callbacks if getattr(c, "stops_on_non_finite", False)]
+        if stoppers:
+            for callback in stoppers:
+                callback.on_non_finite(epoch)
+            return True
         raise FloatingPointError(
             f"training diverged: the loss or the weights became NaN or infinite in epoch "
             f"{epoch + 1}. The model keeps the weights of epoch {epoch} (model.history has the "
@@ -359,22 +701,39 @@ class Model:
         return names + ["val_" + name for name in names] if validation else names
 
     # -------------------------------------------------------------- inference
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The network's outputs, (n_samples, n_out) in the model's dtype: sigmoid
+        probabilities, softmax rows or raw values, as Keras' ``predict``. Class labels:
+        ``predict_classes``.
+
+        ``batch_size`` (default 32) only sets the step count of the progress line printed
+        when ``verbose`` is 1 or 2 ("auto" is 1); the outputs do not depend on it."""
+        verbose = _verbosity(verbose)
+        batch_size = _checks.positive_int("batch_size", batch_size, allow_none=True)
+        _refuse_steps(steps, callbacks)
+        started = time.perf_counter()
+        out = self.predict_proba(x)
+        if verbose:
+            steps = -(-out.shape[0] // (batch_size or DEFAULT_BATCH_SIZE))
+            print(step_line(steps, time.perf_counter() - started, {}), flush=True)
+        return out
+
     def predict_proba(self, X):
         """The output layer's activations, (n_samples, n_out): probabilities for sigmoid
-        and softmax outputs, raw values otherwise."""
+        and softmax outputs, raw values otherwise. ``predict`` without the progress line."""
         self._require_built("predict_proba")
-        X = _checks.features("X", X, self.dtype, self.input_dim)
+        X = self._features("X", X)
         n_out = self.layout.sizes[-1]
         out = np.empty((X.shape[0], n_out), self.dtype)
         nothing = np.empty(0, self.dtype)  # no targets, weights or metrics: outputs only
         self._infer(out, X, nothing.reshape(0, n_out), nothing, nothing, np.empty(0, np.int64))
         return out
 
-    def predict(self, X):
-        """Predictions: 0/1 labels for sigmoid outputs (threshold 0.5; shape (n,) for one
-        unit), class indices (n,) for softmax, raw outputs (n, n_out) otherwise."""
+    def predict_classes(self, X):
+        """Class labels: 0/1 for sigmoid outputs (threshold 0.5; shape (n,) for one unit),
+        class indices (n,) for softmax, raw outputs (n, n_out) otherwise."""
         probabilities = self.predict_proba(X)
-        output = self.layers[-1].activation_spec.name
+        output = self._output_layer.activation_spec.name
         if output == "sigmoid":
             labels = (probabilities > 0.5).astype(np.int64)
             return labels[:, 0] if labels.shape[1] == 1 else labels
@@ -382,17 +741,42 @@ class Model:
             return probabilities.argmax(axis=1)
         return probabilities
 
-    def evaluate(self, X, y, sample_weight=None):
-        """{"loss": mean loss, metric: value, ...} over (X, y)."""
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """The loss and metrics over (x, y), as Keras 3 returns them: a float when the
+        model has no metrics, else ``[loss, metric, ...]`` in ``metrics_names`` order, or
+        ``{"loss": ..., metric: ...}`` with ``return_dict=True``.
+
+        ``verbose`` 1 or 2 ("auto" is 1) prints Keras' line (steps of ``batch_size``, 32
+        by default; the values do not depend on it)."""
         self._require_compiled("evaluate")
         self._require_built("evaluate")
-        X = _checks.features("X", X, self.dtype, self.input_dim)
+        verbose = _verbosity(verbose)
+        batch_size = _checks.positive_int("batch_size", batch_size, allow_none=True)
+        _refuse_steps(steps, callbacks)
+        if return_dict not in (True, False):
+            raise ValueError(f"return_dict must be True or False; got {return_dict!r}")
+        if x is None or y is None:
+            raise ValueError("evaluate needs x and y as arrays")
+        started = time.perf_counter()
+        X = self._features("x", x)
         Y = _checks.targets("y", y, X.shape[0], self.loss, self.layout.sizes[-1], self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
+        loss, means = self._score(X, Y, weight)
+        logs = {"loss": float(loss), **dict(zip(self.metrics_names, means.tolist()))}
+        if verbose:
+            steps = -(-X.shape[0] // (batch_size or DEFAULT_BATCH_SIZE))
+            print(step_line(steps, time.perf_counter() - started, logs), flush=True)
+        if return_dict:
+            return logs
+        return logs["loss"] if not self.metrics_names else list(logs.values())
+
+    def _score(self, X, Y, weight):
+        """(loss, metric means (n_metrics,)) over checked arrays."""
         means = np.zeros(len(self._metric_codes), self.dtype)
         loss = self._infer(np.empty((0, Y.shape[1]), self.dtype), X, Y, weight, means,
                            self._metric_codes)
-        return {"loss": float(loss), **dict(zip(self.metrics_names, means.tolist()))}
+        return loss, means
 
     def _infer(self, out, X, Y, weight, metric_means, metric_codes):
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
@@ -409,6 +793,38 @@ class Model:
         """Copies [W1 (n_in, n_out), b1 (n_out,), W2, b2, ...], Keras' layout."""
         self._require_built("get_weights")
         return [view.copy() for view in self.layout.views(self._params)]
+
+    @property
+    def weights(self):
+        """``get_weights()``: copies of every layer's arrays, in order."""
+        return self.get_weights()
+
+    def _layer_slots(self, layer):
+        """Indices of ``layer``'s arrays in ``get_weights()``'s list."""
+        stack = self._stack
+        for index, candidate in enumerate(stack):
+            if candidate is layer:
+                return [2 * index, 2 * index + 1]
+        return []  # a Flatten: no weights
+
+    def layer_weights(self, layer):
+        """Copies of one layer's arrays (``layer.get_weights()``)."""
+        self._require_built("get_weights")
+        views = self.layout.views(self._params)
+        return [views[i].copy() for i in self._layer_slots(layer)]
+
+    def set_layer_weights(self, layer, weights):
+        """Load one layer's arrays (``layer.set_weights()``); checked before copying."""
+        self._require_built("set_weights")
+        slots = self._layer_slots(layer)
+        all_weights = self.get_weights()
+        weights = list(weights)
+        if len(weights) != len(slots):
+            raise ValueError(f"{layer.name}.set_weights expects {len(slots)} arrays; got "
+                             f"{len(weights)}")
+        for slot, array in zip(slots, weights):
+            all_weights[slot] = array
+        self.set_weights(all_weights)
 
     def _load_params(self, flat):
         """Copy a flat parameter vector (a copy of ``params``) back in; used by
@@ -437,6 +853,45 @@ class Model:
         for array, target in zip(checked, targets):
             target[...] = array
 
+    # ----------------------------------------------------------- architecture
+    def get_config(self):
+        """The architecture as plain JSON-able data, Keras' Sequential form:
+        ``{"name", "dtype", "seed", "input_shape", "layers": [{"class_name", "config"}]}``.
+        ``from_config`` rebuilds an untrained model from it; ``summary``, ``to_json`` and
+        the save file are derived from it."""
+        return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                "input_shape": None if self._input_shape is None else list(self._input_shape),
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self._layers]}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new, untrained model from ``get_config()``'s dict (weights drawn from its
+        seed, as the original's were)."""
+        if not isinstance(config, dict) or "layers" not in config:
+            raise ValueError(f"{cls.__name__}.from_config expects get_config()'s dict with "
+                             f"'layers'; got {config!r}")
+        known = {"name", "dtype", "seed", "input_shape", "layers"}
+        if set(config) - known:
+            raise ValueError(f"{cls.__name__} config has unknown keys "
+                             f"{sorted(set(config) - known)}; expected some of {sorted(known)}")
+        layers = [Layer.from_config(item) for item in config["layers"]]
+        shape = config.get("input_shape")
+        if shape is not None:
+            layers = [InputLayer(shape=tuple(shape))] + layers
+        return cls(layers, dtype=config.get("dtype", "float32"), seed=config.get("seed"),
+                   name=config.get("name"))
+
+    def get_compile_config(self):
+        """{"optimizer", "loss", "metrics"} as given to ``compile``, or None."""
+        return None if self._compile_config is None else json.loads(
+            json.dumps(self._compile_config))
+
+    def to_json(self, **kwargs):
+        """``{"class_name": "Sequential", "config": get_config()}`` as a JSON string
+        (``kwargs`` go to ``json.dumps``); ``fastann.models.model_from_json`` reads it."""
+        return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
+
     def save(self, path):
         """Write the model to one ``.npz`` file (``.npz`` is appended if missing), atomically:
         architecture, weights, compile settings, optimizer and shuffling state and the
@@ -445,36 +900,64 @@ class Model:
         from .saving import save_model  # saving imports this module
         return save_model(self, path)
 
-    def summary(self, file=None):
-        """Print the layers, their output shapes and parameter counts."""
-        file = file or sys.stdout
+    def summary(self, line_length=None, positions=None, print_fn=None, file=None):
+        """Print Keras' table: each layer's name and type, output shape and parameter
+        count, then the totals. ``print_fn`` (a function of one line) or ``file`` take
+        the lines instead of stdout."""
+        out = print_fn or (lambda text: print(text, file=file or sys.stdout))
+        config = self.get_config()
         n_in = self.input_dim
         rows = []
-        for index, layer in enumerate(self.layers):
+        for item, layer in zip(config["layers"], self._layers):
+            kind = item["class_name"]
+            if isinstance(layer, INPUT_SIDE):
+                rows.append((f"{layer.name} ({kind})", f"(None, {n_in or '?'})", "0"))
+                continue
             count = "?" if n_in is None else f"{(n_in + 1) * layer.units:,}"
-            rows.append((f"dense_{index} (Dense)", f"(None, {layer.units})",
-                         layer.activation_spec.name, count))
+            rows.append((f"{layer.name} ({kind})", f"(None, {layer.units})", count))
             n_in = None if n_in is None else layer.units
-        header = ("Layer (type)", "Output shape", "Activation", "Param #")
-        widths = [max(len(str(r[i])) for r in rows + [header]) + 2 for i in range(4)]
-        line = "".join(h.ljust(w) for h, w in zip(header, widths))
-        rule = "=" * len(line)
-        print(f'Model: dtype={self.dtype.name}, input_dim={self.input_dim}', file=file)
-        print(rule, file=file)
-        print(line, file=file)
-        print(rule, file=file)
+        header = ("Layer (type)", "Output Shape", "Param #")
+        widths = [max([len(r[i]) for r in rows] + [len(header[i])]) + 4 for i in range(3)]
+        width = max(line_length or 0, sum(widths))
+        out(f'Model: "{self.name}"')
+        out("┏" + "━" * (width - 2) + "┓")
+        out("".join(h.ljust(w) for h, w in zip(header, widths)))
+        out("━" * width)
         for row in rows:
-            print("".join(str(c).ljust(w) for c, w in zip(row, widths)), file=file)
+            out("".join(c.ljust(w) for c, w in zip(row, widths)))
+        out("─" * width)
         total = "unknown until the input size is known" if not self.built else \
             f"{self.layout.n_params:,}"
-        print(rule, file=file)
-        print(f"Total params: {total}", file=file)
+        out(f" Total params: {total}")
+        out(f" Trainable params: {total}")
+        out(" Non-trainable params: 0")
+        out(f" dtype: {self.dtype.name}, input_shape: {self._input_shape}")
 
     def __repr__(self):
-        sizes = self.layout.sizes if self.built else ("?",) + tuple(l.units for l in self.layers)
-        return (f"Model({'-'.join(map(str, sizes))}, dtype={self.dtype.name}, "
+        sizes = self.layout.sizes if self.built else ("?",) + tuple(
+            layer.units for layer in self._stack)
+        return (f"{type(self).__name__}({'-'.join(map(str, sizes))}, dtype={self.dtype.name}, "
                 f"epochs_trained={self.epochs_trained})")
 
+
+class Sequential(Model):
+    """Keras' ``Sequential(layers=None, name=None)``: the same class as ``Model``, with
+    Keras' argument order; ``input_dim``, ``dtype`` and ``seed`` are keywords."""
+
+    _default_name = "sequential"
+
+    def __init__(self, layers=None, name=None, *, input_dim=None, dtype="float32", seed=None,
+                 trainable=True):
+        if trainable is not True:
+            raise NotSupportedError("trainable=False (freezing layers)")
+        super().__init__(layers, input_dim=input_dim, dtype=dtype, seed=seed, name=name)
+
+
+class _Run:
+    """The settings of one ``fit`` call."""
+
+    def __init__(self, **settings):
+        self.__dict__.update(settings)
 
 
 class _TrainingData:
@@ -517,15 +1000,49 @@ def _next_chunk(chunk, ran, elapsed, every_epoch):
     return max(1, min(fitting, ran * 8))
 
 
+def _is_terminal():
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _verbosity(verbose):
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 0
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}")
-    return verbose
+    """Keras' verbose: "auto" and True are 1, False is 0."""
+    if verbose == "auto" or verbose is True:
+        return 1
+    if verbose is False:
+        return 0
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1, 2, True or False; got {verbose!r}")
+    return int(verbose)
+
+
+def _refuse_steps(steps, callbacks):
+    if steps is not None:
+        raise NotSupportedError(f"steps={steps!r}", "every row of x is used")
+    if callbacks:
+        raise NotSupportedError("callbacks in predict/evaluate",
+                                "only fit runs callbacks")
+
+
+def _lookup_callable(what, value, lookup, valid):
+    """``lookup(value)``, with a not-supported error for a Python callable (a custom
+    loss or metric function the kernels cannot run)."""
+    try:
+        return lookup(value)
+    except TypeError:
+        if callable(value):
+            raise NotSupportedError(
+                f"a callable {what} ({getattr(value, '__name__', type(value).__name__)})",
+                f"the kernels compute it, so name a built-in one: {valid}") from None
+        raise
 
 
 def _callback_list(callbacks):
+    if isinstance(callbacks, Callback):
+        raise TypeError("callbacks must be a list of Callback instances; got a single "
+                        f"{type(callbacks).__name__} (wrap it in a list)")
     callbacks = list(callbacks or [])
     for callback in callbacks:
         if not isinstance(callback, Callback):

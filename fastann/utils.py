@@ -1,0 +1,65 @@
+"""Keras' ``keras.utils`` helpers that fastann has: ``set_random_seed`` and
+``to_categorical``."""
+import numbers
+import random
+
+import numpy as np
+
+_seed_stream = None  # set by set_random_seed: where models without a seed draw theirs
+
+
+def set_random_seed(seed):
+    """Seed Python's ``random``, NumPy's global generator and fastann, as Keras'
+    ``keras.utils.set_random_seed`` does.
+
+    Every model created afterwards without an explicit ``seed`` takes the next seed of a
+    stream started from ``seed``, so a program that calls this first builds and trains
+    bit for bit the same networks on every run.
+
+    Parameters
+    ----------
+    seed : int in [0, 2**32)
+    """
+    global _seed_stream
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
+            0 <= seed < 2**32):
+        raise ValueError(f"set_random_seed seed must be an int in [0, 2**32); got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed))
+    _seed_stream = np.random.default_rng(int(seed))
+
+
+def draw_seed():
+    """A model's seed when none is given: the next of ``set_random_seed``'s stream, or
+    fresh entropy if it was never called."""
+    if _seed_stream is None:
+        return int(np.random.SeedSequence().entropy % 2**32)
+    return int(_seed_stream.integers(0, 2**32))
+
+
+def to_categorical(x, num_classes=None):
+    """One-hot rows (n, num_classes) of float32 from integer class labels (n,), as Keras'.
+
+    Parameters
+    ----------
+    x : array-like of int, (n,)
+    num_classes : int, optional
+        Default: ``max(x) + 1``.
+    """
+    labels = np.asarray(x)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or labels.size == 0 or not np.issubdtype(labels.dtype, np.number) \
+            or (labels != np.round(labels)).any() or (labels < 0).any():
+        raise ValueError("to_categorical x must be non-negative integer labels of shape "
+                         f"(n,); got shape {labels.shape}, dtype {labels.dtype}")
+    labels = labels.astype(np.int64)
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or \
+            num_classes <= labels.max():
+        raise ValueError(f"to_categorical num_classes must be an int > max(x) = "
+                         f"{labels.max()}; got {num_classes!r}")
+    out = np.zeros((labels.shape[0], int(num_classes)), np.float32)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out
