@@ -33,13 +33,13 @@ def main(dtype="float64", quiet=False):
     """Train the AND gate; return the model and its History."""
     model = build(dtype)
     start = time.perf_counter()
-    history = model.fit(X, y, epochs=EPOCHS, batch_size=None, verbose=0)  # None: full batch
+    history = model.fit(X, y, epochs=EPOCHS, batch_size=len(X), verbose=0)  # full batch
     seconds = time.perf_counter() - start
     if not quiet:
         print(f"trained {EPOCHS:,} epochs in {seconds:.3f} s ({EPOCHS / seconds:,.0f} "
               "epochs/s; the first fit of a process also loads or compiles the kernels)")
         print(f"final loss: {history.history['loss'][-1]:.6f}")
-        print("Predictions:", model.predict(X))
+        print("Predictions:", model.predict_classes(X))
     return model, history
 
 

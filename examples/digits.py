@@ -42,8 +42,8 @@ def main(verbose=2):
     model = build_model()
     history = model.fit(X_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
                         validation_split=0.1, verbose=verbose)
-    test = model.evaluate(X_test, y_test)
-    predicted = model.predict(X_test)
+    test = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
+    predicted = model.predict_classes(X_test)
     if verbose:
         print(f"Test loss: {test['loss']:.4f} - test accuracy: {test['accuracy']:.4f}")
         confusion = np.zeros((10, 10), np.int64)

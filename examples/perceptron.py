@@ -37,14 +37,14 @@ def main(dtype="float64", quiet=False):
     """Train the perceptron; return the model and its History."""
     model = build(dtype)
     start = time.perf_counter()
-    history = model.fit(X, y, epochs=EPOCHS, batch_size=None, verbose=0)
+    history = model.fit(X, y, epochs=EPOCHS, batch_size=len(X), verbose=0)
     seconds = time.perf_counter() - start
     if not quiet:
         print(f"trained {EPOCHS:,} epochs in {seconds:.3f} s ({EPOCHS / seconds:,.0f} "
               "epochs/s; the first fit of a process also loads or compiles the kernels)")
         print(f"final loss (MSE): {history.history['loss'][-1]:.6f}")
         for point, probability, label in zip(QUERIES, model.predict_proba(QUERIES)[:, 0],
-                                             model.predict(QUERIES)):
+                                             model.predict_classes(QUERIES)):
             print(f"{point.astype(int).tolist()} -> {probability:.8f}, classified as {label}")
     return model, history
 

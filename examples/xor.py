@@ -32,13 +32,13 @@ def main(dtype="float64", quiet=False):
     models = {"hidden": build(4, dtype), "linear": build(0, dtype)}
     for name, model in models.items():
         start = time.perf_counter()
-        history = model.fit(X, y, epochs=EPOCHS, batch_size=None, verbose=0)
+        history = model.fit(X, y, epochs=EPOCHS, batch_size=len(X), verbose=0)
         seconds = time.perf_counter() - start
         if not quiet:
             layers = "a hidden layer of 4 tanh units" if name == "hidden" else "no hidden layer"
             print(f"with {layers} ({EPOCHS:,} epochs, {EPOCHS / seconds:,.0f} epochs/s): "
                   f"loss {history.history['loss'][-1]:.4f}, accuracy "
-                  f"{history.history['accuracy'][-1]:.2f}, predictions {model.predict(X)} "
+                  f"{history.history['accuracy'][-1]:.2f}, predictions {model.predict_classes(X)} "
                   f"(target {y})")
     return models
 

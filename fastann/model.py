@@ -64,7 +64,7 @@ def _plan(layers, input_dim):
     elif layers and layers[0].input_shape is not None:
         shape = layers[0].input_shape
     if input_dim is not None:
-        dim = (_checks.positive_int("input_dim", input_dim),)
+        dim = (_checks.positive_int("input_dim", input_dim, allow_none=True),)
         if shape is not None and shape != dim and math.prod(shape) != dim[0]:
             raise ValueError(f"input_dim={input_dim} disagrees with the first layer's input "
                              f"shape {shape}")
@@ -722,7 +722,7 @@ class Model:
         """The output layer's activations, (n_samples, n_out): probabilities for sigmoid
         and softmax outputs, raw values otherwise. ``predict`` without the progress line."""
         self._require_built("predict_proba")
-        X = self._features("X", X)
+        X = self._features("x", X)
         n_out = self.layout.sizes[-1]
         out = np.empty((X.shape[0], n_out), self.dtype)
         nothing = np.empty(0, self.dtype)  # no targets, weights or metrics: outputs only

@@ -128,9 +128,9 @@ HARNESS = textwrap.dedent("""
 SMALL = dict(sizes=[2, 4, 1], n_samples=4)  # the AND gate's size: explicit loops
 LARGE = dict(sizes=[64, 128, 10], n_samples=512)  # BLAS products
 CASES = [
-    dict(SMALL, batch_size=None, shuffle=False, validation=False, n_epochs=200),
+    dict(SMALL, batch_size="full", shuffle=False, validation=False, n_epochs=200),
     dict(SMALL, batch_size=3, shuffle=True, validation=True, n_epochs=200),
-    dict(LARGE, batch_size=None, shuffle=False, validation=False, n_epochs=5),
+    dict(LARGE, batch_size="full", shuffle=False, validation=False, n_epochs=5),
     dict(LARGE, batch_size=64, shuffle=True, validation=True, n_epochs=5),
 ]
 

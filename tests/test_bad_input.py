@@ -79,23 +79,23 @@ INF_Y[5] = np.inf
 
 # (id, fit keyword arguments, exception, message pattern)
 BAD_FIT = [
-    ("nan-X", dict(X=NAN_X), ValueError, r"X contains NaN or infinite values \(1 of 36\)"),
-    ("inf-X", dict(X=INF_X), ValueError, r"X contains NaN or infinite"),
+    ("nan-X", dict(X=NAN_X), ValueError, r"x contains NaN or infinite values \(1 of 36\)"),
+    ("inf-X", dict(X=INF_X), ValueError, r"x contains NaN or infinite"),
     ("nan-y", dict(y=NAN_Y), ValueError, r"y contains NaN or infinite"),
     ("inf-y", dict(y=INF_Y), ValueError, r"y contains NaN or infinite"),
-    ("1-D-X", dict(X=X_GOOD[:, 0]), ValueError, r"X must be 2-D.*got shape \(12,\).*reshape"),
-    ("3-D-X", dict(X=X_GOOD[None]), ValueError, r"X must be 2-D.*\(1, 12, 3\)"),
-    ("scalar-X", dict(X=1.0), ValueError, r"X must be 2-D"),
-    ("string-X", dict(X=[["a", "b", "c"]] * N_SAMPLES), TypeError, r"X must be numeric"),
-    ("object-X", dict(X=np.array([[1, None, 2]] * N_SAMPLES)), TypeError, r"X must be numeric"),
-    ("complex-X", dict(X=X_GOOD + 1j), TypeError, r"X must be real-valued"),
+    ("1-D-X", dict(X=X_GOOD[:, 0]), ValueError, r"x must be 2-D.*got shape \(12,\).*reshape"),
+    ("3-D-X", dict(X=X_GOOD[None]), ValueError, r"x must be 2-D.*\(1, 12, 3\)"),
+    ("scalar-X", dict(X=1.0), ValueError, r"x must be 2-D"),
+    ("string-X", dict(X=[["a", "b", "c"]] * N_SAMPLES), TypeError, r"x must be numeric"),
+    ("object-X", dict(X=np.array([[1, None, 2]] * N_SAMPLES)), TypeError, r"x must be numeric"),
+    ("complex-X", dict(X=X_GOOD + 1j), TypeError, r"x must be real-valued"),
     ("short-y", dict(y=Y_GOOD[:-1]), ValueError, r"y must have one row per sample of X \(12\); "
                                                  r"got 11 rows"),
     ("long-y", dict(y=np.append(Y_GOOD, 1)), ValueError, r"one row per sample.*got 13 rows"),
     ("scalar-y", dict(y=1), ValueError, r"y must have one row per sample.*a scalar"),
-    ("features", dict(X=X_GOOD[:, :2]), ValueError, r"X has 2 features but the model expects "
+    ("features", dict(X=X_GOOD[:, :2]), ValueError, r"x has 2 features but the model expects "
                                                     r"3 \(input_dim\)"),
-    ("empty-X", dict(X=np.zeros((0, 3)), y=np.zeros(0)), ValueError, r"X is empty"),
+    ("empty-X", dict(X=np.zeros((0, 3)), y=np.zeros(0)), ValueError, r"x is empty"),
     ("labels-2", dict(y=np.where(Y_GOOD == 1, 2, 0)), ValueError,
      r"binary_crossentropy must hold labels 0 or 1; got \[2\]"),
     ("labels-negative", dict(y=-Y_GOOD), ValueError, r"labels 0 or 1; got \[-1\]"),
@@ -108,11 +108,11 @@ BAD_FIT = [
     ("epochs-float", dict(epochs=2.5), ValueError, r"epochs must be a positive int; got 2.5"),
     ("epochs-bool", dict(epochs=True), ValueError, r"epochs must be a positive int; got True"),
     ("epochs-str", dict(epochs="10"), ValueError, r"epochs must be a positive int"),
-    ("batch-0", dict(batch_size=0), ValueError, r"batch_size must be a positive int or None; "
+    ("batch-0", dict(batch_size=0), ValueError, r"batch_size must be a positive int; "
                                                 r"got 0"),
     ("batch-negative", dict(batch_size=-1), ValueError, r"batch_size must be a positive int"),
     ("batch-float", dict(batch_size=4.0), ValueError, r"batch_size must be a positive int"),
-    ("verbose", dict(verbose=3), ValueError, r"verbose must be 0, 1, 2 or 'auto'; got 3"),
+    ("verbose", dict(verbose=3), ValueError, r"verbose must be 'auto', 0, 1, 2, True or False; got 3"),
     ("callbacks", dict(callbacks=[print]), TypeError, r"callbacks must be .*Callback"),
     ("split-1", dict(validation_split=1.0), ValueError, r"validation_split must be a number in "
                                                         r"\[0, 1\); got 1.0"),
@@ -125,7 +125,7 @@ BAD_FIT = [
     ("split-and-data", dict(validation_split=0.2, validation_data=(X_GOOD, Y_GOOD)), ValueError,
      r"either validation_split or validation_data, not both"),
     ("val-not-tuple", dict(validation_data=X_GOOD), ValueError,
-     r"validation_data must be a tuple \(X_val, y_val\)"),
+     r"validation_data must be a tuple \(x_val, y_val\)"),
     ("val-1-tuple", dict(validation_data=(X_GOOD,)), ValueError, r"validation_data must be"),
     ("val-4-tuple", dict(validation_data=(X_GOOD, Y_GOOD, None, None)), ValueError,
      r"validation_data must be"),
@@ -226,7 +226,7 @@ def test_bad_categorical_targets(loss, y, pattern):
     with pytest.raises(ValueError, match=pattern):
         model.fit(X_GOOD, y, epochs=2, verbose=0)
     with pytest.raises(ValueError, match=pattern):
-        model.evaluate(X_GOOD, y)
+        model.evaluate(X_GOOD, y, verbose=0, return_dict=True)
     assert_unchanged(model, before)
 
 
@@ -261,9 +261,20 @@ def test_bad_layer_options(factory, pattern):
 
 
 @pytest.mark.parametrize("factory, error, pattern", [
-    (lambda: fa.Model([]), TypeError, r"layers must be a non-empty list of fastann.Dense"),
-    (lambda: fa.Model(fa.Dense(1)), TypeError, r"layers must be a non-empty list"),
-    (lambda: fa.Model([fa.Dense(1), "dense"]), TypeError, r"layers must be a non-empty list"),
+    (lambda: fa.Model(fa.Dense(1)), TypeError, r"layers must be a list of fastann layers .*"
+                                               r"got a single Dense"),
+    (lambda: fa.Model([fa.Dense(1), "dense"]), TypeError,
+     r"layers must be a list of fastann layers such as fastann.Dense; layers\[1\] is str"),
+    (lambda: fa.Model([fa.Dense(1), fa.Input(shape=(3,))]), ValueError,
+     r"an Input can only be the first layer; it is layers\[1\]"),
+    (lambda: fa.Model([fa.Dense(1, input_shape=(3, 4))]), fa.NotSupportedError,
+     r"fastann does not support Dense layers on inputs of shape \(3, 4\).*Flatten"),
+    (lambda: fa.Model([fa.Input(shape=(2,)), fa.Dense(1)], input_dim=3), ValueError,
+     r"input_dim=3 disagrees with the first layer's input shape \(2,\)"),
+    (lambda: fa.Model(inputs=fa.Input(shape=(2,)), outputs=None), fa.NotSupportedError,
+     r"fastann does not support the functional API"),
+    (lambda: fa.Sequential([fa.Dense(1)], trainable=False), fa.NotSupportedError,
+     r"fastann does not support trainable=False"),
     (lambda: fa.Model([fa.Dense(1)], dtype="float16"), ValueError,
      r"dtype must be 'float32' or 'float64'; got 'float16'"),
     (lambda: fa.Model([fa.Dense(1)], dtype="double precision"), ValueError, r"dtype must be"),
@@ -281,7 +292,16 @@ def test_bad_model_options(factory, error, pattern):
 @pytest.mark.parametrize("compile_options, error, pattern", [
     (dict(loss="hinge"), ValueError, r"unknown loss 'hinge'; expected one of "
                                      r".*'binary_crossentropy'"),
-    (dict(loss=None), TypeError, r"loss must be a name \(str\); got NoneType"),
+    (dict(loss=None), ValueError, r"compile needs loss=...: fastann has no add_loss"),
+    (dict(loss=lambda y, p: 0), fa.NotSupportedError, r"fastann does not support a callable loss"),
+    (dict(loss="mse", loss_weights=[1.0]), fa.NotSupportedError, r"not support loss_weights"),
+    (dict(loss="mse", weighted_metrics=["mae"]), fa.NotSupportedError, r"weighted_metrics"),
+    (dict(loss="mse", run_eagerly=True), fa.NotSupportedError, r"run_eagerly=True"),
+    (dict(loss="mse", steps_per_execution=0), ValueError, r"steps_per_execution must be a "
+                                                          r"positive int; got 0"),
+    (dict(loss="mse", jit_compile="xla"), ValueError, r"jit_compile must be 'auto', True or "
+                                                      r"False; got 'xla'"),
+    (dict(loss="mse", metrics={"out": "mae"}), fa.NotSupportedError, r"a dict of metrics"),
     (dict(loss="binary_crossentropy", optimizer="adagrad"), ValueError,
      r"unknown optimizer 'adagrad'; expected one of 'adam', 'rmsprop', 'sgd'"),
     (dict(loss="binary_crossentropy", optimizer=0.1), TypeError, r"optimizer must be a name"),
@@ -326,10 +346,10 @@ def test_fit_and_evaluate_before_compile():
     model = fa.Model([fa.Dense(1, activation="sigmoid")], input_dim=3, seed=0)
     before = snapshot(model)
     with pytest.raises(NotReadyError, match=r"fit: the model is not compiled; call "
-                                           r"model.compile\(loss=..., optimizer=...\) first"):
+                                           r"model.compile\(optimizer=..., loss=...\) first"):
         model.fit(X_GOOD, Y_GOOD, verbose=0)
     with pytest.raises(NotReadyError, match=r"evaluate: the model is not compiled"):
-        model.evaluate(X_GOOD, Y_GOOD)
+        model.evaluate(X_GOOD, Y_GOOD, verbose=0, return_dict=True)
     assert_unchanged(model, before)
 
 
@@ -338,28 +358,29 @@ def test_predict_before_the_input_size_is_known():
     model.compile(loss="binary_crossentropy")
     for action in (model.predict, model.predict_proba):
         with pytest.raises(NotReadyError, match=r"the model's input size is not known yet; pass "
-                                               r"input_dim=\.\.\. to Model or call fit first"):
+                                               r"input_dim=\.\.\. to Model \(or input_shape=\(n,\) to the first "
+                                               r"layer\) or call fit first"):
             action(X_GOOD)
     for action in (model.get_weights, model.count_params, lambda: model.set_weights([])):
         with pytest.raises(NotReadyError, match=r"input size is not known yet"):
             action()
     with pytest.raises(NotReadyError, match=r"evaluate: the model's input size is not known"):
-        model.evaluate(X_GOOD, Y_GOOD)
+        model.evaluate(X_GOOD, Y_GOOD, verbose=0, return_dict=True)
     assert not model.built
     # caught as Keras users catch it, and as fastann's other input errors
     assert issubclass(NotReadyError, RuntimeError) and issubclass(NotReadyError, ValueError)
 
 
 @pytest.mark.parametrize("X, error, pattern", [
-    (NAN_X, ValueError, r"X contains NaN"),
-    (X_GOOD[:, :2], ValueError, r"X has 2 features but the model expects 3"),
-    (X_GOOD[0], ValueError, r"X must be 2-D.*reshape a single sample with X.reshape\(1, -1\)"),
-    (np.zeros((0, 3)), ValueError, r"X is empty"),
-    ([["x", "y", "z"]], TypeError, r"X must be numeric"),
+    (NAN_X, ValueError, r"x contains NaN"),
+    (X_GOOD[:, :2], ValueError, r"x has 2 features but the model expects 3"),
+    (X_GOOD[0], ValueError, r"x must be 2-D.*reshape a single sample with X.reshape\(1, -1\)"),
+    (np.zeros((0, 3)), ValueError, r"x is empty"),
+    ([["x", "y", "z"]], TypeError, r"x must be numeric"),
 ])
 def test_bad_inference_input(X, error, pattern):
     model = binary_model()
-    for action in (model.predict, model.predict_proba, lambda X: model.evaluate(X, Y_GOOD)):
+    for action in (model.predict, model.predict_proba, lambda X: model.evaluate(X, Y_GOOD, verbose=0, return_dict=True)):
         with pytest.raises(error, match=pattern):
             action(X)
 
@@ -367,11 +388,11 @@ def test_bad_inference_input(X, error, pattern):
 def test_evaluate_checks_y_and_sample_weight():
     model = binary_model()
     with pytest.raises(ValueError, match=r"y must have one row per sample of X \(12\); got 4"):
-        model.evaluate(X_GOOD, Y_GOOD[:4])
+        model.evaluate(X_GOOD, Y_GOOD[:4], verbose=0, return_dict=True)
     with pytest.raises(ValueError, match=r"labels 0 or 1"):
-        model.evaluate(X_GOOD, Y_GOOD * 3)
+        model.evaluate(X_GOOD, Y_GOOD * 3, verbose=0, return_dict=True)
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(12,\)"):
-        model.evaluate(X_GOOD, Y_GOOD, sample_weight=np.ones(2))
+        model.evaluate(X_GOOD, Y_GOOD, sample_weight=np.ones(2), verbose=0, return_dict=True)
 
 
 @pytest.mark.parametrize("layers, loss", [

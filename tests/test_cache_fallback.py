@@ -53,8 +53,8 @@ SCRIPT = textwrap.dedent("""
                           fa.Dense(1, activation="sigmoid", kernel_initializer="scaled_normal",
                                    init_scale=0.01)], input_dim=2, dtype="float64", seed=42)
         model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.1))
-        history = model.fit(X, y, epochs=int(sys.argv[1]), batch_size=None, verbose=0)
-        predictions = model.predict(X)
+        history = model.fit(X, y, epochs=int(sys.argv[1]), batch_size="full", verbose=0)
+        predictions = model.predict_classes(X)
     package = os.path.dirname(fa.__file__)
     print(json.dumps({
         "package": package,
@@ -81,7 +81,7 @@ def reference_run():
                                          kernel_initializer="scaled_normal", init_scale=0.01)],
                           input_dim=2, dtype="float64", seed=42)
     model.compile(loss="binary_crossentropy", optimizer=fastann.SGD(lr=0.1))
-    model.fit(X, [0, 0, 0, 1], epochs=EPOCHS, batch_size=None, verbose=0)
+    model.fit(X, [0, 0, 0, 1], epochs=EPOCHS, batch_size="full", verbose=0)
     return model.get_weights()
 
 

@@ -86,7 +86,7 @@ def overfitting_run(**early_stopping):
     is not its last epoch."""
     model, X, y, validation_data = overfitting_problem()
     recorder, stopper = Recorder(), fa.EarlyStopping(**early_stopping)
-    history = model.fit(X, y, epochs=400, batch_size=None, verbose=0,
+    history = model.fit(X, y, epochs=400, batch_size="full", verbose=0,
                         validation_data=validation_data, callbacks=[recorder, stopper])
     return model, history, recorder, stopper
 
@@ -105,7 +105,7 @@ def test_early_stopping_restores_the_best_epochs_weights():
         np.testing.assert_array_equal(actual, at_best)
         assert not np.array_equal(actual, at_end)
     assert model.evaluate(np.linspace(-1, 1, 50)[:, None],
-                          np.sin(3 * np.linspace(-1, 1, 50))[:, None])["loss"] == \
+                          np.sin(3 * np.linspace(-1, 1, 50))[:, None], verbose=0, return_dict=True)["loss"] == \
         pytest.approx(val_loss[best], rel=1e-10)
 
 
@@ -211,7 +211,7 @@ def test_divergence_still_raises_with_callbacks():
     model = tiny_model(optimizer=fa.SGD(lr=1e6))
     recorder = Recorder()
     with pytest.raises(FloatingPointError, match="diverged"):
-        model.fit(X, y * 1e3, epochs=50, batch_size=None, verbose=0,
+        model.fit(X, y * 1e3, epochs=50, batch_size="full", verbose=0,
                   callbacks=[fa.EarlyStopping(monitor="loss", patience=100), recorder])
     assert np.isfinite(model.params).all()
     if recorder.weights:  # the last good epoch's weights are kept
@@ -316,7 +316,7 @@ def test_model_checkpoint_best_model_loads_back(tmp_path):
     recorder = Recorder()
     model, X, y, validation_data = overfitting_problem()
     path = tmp_path / "best.npz"
-    history = model.fit(X, y, epochs=300, batch_size=None, verbose=0,
+    history = model.fit(X, y, epochs=300, batch_size="full", verbose=0,
                         validation_data=validation_data,
                         callbacks=[recorder, fa.ModelCheckpoint(path, save_best_only=True)])
     best = int(np.argmin(history.history["val_loss"]))
@@ -352,7 +352,7 @@ class Evaluator(fa.Callback):
         self.results = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.results.append(self.model.evaluate(self.X, self.y, sample_weight=self.sample_weight))
+        self.results.append(self.model.evaluate(self.X, self.y, sample_weight=self.sample_weight, verbose=0, return_dict=True))
 
 
 CLASSIFICATION = {
@@ -427,13 +427,13 @@ def test_training_metrics_are_those_of_each_epochs_starting_weights(kind):
     model.compile(loss=loss, optimizer=fa.SGD(lr=0.5), metrics=metrics)
     starts = [model.get_weights()]
     recorder = Recorder()
-    history = model.fit(X, y, epochs=6, batch_size=None, verbose=0, callbacks=[recorder])
+    history = model.fit(X, y, epochs=6, batch_size="full", verbose=0, callbacks=[recorder])
     starts += recorder.weights[:-1]
     for epoch, weights in enumerate(starts):
         expected = numpy_metrics(kind, weights, activations, X, Y)
         actual = [history.history[m][epoch] for m in metrics]
         np.testing.assert_allclose(actual, expected, rtol=1e-12)
-    evaluated = model.evaluate(X, y)
+    evaluated = model.evaluate(X, y, verbose=0, return_dict=True)
     np.testing.assert_allclose([evaluated[m] for m in metrics],
                                numpy_metrics(kind, model.get_weights(), activations, X, Y),
                                rtol=1e-12)
@@ -458,7 +458,7 @@ def test_sample_weight_matches_the_reference_and_weights_validation():
         np.testing.assert_allclose(actual, wanted, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(history["val_loss"], [r["loss"] for r in evaluator.results],
                                rtol=RTOL)
-    unweighted = model.evaluate(X[32:], y[32:])["loss"]
+    unweighted = model.evaluate(X[32:], y[32:], verbose=0, return_dict=True)["loss"]
     assert abs(unweighted - history["val_loss"][-1]) > 1e-3  # the weights counted
 
 

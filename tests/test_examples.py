@@ -28,7 +28,7 @@ def test_and_gate(dtype, capsys):
     out = capsys.readouterr().out
     assert "Predictions: [0 0 0 1]" in out and "epochs/s" in out
 
-    np.testing.assert_array_equal(model.predict(example.X), [0, 0, 0, 1])
+    np.testing.assert_array_equal(model.predict_classes(example.X), [0, 0, 0, 1])
     losses = history.history["loss"]
     assert len(losses) == example.EPOCHS == model.epochs_trained
     # the README's number: the loss ends near 0.0006, from log(2) at the start
@@ -43,7 +43,7 @@ def test_and_gate_float32_follows_float64():
     example = load("and_gate")
     model64, history64 = example.main("float64", quiet=True)
     model32, history32 = example.main("float32", quiet=True)
-    np.testing.assert_array_equal(model32.predict(example.X), model64.predict(example.X))
+    np.testing.assert_array_equal(model32.predict_classes(example.X), model64.predict_classes(example.X))
     np.testing.assert_allclose(model32.predict_proba(example.X),
                                model64.predict_proba(example.X), rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(history32.history["loss"], history64.history["loss"],
@@ -60,11 +60,11 @@ def test_perceptron(dtype, capsys):
     assert "[1, 0, 0] -> " in out and "classified as 0" in out
     assert "[0, 1, 0] -> " in out and "classified as 1" in out
 
-    np.testing.assert_array_equal(model.predict(example.QUERIES), [0, 1])
+    np.testing.assert_array_equal(model.predict_classes(example.QUERIES), [0, 1])
     probabilities = model.predict_proba(example.QUERIES)[:, 0]
     assert probabilities[0] < 0.2 and probabilities[1] > 0.8
     # linearly separable: every training row is classified right
-    np.testing.assert_array_equal(model.predict(example.X), example.y)
+    np.testing.assert_array_equal(model.predict_classes(example.X), example.y)
     losses = history.history["loss"]
     assert len(losses) == example.EPOCHS
     assert losses[-1] < 0.02 < 0.1 < losses[0]
@@ -139,13 +139,13 @@ def test_xor_needs_a_hidden_layer(dtype, capsys):
     out = capsys.readouterr().out
     assert "predictions [0 1 1 0]" in out
     hidden, linear = models["hidden"], models["linear"]
-    np.testing.assert_array_equal(hidden.predict(example.X), example.y)
-    assert hidden.evaluate(example.X, example.y)["accuracy"] == 1.0
-    assert hidden.evaluate(example.X, example.y)["loss"] < 0.01
+    np.testing.assert_array_equal(hidden.predict_classes(example.X), example.y)
+    assert hidden.evaluate(example.X, example.y, verbose=0, return_dict=True)["accuracy"] == 1.0
+    assert hidden.evaluate(example.X, example.y, verbose=0, return_dict=True)["loss"] < 0.01
     # no hidden layer: one line cannot split XOR, whatever the weights
-    assert (linear.predict(example.X) != example.y).sum() >= 1
-    assert linear.evaluate(example.X, example.y)["accuracy"] <= 0.75
-    assert linear.evaluate(example.X, example.y)["loss"] > 0.4
+    assert (linear.predict_classes(example.X) != example.y).sum() >= 1
+    assert linear.evaluate(example.X, example.y, verbose=0, return_dict=True)["accuracy"] <= 0.75
+    assert linear.evaluate(example.X, example.y, verbose=0, return_dict=True)["loss"] > 0.4
     assert len(linear.get_weights()) == 2 and len(hidden.get_weights()) == 4
     if dtype == "float32":
         assert_float32_end_to_end(hidden, example.X)
@@ -158,4 +158,4 @@ def test_xor_without_a_hidden_layer_fails_for_every_linear_model():
     random = np.random.default_rng(2)
     for _ in range(200):
         model.set_weights([random.normal(0, 5, (2, 1)), random.normal(0, 5, 1)])
-        assert (model.predict(example.X) == example.y).sum() <= 3
+        assert (model.predict_classes(example.X) == example.y).sum() <= 3

@@ -46,9 +46,9 @@ def finite_differences(model, X, y, weight):
     for i in range(params.shape[0]):
         saved = params[i]
         params[i] = saved + EPS
-        up = model.evaluate(X, y, sample_weight=weight)["loss"]
+        up = model.evaluate(X, y, sample_weight=weight, verbose=0, return_dict=True)["loss"]
         params[i] = saved - EPS
-        down = model.evaluate(X, y, sample_weight=weight)["loss"]
+        down = model.evaluate(X, y, sample_weight=weight, verbose=0, return_dict=True)["loss"]
         params[i] = saved
         gradient[i] = (up - down) / (2 * EPS)
     return gradient
@@ -81,7 +81,7 @@ def check_gradients(model, activations, X, y, Y, weights, loss_name, flat, slope
     assert np.abs(numeric).max() > 1e-3, "a flat loss surface checks nothing"
 
     loss, analytic = kernel_loss_and_gradient(model, X, Y, weight)
-    np.testing.assert_allclose(loss, model.evaluate(X, y, sample_weight=weight)["loss"],
+    np.testing.assert_allclose(loss, model.evaluate(X, y, sample_weight=weight, verbose=0, return_dict=True)["loss"],
                                rtol=1e-13)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
 
@@ -156,7 +156,7 @@ def test_hand_worked_sgd_step(build_model):
 
     model = build_model((2, 2, 1), ["relu", "linear"], "mse", optimizer=fa.SGD(lr=0.1),
                         weights=weights)
-    history = model.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0,
+    history = model.fit(X, y, epochs=1, batch_size="full", shuffle=False, verbose=0,
                         sample_weight=sample_weight)
     assert history.history["loss"] == [pytest.approx(0.5625, rel=1e-15)]
     for actual, wanted in zip(model.get_weights(), expected):

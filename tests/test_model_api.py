@@ -1,6 +1,7 @@
 """The Model's public behaviour: resuming, seeding, weights in Keras' layout, predict,
 evaluate, summary, History, progress output and Ctrl-C."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 import fastann as fa
+from fastann import model as model_module
 from fastann import reference
 
 DTYPES = ["float64", "float32"]
@@ -164,7 +166,7 @@ def test_get_and_set_weights_round_trip_as_copies(dtype):
     twin.set_weights(model.get_weights())
     X, y = blobs()
     for m in (model, twin):
-        m.fit(X, y, epochs=5, batch_size=None, verbose=0)
+        m.fit(X, y, epochs=5, batch_size="full", verbose=0)
     assert_same_weights(model, twin)
     with pytest.raises(ValueError, match="read-only"):
         model.params[0] = 1.0
@@ -173,7 +175,7 @@ def test_get_and_set_weights_round_trip_as_copies(dtype):
 def test_set_weights_accepts_lists_and_integers():
     model = fa.Model([fa.Dense(2)], input_dim=2, seed=0)
     model.set_weights([[[1, 2], [3, 4]], [5, 6]])
-    np.testing.assert_array_equal(model.predict([[1, 1]]), [[9.0, 12.0]])
+    np.testing.assert_array_equal(model.predict_classes([[1, 1]]), [[9.0, 12.0]])
 
 
 # ------------------------------------------------------------------- predict
@@ -183,7 +185,7 @@ def test_predict_thresholds_one_sigmoid_unit_at_one_half():
     X = np.array([[-2.0], [-1e-9], [0.0], [1e-9], [3.0]])
     probabilities = model.predict_proba(X)
     assert probabilities.shape == (5, 1)
-    labels = model.predict(X)
+    labels = model.predict_classes(X)
     assert labels.shape == (5,) and labels.dtype.kind == "i"
     # exactly 0.5 is class 0, as in the tutorial's ``A2 > 0.5``
     np.testing.assert_array_equal(labels, [0, 0, 0, 1, 1])
@@ -193,7 +195,7 @@ def test_predict_thresholds_one_sigmoid_unit_at_one_half():
 def test_predict_several_sigmoid_units_gives_a_label_per_unit():
     model = fa.Model([fa.Dense(3, activation="sigmoid")], input_dim=2, seed=0)
     X = np.random.default_rng(3).normal(size=(10, 2))
-    labels = model.predict(X)
+    labels = model.predict_classes(X)
     assert labels.shape == (10, 3)
     np.testing.assert_array_equal(labels, (model.predict_proba(X) > 0.5).astype(int))
     assert 0 < labels.sum() < 30
@@ -207,7 +209,7 @@ def test_predict_softmax_gives_the_argmax_class(dtype):
     probabilities = model.predict_proba(X)
     assert probabilities.shape == (50, 4) and probabilities.dtype == np.dtype(dtype)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
-    classes = model.predict(X)
+    classes = model.predict_classes(X)
     assert classes.shape == (50,)
     np.testing.assert_array_equal(classes, probabilities.argmax(axis=1))
     assert len(set(classes.tolist())) > 1
@@ -217,8 +219,8 @@ def test_predict_softmax_gives_the_argmax_class(dtype):
 def test_predict_other_outputs_gives_the_raw_values(activation):
     model = fa.Model([fa.Dense(2, activation=activation)], input_dim=3, seed=0)
     X = np.random.default_rng(5).normal(size=(7, 3))
-    np.testing.assert_array_equal(model.predict(X), model.predict_proba(X))
-    assert model.predict(X).shape == (7, 2)
+    np.testing.assert_array_equal(model.predict_classes(X), model.predict_proba(X))
+    assert model.predict_classes(X).shape == (7, 2)
 
 
 def test_predict_in_blocks_matches_row_by_row():
@@ -235,7 +237,7 @@ def test_predict_works_before_compile_once_input_dim_is_known():
     model = fa.Model([fa.Dense(4, activation="relu"), fa.Dense(1, activation="sigmoid")],
                      input_dim=2, seed=0)
     assert model.loss is None
-    labels = model.predict([[0, 0], [1, 1]])
+    labels = model.predict_classes([[0, 0], [1, 1]])
     assert labels.shape == (2,)
     assert model.predict_proba(np.ones((3, 2))).shape == (3, 1)
 
@@ -256,7 +258,7 @@ def test_input_dim_is_taken_from_the_first_fit():
     told.compile(loss="binary_crossentropy")
     told.fit(X, y, epochs=2, verbose=0)
     assert_same_weights(model, told)
-    with pytest.raises(ValueError, match="X has 3 features but the model expects 5"):
+    with pytest.raises(ValueError, match="x has 3 features but the model expects 5"):
         model.fit(X[:, :3], y, verbose=0)
 
 
@@ -269,10 +271,10 @@ def test_lists_and_integer_arrays_are_accepted(dtype):
                              (np.array(X, bool), np.array(y, bool)),
                              (np.array(X, float), np.array(y, float))]:
         model = binary_model(dtype, input_dim=2)
-        history = model.fit(X_given, y_given, epochs=5, batch_size=None, verbose=0)
+        history = model.fit(X_given, y_given, epochs=5, batch_size="full", verbose=0)
         runs.append((model, history.history["loss"]))
-        assert model.predict(X_given).shape == (4,)
-        assert set(model.evaluate(X_given, y_given)) == {"loss", "accuracy"}
+        assert model.predict_classes(X_given).shape == (4,)
+        assert set(model.evaluate(X_given, y_given, verbose=0, return_dict=True)) == {"loss", "accuracy"}
     for model, losses in runs[1:]:
         assert_same_weights(model, runs[0][0])
         assert losses == runs[0][1]
@@ -303,7 +305,7 @@ def test_y_as_n_or_n_by_1_trains_identically(loss, output, units, y_column):
                          input_dim=3, seed=0)
         model.compile(loss=loss, optimizer=fa.SGD(lr=0.1))
         history = model.fit(X, given, epochs=4, batch_size=8, verbose=0)
-        runs.append((model, history.history, model.evaluate(X, given)))
+        runs.append((model, history.history, model.evaluate(X, given, verbose=0, return_dict=True)))
     assert_same_weights(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]
     assert runs[0][2] == runs[1][2]
@@ -338,7 +340,7 @@ def test_evaluate_matches_the_reference(dtype, loss, output, units):
     sample_weight = random.uniform(0, 2, n)
 
     for given_weight in (None, sample_weight):
-        result = model.evaluate(X, y, sample_weight=given_weight)
+        result = model.evaluate(X, y, sample_weight=given_weight, verbose=0, return_dict=True)
         assert set(result) == {"loss"} | set(metrics)
         assert all(isinstance(v, float) for v in result.values())
         reference_loss = "mean_squared_error" if loss == "mse" else (
@@ -364,7 +366,7 @@ def test_evaluate_equals_the_last_epochs_validation_values():
     model = binary_model(metrics=["accuracy", "mae"])
     history = model.fit(X[:30], y[:30], epochs=6, batch_size=8,
                         validation_data=(X[30:], y[30:]), verbose=0)
-    result = model.evaluate(X[30:], y[30:])
+    result = model.evaluate(X[30:], y[30:], verbose=0, return_dict=True)
     assert history.history["val_loss"][-1] == pytest.approx(result["loss"], rel=1e-12)
     assert history.history["val_accuracy"][-1] == pytest.approx(result["accuracy"], rel=1e-12)
     assert history.history["val_mae"][-1] == pytest.approx(result["mae"], rel=1e-12)
@@ -372,24 +374,30 @@ def test_evaluate_equals_the_last_epochs_validation_values():
 
 # ---------------------------------------------------------- summary, History
 def test_summary_prints_layers_and_parameter_counts(capsys):
-    model = fa.Model([fa.Dense(4, activation="relu"), fa.Dense(3, activation="softmax")],
-                     dtype="float64")
+    model = fa.Model([fa.Dense(4, activation="relu", name="hidden"),
+                      fa.Dense(3, activation="softmax", name="out")], dtype="float64")
     model.summary()
     unbuilt = capsys.readouterr().out
-    assert "input_dim=None" in unbuilt and "unknown until the input size is known" in unbuilt
-    assert "dense_0 (Dense)" in unbuilt and "?" in unbuilt
+    assert "input_shape: None" in unbuilt and "unknown until the input size is known" in unbuilt
+    assert "hidden (Dense)" in unbuilt and "?" in unbuilt
 
-    model = fa.Model([fa.Dense(40, activation="relu"), fa.Dense(3, activation="softmax")],
-                     input_dim=30, dtype="float64")
+    model = fa.Sequential([fa.Input(shape=(30,)), fa.Dense(40, activation="relu", name="h"),
+                           fa.Dense(3, activation="softmax", name="o")], name="net",
+                          dtype="float64")
     model.summary()
     out = capsys.readouterr().out
     lines = out.splitlines()
-    first = next(line for line in lines if line.startswith("dense_0"))
-    second = next(line for line in lines if line.startswith("dense_1"))
-    assert "(None, 40)" in first and "relu" in first and first.split()[-1] == "1,240"
-    assert "(None, 3)" in second and "softmax" in second and second.split()[-1] == "123"
-    assert "Total params: 1,363" in out and "dtype=float64" in out and "input_dim=30" in out
+    assert lines[0] == 'Model: "net"'
+    first = next(line for line in lines if line.startswith("h (Dense)"))
+    second = next(line for line in lines if line.startswith("o (Dense)"))
+    assert "(None, 40)" in first and first.split()[-1] == "1,240"
+    assert "(None, 3)" in second and second.split()[-1] == "123"
+    assert " Total params: 1,363" in out and " Trainable params: 1,363" in out
+    assert "dtype: float64" in out and "input_shape: (30,)" in out
     assert model.count_params() == 1363
+    printed = []
+    model.summary(print_fn=printed.append)
+    assert printed == lines
 
 
 def test_history_has_one_value_per_epoch_per_key():
@@ -411,22 +419,26 @@ def test_history_has_one_value_per_epoch_per_key():
     assert list(no_metrics.history) == ["loss"]
 
 
-def test_verbose_2_prints_one_line_per_epoch_and_0_prints_nothing(capsys):
+def test_verbose_2_prints_keras_lines_per_epoch_and_0_prints_nothing(capsys):
     X, y = blobs()
     model = binary_model()
     model.fit(X, y, epochs=5, verbose=0)
     assert capsys.readouterr().out == ""
     history = model.fit(X, y, epochs=12, batch_size=8, verbose=2, validation_split=0.25)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 12
-    for epoch, line in enumerate(lines, 1):
-        assert line.startswith(f"Epoch {epoch}/12 - loss: ")
-        assert "accuracy: " in line and "val_loss: " in line and "val_accuracy: " in line
+    assert len(lines) == 24
+    steps = -(-int(len(X) * 0.75) // 8)
+    for epoch in range(1, 13):
+        head, line = lines[2 * epoch - 2], lines[2 * epoch - 1]
+        assert head == f"Epoch {epoch}/12"
+        assert re.fullmatch(rf"{steps}/{steps} - \d+s - \d+(us|ms|s)/step - accuracy: \S+ - "
+                            r"loss: \S+ - val_accuracy: \S+ - val_loss: \S+", line), line
         assert f"loss: {history.history['loss'][epoch - 1]:.4f}" in line
 
 
-def test_verbose_1_draws_a_progress_line(capsys):
+def test_verbose_1_draws_a_live_line_on_a_terminal(capsys, monkeypatch):
     X, y = blobs()
+    monkeypatch.setattr(model_module, "_is_terminal", lambda: True)
     binary_model().fit(X, y, epochs=300, verbose=1)
     out = capsys.readouterr().out
     assert out.startswith("\rEpoch ") and "Epoch 300/300" in out and "epochs/s" in out

@@ -160,7 +160,7 @@ def test_leaky_relu_slopes_match(build_model, make_targets):
     model = build_model(sizes, activations, "mse", optimizer=fa.SGD(lr=0.05), seed=8,
                         slopes=slopes)
     initial = model.get_weights()
-    history = model.fit(X, y, epochs=EPOCHS, batch_size=None, verbose=0)
+    history = model.fit(X, y, epochs=EPOCHS, batch_size="full", verbose=0)
     trained, reference_history = reference.train(
         initial, activations, X, Y, "mean_squared_error", reference.SGD(lr=0.05), EPOCHS,
         slopes=slopes)
@@ -268,7 +268,7 @@ def test_geeksforgeeks_and_gate_tutorial_matches():
     np.testing.assert_array_equal(start[2], initial["W2"].T)
     np.testing.assert_array_equal(start[1], initial["b1"][:, 0])
 
-    history = model.fit(X.T, Y[0], epochs=EPOCHS, batch_size=None, shuffle=False, verbose=0)
+    history = model.fit(X.T, Y[0], epochs=EPOCHS, batch_size="full", shuffle=False, verbose=0)
     np.testing.assert_allclose(history.history["loss"], costs, rtol=RTOL)
     W1, b1, W2, b2 = model.get_weights()
     for actual, expected in [(W1, trained["W1"].T), (b1, trained["b1"][:, 0]),

@@ -157,7 +157,7 @@ def test_custom_schedule_trains_but_has_no_config(build_model, rng):
     X, y = rng.normal(size=(8, 2)), rng.normal(size=(8, 1))
     model = build_model((2, 3, 1), ["tanh", "linear"], "mse", optimizer=fa.SGD(lr=Halving()))
     initial = model.get_weights()
-    model.fit(X, y, epochs=5, batch_size=None, verbose=0)
+    model.fit(X, y, epochs=5, batch_size="full", verbose=0)
     trained, _ = reference.train(initial, ["tanh", "linear"], X, y, "mean_squared_error",
                                  reference.SGD(), 5, lr_by_epoch=[0.1 / 2 ** e for e in range(5)])
     for actual, expected in zip(model.get_weights(), trained):
@@ -229,9 +229,9 @@ def test_schedule_continues_across_fit_calls(build_model, kernel_calls):
     model = build_model((3, 4, 1), ["relu", "sigmoid"], "binary_crossentropy",
                         optimizer=fa.SGD(lr=schedule), seed=2)
     initial = model.get_weights()
-    model.fit(X, y, epochs=7, batch_size=None, verbose=0)
+    model.fit(X, y, epochs=7, batch_size="full", verbose=0)
     first_calls = len(kernel_calls)
-    model.fit(X, y, epochs=13, batch_size=None, verbose=0)
+    model.fit(X, y, epochs=13, batch_size="full", verbose=0)
     # the second fit's first kernel call starts at epoch 7 of the schedule
     assert kernel_calls[first_calls][0] == pytest.approx(schedule(7), rel=1e-15)
     np.testing.assert_allclose(np.concatenate(kernel_calls), schedule.rates(0, 20), rtol=1e-15)
