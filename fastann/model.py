@@ -284,7 +284,7 @@ class Model:
         self._build_if_ready()
 
     # ---------------------------------------------------------------- compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         """Choose the optimizer, loss and metrics (Keras 3's signature); resets the
@@ -303,8 +303,10 @@ class Model:
         metrics : str or list of str, optional
             ``accuracy``, ``binary_accuracy``, ``categorical_accuracy``, ``mae``, ``mse``.
             Default: ``["accuracy"]`` for the cross-entropies, none for MSE.
-        loss_weights, weighted_metrics
-            Only None (one output; metrics are weighted by ``sample_weight`` already).
+        loss_weights : None
+            Only None (models have one output and one loss).
+        weighted_metrics : None
+            Only None or []: ``metrics`` already weigh each row by ``sample_weight``.
         run_eagerly : False
             fastann always runs its compiled kernels; True is refused.
         steps_per_execution, jit_compile, auto_scale_loss
@@ -941,13 +943,14 @@ class Model:
 
 
 class Sequential(Model):
-    """Keras' ``Sequential(layers=None, name=None)``: the same class as ``Model``, with
-    Keras' argument order; ``input_dim``, ``dtype`` and ``seed`` are keywords."""
+    """Keras' ``Sequential(layers=None, trainable=True, name=None)``: the same class as
+    ``Model``, with Keras' argument order; ``input_dim``, ``dtype`` and ``seed`` are
+    keywords. ``trainable`` must stay True (fastann trains every layer)."""
 
     _default_name = "sequential"
 
-    def __init__(self, layers=None, name=None, *, input_dim=None, dtype="float32", seed=None,
-                 trainable=True):
+    def __init__(self, layers=None, trainable=True, name=None, *, input_dim=None,
+                 dtype="float32", seed=None):
         if trainable is not True:
             raise NotSupportedError("trainable=False (freezing layers)")
         super().__init__(layers, input_dim=input_dim, dtype=dtype, seed=seed, name=name)
