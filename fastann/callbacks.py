@@ -166,7 +166,7 @@ class EpochLines(Callback):
         Epoch 3/25
         18/18 - 0s - 2ms/step - accuracy: 0.9514 - loss: 0.2079 - val_accuracy: ...
 
-    ``rate_limited`` (verbose=1): every epoch of the first ``BURST``, then at most
+    ``rate_limited`` (verbose=1): every epoch of the first ``BURST``, then about
     ``RATE`` epochs per second (the latest of each chunk), and always the last one, so a
     100,000-epoch run prints a bounded number of lines, each naming its epoch."""
 
@@ -192,12 +192,15 @@ class EpochLines(Callback):
         names = list(columns)
         n = len(columns[names[0]])
         per_epoch = (seconds or 0.0) / n
-        epochs = range(n)
-        if self.rate_limited:
-            allowed = self.BURST + self.RATE * (time.perf_counter() - self.start) - self.printed
+        epochs = list(range(n))
+        if self.rate_limited:  # the first BURST epochs, then the latest ones allowed
+            early = [i for i in epochs if first_epoch + i - self.offset < self.BURST]
+            allowed = self.BURST + self.RATE * (time.perf_counter() - self.start) - (
+                self.printed + len(early))
             last = first_epoch + n - 1 - self.offset == self.total - 1
             count = max(int(allowed), 1 if last else 0)
-            epochs = range(max(0, n - count), n)
+            later = [i for i in epochs[max(0, n - count):] if i not in early]
+            epochs = early + later
         text = []
         for i in epochs:
             logs = {name: float(columns[name][i]) for name in names}
