@@ -223,8 +223,9 @@ class EpochLines(Callback):
 
 
 class ProgressLogger(Callback):
-    """``verbose=1``: one live line, redrawn between chunks (epochs done, epochs/s, ETA,
-    latest loss and metrics). ``verbose=2``: one line per epoch, as Keras prints."""
+    """``verbose=1`` on a terminal: one live line, redrawn between chunks (epochs done,
+    epochs/s, ETA, latest loss and metrics). (``fit`` prints ``EpochLines`` otherwise;
+    ``verbose=2`` here prints one short line per epoch.)"""
 
     needs_every_epoch = False
     REDRAW_SECONDS = 0.1

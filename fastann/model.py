@@ -353,8 +353,7 @@ class Model:
                           for name in names], np.int64)
         self.loss, self.optimizer = spec, optimizer
         self.metrics_names, self._metric_codes = names, codes
-        self._compile_config = {"optimizer": optimizer.get_config(), "loss": spec.name,
-                                "metrics": list(names)}
+        self._compile_config = {"loss": spec.name, "metrics": list(names)}
         self._counters[train_kernels.STEPS] = 0
         if self._opt_state is not None:
             self._opt_state[:] = 0
@@ -608,6 +607,8 @@ class Model:
                 elapsed = time.perf_counter() - started
                 if done:
                     columns = logs.columns(names, done)
+                    if self.optimizer.scheduled:  # the rate changes: log it, as Keras
+                        columns["learning_rate"] = lr[:done].astype(np.float64)
                     for recorder in recorders:
                         recorder.record_chunk(first, columns, elapsed)
             if self._check_finite(first + done, callbacks):
@@ -885,9 +886,12 @@ class Model:
                    name=config.get("name"))
 
     def get_compile_config(self):
-        """{"optimizer", "loss", "metrics"} as given to ``compile``, or None."""
-        return None if self._compile_config is None else json.loads(
-            json.dumps(self._compile_config))
+        """{"optimizer", "loss", "metrics"} of the last ``compile``, or None. The
+        optimizer is its ``get_config()`` (which a custom schedule does not have)."""
+        if self._compile_config is None:
+            return None
+        return {"optimizer": self.optimizer.get_config(), **json.loads(
+            json.dumps(self._compile_config))}
 
     def to_json(self, **kwargs):
         """``{"class_name": "Sequential", "config": get_config()}`` as a JSON string

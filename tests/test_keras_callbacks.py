@@ -180,6 +180,18 @@ def test_learning_rate_scheduler_sets_each_epochs_rate_and_logs_it():
         callbacks.LearningRateScheduler(0.1)
 
 
+def test_a_scheduled_learning_rate_is_in_the_logs():
+    X, y = blobs()
+    schedule = fa.schedules.ExponentialDecay(0.1, decay_rate=0.5, decay_epochs=1)
+    recorder = Recorder()
+    history = binary(optimizer=fa.SGD(learning_rate=schedule)).fit(
+        X, y, epochs=3, verbose=0, callbacks=[recorder])
+    np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.025])
+    assert "learning_rate" in recorder.calls[-2][2]  # the last on_epoch_end's logs
+    plain = binary().fit(X, y, epochs=2, verbose=0)
+    assert "learning_rate" not in plain.history
+
+
 def test_reduce_lr_on_plateau_logs_the_learning_rate():
     X, y = blobs()
     history = binary().fit(X, y, epochs=3, verbose=0, callbacks=[
