@@ -902,7 +902,11 @@ class Model:
         """Write the model to one ``.npz`` file (``.npz`` is appended if missing), atomically:
         architecture, weights, compile settings, optimizer and shuffling state and the
         epoch and step counts, so ``fastann.load_model(path)`` continues training exactly.
-        Returns the path written."""
+        Returns the path written. Models with a Flatten are not saved yet (the file
+        stores the Dense stack): ``to_json`` and ``get_weights`` describe them."""
+        if any(isinstance(layer, INPUT_SIDE) for layer in self._layers):
+            raise NotSupportedError("saving a model with a Flatten layer to .npz yet",
+                                    "Keep model.to_json() and model.get_weights() instead")
         from .saving import save_model  # saving imports this module
         return save_model(self, path)
 

@@ -66,14 +66,15 @@ def save_model(model, path):
         path = os.fsdecode(path)
     if not path.endswith(SUFFIX):
         path += SUFFIX
+    state = model.get_training_state()
     arrays = {
         "config": np.array(json.dumps(_config(model), allow_nan=False, sort_keys=True)),
-        "params": model._params,
-        "rng_state": model._rng_state,
-        "counters": model._counters,
+        "params": state.params,
+        "rng_state": state.rng_state,
+        "counters": state.counters,
     }
     if model.loss is not None:
-        arrays["opt_state"] = model._opt_state
+        arrays["opt_state"] = state.opt_state
     _write_atomically(path, arrays)
     return path
 
@@ -337,11 +338,13 @@ def _restore(model, arrays):
             counters[train_kernels.STATUS] != train_kernels.OK:
         raise _Invalid(f"array 'counters' holds impossible values {counters.tolist()} "
                        "(epochs, steps, status)")
-    model._params[:] = arrays["params"]
+    state = model.get_training_state()
+    state.params[:] = arrays["params"]
     if "opt_state" in arrays:
-        model._opt_state[:] = arrays["opt_state"]
-    model._rng_state[:] = arrays["rng_state"]
-    model._counters[:] = counters
+        state.opt_state[:] = arrays["opt_state"]
+    state.rng_state[:] = arrays["rng_state"]
+    state.counters[:] = counters
+    model.set_training_state(state)
 
 
 def _require_keys(where, mapping, keys):

@@ -234,6 +234,9 @@ def test_flatten_reshapes_multi_axis_samples():
     assert flat.input_shape == (2, 3) and len(flat.layers) == 2
     with pytest.raises(ValueError, match=r"x must have samples of shape \(2, 3\)"):
         flat.predict(X.reshape(-1, 3, 2), verbose=0)
+    with pytest.raises(fa.NotSupportedError, match=r"saving a model with a Flatten"):
+        flat.save("never-written.npz")
+    assert not __import__("os").path.exists("never-written.npz")
 
 
 # ---------------------------------------------------------- weights, config
