@@ -115,7 +115,8 @@ class Workload:
 
     def fit(self, model, epochs):
         """Train ``model`` for ``epochs`` more epochs the way a user would; the History."""
-        return model.fit(self.X, self.y, epochs=epochs, batch_size=self.batch_size,
+        # batch_rows: None is the full batch here, and fit's None means 32 (Keras)
+        return model.fit(self.X, self.y, epochs=epochs, batch_size=self.batch_rows,
                          shuffle=self.shuffle, verbose=0)
 
     def initial_weights(self):
