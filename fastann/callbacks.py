@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+from . import optimizers
+
 
 class Callback:
     """Base class. Override ``on_epoch_end(epoch, logs)``; return True (or set
@@ -399,8 +401,9 @@ class ReduceLROnPlateau(_Monitor):
             if self.wait >= self.patience:
                 optimizer = self.model.optimizer
                 old = optimizer.lr
-                if old > self.min_lr:
-                    optimizer.lr = max(old * self.factor, self.min_lr)
+                # lr must stay > 0: with min_lr=0 it stops at optimizers.MIN_LR
+                if old > max(self.min_lr, optimizers.MIN_LR):
+                    optimizer.lr = max(old * self.factor, self.min_lr, optimizers.MIN_LR)
                     if self.verbose:
                         print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                               f"to {optimizer.lr:.6g}.")

@@ -1,7 +1,9 @@
 """Layer descriptions: pure data, checked on creation. The math is in ``fastann.kernels``."""
+import math
+import numbers
 from dataclasses import dataclass
 
-from . import activations, initializers
+from . import _checks, activations, initializers
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,19 @@ class Dense:
     negative_slope: float = 0.2
 
     def __post_init__(self):
-        if isinstance(self.units, bool) or not isinstance(self.units, int) or self.units < 1:
-            raise ValueError(f"Dense units must be a positive int; got {self.units!r}")
+        # numpy scalars (np.int64(4), np.float32(0.1)) are accepted and stored as Python's
+        object.__setattr__(self, "units", _checks.positive_int("Dense units", self.units))
         activations.get(self.activation)
         initializers.get(self.kernel_initializer)
+        for name in ("init_scale", "negative_slope"):
+            value = getattr(self, name)
+            try:
+                number = float(value) if isinstance(value, numbers.Real) else math.nan
+            except OverflowError:  # an int beyond float's range
+                number = math.inf
+            if isinstance(value, bool) or not math.isfinite(number):
+                raise ValueError(f"Dense {name} must be a finite number; got {value!r}")
+            object.__setattr__(self, name, number)
         if not self.init_scale > 0:
             raise ValueError(f"Dense init_scale must be > 0; got {self.init_scale!r}")
         if not 0 <= self.negative_slope < 1:

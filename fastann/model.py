@@ -11,6 +11,7 @@ import numpy as np
 from . import _checks, losses, optimizers
 from . import metrics as metric_table
 from ._signals import deferred_interrupt
+from ._threads import ScratchPool, TrainingGuard
 from .callbacks import Callback, History, ProgressLogger
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
@@ -70,6 +71,9 @@ class Model:
         self._params = None
         self._opt_state = None
         self._workspaces = {}
+        self._guard = TrainingGuard()  # one fit at a time (_threads.py)
+        self._scratch = ScratchPool(lambda capacity: Workspace(self.layout, capacity,
+                                                               self.dtype))
         self._counters = np.zeros(train_kernels.N_COUNTERS, np.int64)
         self._rng_state = np.random.SeedSequence(self.seed).generate_state(1, np.uint64)
         if input_dim is not None:
@@ -110,11 +114,14 @@ class Model:
                                        layout.sizes):
             init = INITIALIZERS[layer.kernel_initializer.lower()]
             W[:] = init(random, n_in, layer.units, layer.init_scale)
+        _checks.finite_results("building the model", "the layers' init_scale", params,
+                               "lower init_scale")
         self.layout = layout
         self._params = params
         self._slopes = np.array([layer.negative_slope for layer in self.layers], self.dtype)
         self._opt_state = np.zeros(N_SLOTS * layout.n_params, self.dtype)
         self._workspaces = {}
+        self._scratch.clear()
 
     def _workspace(self, capacity):
         workspace = self._workspaces.pop(capacity, None) or Workspace(self.layout, capacity,
@@ -150,6 +157,7 @@ class Model:
             ``accuracy``, ``binary_accuracy``, ``categorical_accuracy``, ``mae``, ``mse``.
             Default: ``["accuracy"]`` for the cross-entropies, none for MSE.
         """
+        self._guard.check_idle("compile")
         spec = losses.get(loss)
         output = self.layers[-1].activation_spec
         if spec.output_activation and output.name != spec.output_activation:
@@ -157,7 +165,7 @@ class Model:
                 f"loss {spec.name!r} needs a {spec.output_activation!r} output layer (it is "
                 f"computed from the logits); the output layer uses {output.name!r}")
         optimizer = optimizers.get(optimizer)
-        names = list(spec.default_metrics if metrics is None else metrics)
+        names = _checks.metric_names(metrics, spec.default_metrics)
         n_out = self.layers[-1].units
         codes = np.array([metric_table.resolve(name, spec, n_out) for name in names],
                          np.int64)
@@ -209,6 +217,12 @@ class Model:
             ``history.history`` maps "loss", each metric and their ``val_`` forms to
             per-epoch lists. Also kept as ``model.history``.
         """
+        with self._guard.training("fit"):
+            return self._fit(X, y, epochs, batch_size, shuffle, verbose, callbacks,
+                             validation_split, validation_data, sample_weight, class_weight)
+
+    def _fit(self, X, y, epochs, batch_size, shuffle, verbose, callbacks, validation_split,
+             validation_data, sample_weight, class_weight):
         self._require_compiled("fit")
         for index, layer in enumerate(self.layers):
             if not layer.activation_spec.trainable:
@@ -252,7 +266,9 @@ class Model:
         else:
             val = (X[:0], Y[:0], weight[:0])
         if class_weight is not None:  # training rows only, as Keras
-            weight = weight * _checks.class_weights(class_weight, Y, self.loss.name, self.dtype)
+            weight = _checks.sample_weights(
+                "sample_weight * class_weight", weight * _checks.class_weights(
+                    class_weight, Y, self.loss.name, self.dtype), weight.shape[0], self.dtype)
         return _TrainingData(X, Y, weight, *val)
 
     def _validation_arrays(self, validation_data, n_features, n_out):
@@ -291,8 +307,9 @@ class Model:
             try:
                 self._run_chunks(data, end, capacity, workspace, order, shuffle, names,
                                  recorders, per_epoch, interrupt)
-            except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
+            except KeyboardInterrupt:  # a second Ctrl-C: History is kept, then it goes on up
                 interrupted = True
+                raise
             finally:  # also on divergence: end the progress line, let callbacks finish
                 interrupted = interrupted or interrupt.requested
                 for recorder in recorders[1:]:
@@ -318,6 +335,7 @@ class Model:
             # by absolute epoch, so a later fit or a resumed model continues a schedule
             lr = self.optimizer.learning_rates(first, n_epochs, self.dtype)
             started = time.perf_counter()
+            interrupt.hold()  # a second Ctrl-C raises only once this chunk is recorded
             try:
                 train_kernels.train_epochs(
                     self._params, self._opt_state, self._rng_state, self._counters,
@@ -335,7 +353,11 @@ class Model:
                     columns = logs.columns(names, done)
                     for recorder in recorders:
                         recorder.record_chunk(first, columns)
+                interrupt.release()
             self._check_finite(first + done)
+            if data.X_val.shape[0]:
+                _checks.finite_results(f"fit, epoch {first + done}", "validation_data",
+                                       logs.val_loss[:done])
             for i in range(done if per_epoch else 0):  # per_epoch: chunks of 1
                 epoch_logs = {name: float(values[i]) for name, values in columns.items()}
                 for callback in per_epoch:
@@ -368,6 +390,7 @@ class Model:
         out = np.empty((X.shape[0], n_out), self.dtype)
         nothing = np.empty(0, self.dtype)  # no targets, weights or metrics: outputs only
         self._infer(out, X, nothing.reshape(0, n_out), nothing, nothing, np.empty(0, np.int64))
+        _checks.finite_results("predict", "X", out)
         return out
 
     def predict(self, X):
@@ -392,17 +415,19 @@ class Model:
         means = np.zeros(len(self._metric_codes), self.dtype)
         loss = self._infer(np.empty((0, Y.shape[1]), self.dtype), X, Y, weight, means,
                            self._metric_codes)
+        _checks.finite_results("evaluate", "X, y and sample_weight", np.append(means, loss))
         return {"loss": float(loss), **dict(zip(self.metrics_names, means.tolist()))}
 
     def _infer(self, out, X, Y, weight, metric_means, metric_codes):
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
-        workspace = self._workspace(min(X.shape[0], PREDICT_CAPACITY))
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
-        return train_kernels.infer_dataset(
-            out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
-            self._params, self.layout.table, self._slopes, workspace.capacity, loss_code,
-            metric_codes)
+        # each call its own scratch: concurrent calls from threads must not share it
+        with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY)) as workspace:
+            return train_kernels.infer_dataset(
+                out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
+                self._params, self.layout.table, self._slopes, workspace.capacity,
+                loss_code, metric_codes)
 
     # ---------------------------------------------------------------- weights
     def get_weights(self):
@@ -413,6 +438,7 @@ class Model:
     def _load_params(self, flat):
         """Copy a flat parameter vector (a copy of ``params``) back in; used by
         EarlyStopping to restore the best epoch's weights."""
+        self._guard.check_idle("restoring weights")
         flat = np.asarray(flat)
         if flat.shape != self._params.shape:
             raise ValueError(f"flat parameters must have shape {self._params.shape}; got "
@@ -422,6 +448,7 @@ class Model:
     def set_weights(self, weights):
         """Load weights in ``get_weights`` layout; checked whole before anything changes."""
         self._require_built("set_weights")
+        self._guard.check_idle("set_weights")
         targets = self.layout.views(self._params)
         weights = list(weights)
         if len(weights) != len(targets):
@@ -430,7 +457,7 @@ class Model:
         checked = []
         for index, (given, target) in enumerate(zip(weights, targets)):
             name = f"weights[{index}] ({'W' if index % 2 == 0 else 'b'}{index // 2 + 1})"
-            array = _checks._numeric(name, given)
+            array = _checks.numeric_in_dtype(name, given, self.dtype)
             if array.shape != target.shape:
                 raise ValueError(f"{name} must have shape {target.shape}; got {array.shape}")
             checked.append(array)
