@@ -57,7 +57,8 @@ def in_dtype(name, array, dtype):
     """A finite array as ``dtype``, refusing values that the dtype cannot hold (they
     would become inf), and copying only when the layout or type needs it."""
     dtype = np.dtype(dtype)
-    converted = np.require(array, dtype=dtype, requirements=["C", "A", "W"])
+    with np.errstate(over="ignore"):  # overflow is detected below, with a better message
+        converted = np.require(array, dtype=dtype, requirements=["C", "A", "W"])
     if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and \
             not np.isfinite(converted).all():
         largest = float(np.abs(array).max())
@@ -164,7 +165,7 @@ def class_weights(class_weight, Y, loss_name, dtype):
                              f"got {label!r}")
         if not (isinstance(weight, numbers.Real) and np.isfinite(weight) and weight >= 0):
             raise ValueError(f"class_weight[{label}] must be a finite number >= 0; got {weight!r}")
-        if weight > np.finfo(dtype).max:
+        if weight > float(np.finfo(dtype).max):
             raise ValueError(f"class_weight[{label}] = {weight!r} is beyond the range of "
                              f"{np.dtype(dtype).name}")
         table[label] = weight

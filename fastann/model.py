@@ -415,7 +415,8 @@ class Model:
         means = np.zeros(len(self._metric_codes), self.dtype)
         loss = self._infer(np.empty((0, Y.shape[1]), self.dtype), X, Y, weight, means,
                            self._metric_codes)
-        _checks.finite_results("evaluate", "X, y and sample_weight", np.append(means, loss))
+        _checks.finite_results("evaluate", "X, y and sample_weight",
+                               np.append(means, means.dtype.type(loss)))
         return {"loss": float(loss), **dict(zip(self.metrics_names, means.tolist()))}
 
     def _infer(self, out, X, Y, weight, metric_means, metric_codes):
