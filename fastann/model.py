@@ -153,7 +153,7 @@ class Model:
             or ``sparse_categorical_crossentropy`` (softmax output, integer labels).
         optimizer : str or Optimizer
             ``"sgd"``, ``"adam"``, ``"rmsprop"`` (defaults) or an instance.
-        metrics : list of str, optional
+        metrics : str or list of str, optional
             ``accuracy``, ``binary_accuracy``, ``categorical_accuracy``, ``mae``, ``mse``.
             Default: ``["accuracy"]`` for the cross-entropies, none for MSE.
         """

@@ -88,8 +88,9 @@ class Optimizer:
         with np.errstate(over="ignore", under="ignore"):  # a long run may reach the bounds
             rates = np.asarray(self._lr.rates(first_epoch, n_epochs), np.float64)
         if rates.shape != (n_epochs,) or np.isnan(rates).any() or (rates < 0).any():
-            raise ValueError(f"learning-rate schedule {self._lr!r} must give one rate >= 0 "
-                             f"per epoch; for epochs {first_epoch}.."
+            raise ValueError(f"learning-rate schedule {self._lr!r} must give one finite rate "
+                             ">= 0 per epoch (rates beyond the dtype's range, inf included, "
+                             f"are clamped to its largest); for epochs {first_epoch}.."
                              f"{first_epoch + n_epochs - 1} it gave {rates!r}")
         # a growing schedule, thousands of epochs on, is clamped to what the dtype holds
         return np.minimum(rates, np.finfo(dtype).max).astype(dtype)

@@ -382,6 +382,12 @@ def _restore(model, arrays):
     for name in ("params", "opt_state"):
         if name in arrays and not np.isfinite(arrays[name]).all():
             raise _Invalid(f"array {name!r} holds NaN or infinite values")
+    if "opt_state" in arrays:  # Adam's second moments, RMSprop's mean squares: >= 0
+        n = model.layout.n_params
+        squares = {"adam": slice(n, 2 * n), "rmsprop": slice(0, n)}.get(model.optimizer.name)
+        if squares is not None and (arrays["opt_state"][squares] < 0).any():
+            raise _Invalid("array 'opt_state' holds negative mean squared gradients, which "
+                           "no training produces (the first step would give NaN)")
     counters = arrays["counters"]
     if (counters[[train_kernels.EPOCHS, train_kernels.STEPS]] < 0).any() or \
             counters[train_kernels.STATUS] != train_kernels.OK:

@@ -222,6 +222,14 @@ def test_trailing_bytes_after_an_array_are_refused(tmp_path, saved):
     assert_refused(write_zip(tmp_path / "long.npz", contents), r"\(248 bytes\) but holds 264 bytes")
 
 
+def test_negative_second_moments_are_refused(tmp_path, saved):
+    with np.load(saved, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["opt_state"][-1] = -1.0  # the last of Adam's second moments
+    np.savez(tmp_path / "negative.npz", **arrays)
+    assert_refused(tmp_path / "negative.npz", "negative mean squared gradients")
+
+
 # ------------------------------------------------------------ the config JSON
 def config_of(path):
     with np.load(path, allow_pickle=False) as archive:
