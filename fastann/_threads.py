@@ -24,23 +24,26 @@ class ConcurrentFitError(RuntimeError):
 
 class ScratchPool:
     """Workspaces lent to one caller at a time, kept for reuse, at most ``keep`` per
-    capacity (the rest are dropped when returned)."""
+    capacity (the rest are dropped when returned). A copy or an unpickled model gets an
+    empty pool of its own."""
 
-    def __init__(self, make, keep=2):
-        self._make = make  # capacity -> a new workspace
+    def __init__(self, keep=2):
         self._keep = keep
         self._free = {}  # capacity -> [workspace, ...]
         self._lock = threading.Lock()
 
+    def __reduce__(self):  # copy.deepcopy and pickle: a fresh pool, no lock copied
+        return type(self), (self._keep,)
+
     @contextmanager
-    def borrow(self, capacity):
-        """A workspace of ``capacity`` rows that no other caller uses until this block
-        ends."""
+    def borrow(self, capacity, make):
+        """A workspace of ``capacity`` rows, ``make(capacity)`` if none is free, that no
+        other caller uses until this block ends."""
         with self._lock:
             free = self._free.get(capacity)
             workspace = free.pop() if free else None
         if workspace is None:
-            workspace = self._make(capacity)
+            workspace = make(capacity)
         try:
             yield workspace
         finally:
@@ -61,6 +64,9 @@ class TrainingGuard:
         self._lock = threading.Lock()
         self._owner = None
 
+    def __reduce__(self):  # a copy of a model is not being trained
+        return type(self), ()
+
     @contextmanager
     def training(self, action="fit"):
         """Held for the whole of ``fit``; re-entry from the owning thread (``fit`` from
@@ -71,7 +77,7 @@ class TrainingGuard:
             raise ConcurrentFitError(
                 f"{action}: this model is being trained by {who}; one model trains in one "
                 "fit call at a time. Wait for it to finish, or train a copy of the model "
-                "(fastann.load_model of a saved file)")
+                "(copy.deepcopy(model))")
         self._owner = threading.get_ident()
         try:
             yield

@@ -72,8 +72,7 @@ class Model:
         self._opt_state = None
         self._workspaces = {}
         self._guard = TrainingGuard()  # one fit at a time (_threads.py)
-        self._scratch = ScratchPool(lambda capacity: Workspace(self.layout, capacity,
-                                                               self.dtype))
+        self._scratch = ScratchPool()
         self._counters = np.zeros(train_kernels.N_COUNTERS, np.int64)
         self._rng_state = np.random.SeedSequence(self.seed).generate_state(1, np.uint64)
         if input_dim is not None:
@@ -424,7 +423,9 @@ class Model:
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
         # each call its own scratch: concurrent calls from threads must not share it
-        with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY)) as workspace:
+        with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY),
+                                  lambda rows: Workspace(self.layout, rows, self.dtype)) \
+                as workspace:
             return train_kernels.infer_dataset(
                 out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
                 self._params, self.layout.table, self._slopes, workspace.capacity,

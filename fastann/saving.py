@@ -296,8 +296,17 @@ def _parse_config(text):
                            "to infinity")
         return value
 
+    def unique_keys(pairs):
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            twice = sorted({key for key in keys if keys.count(key) > 1})
+            raise _Invalid(f"the config repeats the keys {twice}; which one counts is "
+                           "ambiguous")
+        return dict(pairs)
+
     try:
-        config = json.loads(text, parse_constant=no_constants, parse_float=finite_float)
+        config = json.loads(text, parse_constant=no_constants, parse_float=finite_float,
+                            object_pairs_hook=unique_keys)
     except json.JSONDecodeError as error:
         raise _Invalid(f"its config is not valid JSON ({error})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:

@@ -309,6 +309,13 @@ def test_every_malformed_config_value_is_a_value_error_naming_the_file(tmp_path,
     assert outcomes["refused"] > 10 * len(HOSTILE_VALUES)
 
 
+def test_repeated_config_keys_are_refused(tmp_path, saved):
+    text = json.dumps(config_of(saved), sort_keys=True)
+    text = text.replace('"dtype": "float64"', '"dtype": "float64", "dtype": "float32"', 1)
+    assert_refused(with_config_text(saved, tmp_path / "twice.npz", text),
+                   r"repeats the keys \['dtype'\]")
+
+
 def test_deeply_nested_json_is_refused(tmp_path, saved):
     path = with_config_text(saved, tmp_path / "deep.npz", "[" * 200_000 + "]" * 200_000)
     assert_refused(path)

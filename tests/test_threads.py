@@ -159,3 +159,23 @@ def test_different_models_train_independently_in_parallel():
         for a, b in zip(weights, weights_p):
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(outputs, outputs_p)
+
+
+def test_a_copy_of_a_model_trains_beside_the_original():
+    """copy.deepcopy and pickle give a model with its own guard and scratch: the two
+    train at once, each to the weights it would reach alone."""
+    import copy
+    import pickle
+
+    generator = np.random.default_rng(5)
+    X, y = generator.normal(size=(256, 32)), generator.integers(0, 4, 256)
+    original = wide_model("float64")
+    original.fit(X, y, epochs=1, verbose=0)
+    copies = [copy.deepcopy(original), pickle.loads(pickle.dumps(original))]
+    alone = copy.deepcopy(original)
+    alone.fit(X, y, epochs=2, batch_size=32, verbose=0)
+    at_once(lambda model: model.fit(X, y, epochs=2, batch_size=32, verbose=0),
+            [original] + copies)
+    for model in [original] + copies:
+        for a, b in zip(model.get_weights(), alone.get_weights()):
+            np.testing.assert_array_equal(a, b)
