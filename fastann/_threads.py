@@ -9,9 +9,11 @@ The kernels run with the GIL released, so two threads can be inside them at once
 - Training writes the weights, the optimizer state and the counters, so ``fit`` on one
   model from two threads at once is refused: the second raises ``ConcurrentFitError``
   at once instead of waiting (a wait would silently train twice as many epochs as
-  either caller asked, in an order neither chose). ``compile`` and ``set_weights``
-  from another thread while ``fit`` runs are refused the same way; from the training
-  thread itself (a callback) they are allowed.
+  either caller asked, in an order neither chose). ``compile``, ``set_weights`` and
+  ``save`` from another thread while ``fit`` runs are refused the same way; from the
+  training thread itself (a callback, ``ModelCheckpoint``) they are allowed. Reading
+  the weights (``predict``, ``get_weights``) from another thread meanwhile is allowed
+  but sees them mid-update.
 - Different models share nothing mutable and run independently in parallel.
 """
 import threading

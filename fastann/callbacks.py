@@ -342,7 +342,9 @@ class ReduceLROnPlateau(_Monitor):
     improved on the best by more than ``min_delta``, remember it and reset the wait;
     otherwise, outside a cooldown, count the wait up and, once it reaches ``patience``,
     set ``lr = max(lr * factor, min_lr)`` (if lr is above min_lr), start a cooldown of
-    ``cooldown`` epochs and reset the wait. The new rate is used from the next epoch on,
+    ``cooldown`` epochs and reset the wait. The rate never goes below
+    ``fastann.optimizers.MIN_LR`` (2.2e-308; the optimizers refuse 0), so ``min_lr=0`` on
+    an endless plateau cannot crash a long run. The new rate is used from the next epoch on,
     and stays on the optimizer after ``fit`` (so a later ``fit`` or a saved model goes on
     with it).
 

@@ -72,6 +72,7 @@ def save_model(model, path):
     if not isinstance(model, Model):
         raise TypeError(f"save_model expects a fastann.Model; got {type(model).__name__}")
     model._require_built("save")
+    model._guard.check_idle("save")  # mid-fit in another thread: a mix of two steps
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)

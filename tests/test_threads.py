@@ -91,7 +91,7 @@ def test_predict_and_evaluate_from_many_threads_give_the_serial_results(dtype):
         assert threaded == scores
 
 
-def test_fit_from_a_second_thread_is_refused_while_the_first_trains():
+def test_fit_from_a_second_thread_is_refused_while_the_first_trains(tmp_path):
     model = wide_model("float64")
     generator = np.random.default_rng(3)
     X, y = generator.normal(size=(256, 32)), generator.integers(0, 4, 256)
@@ -115,6 +115,9 @@ def test_fit_from_a_second_thread_is_refused_while_the_first_trains():
             model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
         with pytest.raises(ConcurrentFitError, match="set_weights: .*another thread"):
             model.set_weights(before)
+        with pytest.raises(ConcurrentFitError, match="save: .*another thread"):
+            model.save(tmp_path / "mid-fit.npz")
+        assert not list(tmp_path.iterdir())
         assert isinstance(ConcurrentFitError("x"), RuntimeError)
     finally:
         release.set()
