@@ -210,6 +210,19 @@ def test_duplicate_member_names_are_refused(tmp_path, saved):
     assert_refused(path, "appears twice")
 
 
+def test_too_many_members_are_refused_before_any_is_read(tmp_path):
+    path = write_zip(tmp_path / "many.npz", {f"a{i}.npy": b"" for i in range(100)})
+    assert_refused(path, "lists 100 members; at most 64")
+
+
+def test_a_file_with_bytes_before_the_archive_still_loads(tmp_path, saved):
+    """As zip readers accept (self-extracting archives): offsets shift, bounds hold."""
+    path = tmp_path / "prefixed.npz"
+    path.write_bytes(b"#!junk\n" * 20 + open(saved, "rb").read())
+    np.testing.assert_array_equal(fa.load_model(path).get_weights()[0],
+                                  fa.load_model(saved).get_weights()[0])
+
+
 def test_a_member_that_is_not_npy_is_refused(tmp_path, saved):
     contents = members(saved)
     contents["../../etc/passwd"] = b"root"

@@ -144,6 +144,7 @@ def test_initialiser_scales_that_are_not_finite_numbers_are_refused(scale):
         fa.Dense(3, kernel_initializer="scaled_normal", init_scale=scale)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_initial_weights_beyond_float32_are_refused():
     layers = [fa.Dense(3, kernel_initializer="scaled_normal", init_scale=1e300)]
     with pytest.raises(ValueError, match="building the model.*init_scale.*overflowed float32"):
