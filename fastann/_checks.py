@@ -1,5 +1,15 @@
-"""Input checks shared by the Model's methods. Each returns a fresh array in the model's
-dtype or raises an error that names the argument, what was expected and what came."""
+"""Input checks shared by the Model's methods. Each returns an array in the model's dtype
+(C-contiguous, aligned, writeable, native byte order: the one array type the compiled
+kernels are specialised for) or raises an error that names the argument, what was
+expected and what came.
+
+What a caller may hand in: lists, NumPy arrays of any numeric or bool dtype, byte order
+and memory layout (Fortran order, strided views, read-only arrays are copied as needed,
+never written to), pandas DataFrames and Series, masked arrays without masked entries.
+Refused: masked entries (their hidden values would silently be used), SciPy sparse
+matrices, object or string data, NaN or infinity, and values beyond the range of the
+model's dtype (a float64 1e39 given to a float32 model would become inf).
+"""
 import numbers
 
 import numpy as np
@@ -15,7 +25,22 @@ def positive_int(name, value, allow_none=False):
 
 
 def _numeric(name, value):
-    array = np.asarray(value)
+    """``value`` as a real, finite NumPy array (not yet converted to any dtype)."""
+    if isinstance(value, np.ma.MaskedArray):
+        masked = int(np.ma.getmaskarray(value).sum())
+        if masked:
+            raise ValueError(f"{name} is a masked array with {masked} masked entries; "
+                             "fastann does not skip masked values. Fill them "
+                             "(value.filled(...)) or drop those rows first")
+        value = value.data
+    if not isinstance(value, np.ndarray) and callable(getattr(value, "toarray", None)) \
+            and hasattr(value, "nnz"):
+        raise TypeError(f"{name} must be a dense array; got a sparse "
+                        f"{type(value).__name__} (convert it with .toarray())")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged lists, unconvertible objects
+        raise ValueError(f"{name} cannot be read as a numeric array: {error}") from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
                                      or array.dtype == bool):
         raise TypeError(f"{name} must be numeric (a list or array of numbers); got dtype "
@@ -28,6 +53,27 @@ def _numeric(name, value):
     return array
 
 
+def in_dtype(name, array, dtype):
+    """A finite array as ``dtype``, refusing values that the dtype cannot hold (they
+    would become inf), and copying only when the layout or type needs it."""
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore"):  # overflow is detected below, with a better message
+        converted = np.require(array, dtype=dtype, requirements=["C", "A", "W"])
+    if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and \
+            not np.isfinite(converted).all():
+        largest = float(np.abs(array).max())
+        raise ValueError(f"{name} holds values beyond the range of {dtype.name} (up to "
+                         f"{largest:.4g} in magnitude; {dtype.name} holds up to "
+                         f"{float(np.finfo(dtype).max):.4g}); scale them, or use a float64 "
+                         "model")
+    return converted
+
+
+def numeric_in_dtype(name, value, dtype):
+    """``_numeric`` then ``in_dtype``."""
+    return in_dtype(name, _numeric(name, value), dtype)
+
+
 def features(name, X, dtype, n_features=None):
     """X as a C-contiguous (n_samples, n_features) array of ``dtype``."""
     X = _numeric(name, X)
@@ -37,10 +83,13 @@ def features(name, X, dtype, n_features=None):
                          f"{X.shape}{hint}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty: it has no samples (shape {X.shape})")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no features (shape {X.shape}); a model needs at least "
+                         "one input column")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features but the model expects "
                          f"{n_features} (input_dim)")
-    return np.ascontiguousarray(X, dtype=dtype)
+    return in_dtype(name, X, dtype)
 
 
 def targets(name, y, n_samples, loss, n_out, dtype):
@@ -49,7 +98,10 @@ def targets(name, y, n_samples, loss, n_out, dtype):
     if y.ndim == 0 or y.shape[0] != n_samples:
         got = "a scalar" if y.ndim == 0 else f"{y.shape[0]} rows"
         raise ValueError(f"{name} must have one row per sample of X ({n_samples}); got {got}")
-    return np.ascontiguousarray(loss.encode_targets(y, n_out, dtype))
+    if y.dtype.kind == "f" and y.dtype.itemsize > np.dtype(dtype).itemsize:
+        in_dtype(name, y, dtype)  # only to refuse values the dtype cannot hold
+    encoded = loss.encode_targets(y, n_out, dtype)
+    return in_dtype(name, encoded, dtype)
 
 
 def sample_weights(name, weights, n_samples, dtype):
@@ -61,7 +113,36 @@ def sample_weights(name, weights, n_samples, dtype):
                          f"{weights.shape}")
     if (weights < 0).any():
         raise ValueError(f"{name} must be >= 0")
-    return np.ascontiguousarray(weights, dtype=dtype)
+    weights = in_dtype(name, weights, dtype)
+    with np.errstate(over="ignore"):
+        total = weights.sum(dtype=weights.dtype)
+    if not np.isfinite(total):
+        raise ValueError(f"{name} sums to more than {weights.dtype.name} holds (the loss is "
+                         "their weighted sum); scale the weights down")
+    return weights
+
+
+def metric_names(metrics, default):
+    """The metric list ``compile`` was given: a name, a list or tuple of names, or None
+    for ``default`` (Keras accepts a single name too)."""
+    if metrics is None:
+        return list(default)
+    if isinstance(metrics, str):
+        return [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"metrics must be a metric name or a list of names; got "
+                        f"{type(metrics).__name__} {metrics!r}")
+    return list(metrics)  # each name is checked by the metric table
+
+
+def finite_results(action, name, values, remedy="scale the inputs, or use a float64 model"):
+    """Refuse outputs or scores that overflowed the model's dtype inside the kernels
+    (finite inputs and weights can still overflow when multiplied)."""
+    values = np.asarray(values)
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).sum())
+        raise ValueError(f"{action}: {bad} of {values.size} values computed from {name} "
+                         f"overflowed {values.dtype.name} to inf or NaN; {remedy}")
 
 
 def class_weights(class_weight, Y, loss_name, dtype):
@@ -84,5 +165,8 @@ def class_weights(class_weight, Y, loss_name, dtype):
                              f"got {label!r}")
         if not (isinstance(weight, numbers.Real) and np.isfinite(weight) and weight >= 0):
             raise ValueError(f"class_weight[{label}] must be a finite number >= 0; got {weight!r}")
+        if weight > float(np.finfo(dtype).max):
+            raise ValueError(f"class_weight[{label}] = {weight!r} is beyond the range of "
+                             f"{np.dtype(dtype).name}")
         table[label] = weight
     return table[classes]

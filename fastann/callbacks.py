@@ -25,6 +25,8 @@ import warnings
 
 import numpy as np
 
+from . import optimizers
+
 
 def _overrides(callback, *names):
     return any(name in vars(callback) or getattr(type(callback), name) is not
@@ -480,7 +482,9 @@ class ReduceLROnPlateau(_Monitor):
     improved on the best by more than ``min_delta``, remember it and reset the wait;
     otherwise, outside a cooldown, count the wait up and, once it reaches ``patience``,
     set ``lr = max(lr * factor, min_lr)`` (if lr is above min_lr), start a cooldown of
-    ``cooldown`` epochs and reset the wait. The new rate is used from the next epoch on,
+    ``cooldown`` epochs and reset the wait. The rate never goes below
+    ``fastann.optimizers.MIN_LR`` (2.2e-308; the optimizers refuse 0), so ``min_lr=0`` on
+    an endless plateau cannot crash a long run. The new rate is used from the next epoch on,
     and stays on the optimizer after ``fit`` (so a later ``fit`` or a saved model goes on
     with it).
 
@@ -541,8 +545,9 @@ class ReduceLROnPlateau(_Monitor):
             if self.wait >= self.patience:
                 optimizer = self.model.optimizer
                 old = optimizer.lr
-                if old > self.min_lr:
-                    optimizer.lr = max(old * self.factor, self.min_lr)
+                # lr must stay > 0: with min_lr=0 it stops at optimizers.MIN_LR
+                if old > max(self.min_lr, optimizers.MIN_LR):
+                    optimizer.lr = max(old * self.factor, self.min_lr, optimizers.MIN_LR)
                     if self.verbose:
                         print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                               f"to {optimizer.lr:.6g}.")

@@ -11,7 +11,7 @@ import numbers
 import weakref
 from dataclasses import dataclass, field, fields
 
-from . import activations, initializers
+from . import _checks, activations, initializers
 from ._errors import NotSupportedError
 
 LAYER_CLASSES = {}  # class name -> Layer subclass, for from_config
@@ -170,10 +170,19 @@ class Dense(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        if isinstance(self.units, bool) or not isinstance(self.units, int) or self.units < 1:
-            raise ValueError(f"Dense units must be a positive int; got {self.units!r}")
+        # numpy scalars (np.int64(4), np.float32(0.1)) are accepted and stored as Python's
+        object.__setattr__(self, "units", _checks.positive_int("Dense units", self.units))
         activations.get(self.activation)
         initializers.get(self.kernel_initializer)
+        for name in ("init_scale", "negative_slope"):
+            value = getattr(self, name)
+            try:
+                number = float(value) if isinstance(value, numbers.Real) else math.nan
+            except OverflowError:  # an int beyond float's range
+                number = math.inf
+            if isinstance(value, bool) or not math.isfinite(number):
+                raise ValueError(f"Dense {name} must be a finite number; got {value!r}")
+            object.__setattr__(self, name, number)
         if not self.init_scale > 0:
             raise ValueError(f"Dense init_scale must be > 0; got {self.init_scale!r}")
         if not 0 <= self.negative_slope < 1:

@@ -19,6 +19,7 @@ from . import _checks, losses, optimizers, utils
 from . import metrics as metric_table
 from ._errors import NotSupportedError
 from ._signals import deferred_interrupt
+from ._threads import ScratchPool, TrainingGuard
 from .callbacks import Callback, EpochLines, History, ProgressLogger, step_line
 from .initializers import INITIALIZERS
 from .kernels import train as train_kernels
@@ -122,6 +123,8 @@ class Model:
         self.history = None
         self.stop_training = False
         self._layers, self._input_shape = stack, shape
+        self._guard = TrainingGuard()  # one fit at a time (_threads.py)
+        self._scratch = ScratchPool()
         self._uncompile()
         self._counters = np.zeros(train_kernels.N_COUNTERS, np.int64)
         self._rng_state = np.random.SeedSequence(self.seed).generate_state(1, np.uint64)
@@ -223,11 +226,14 @@ class Model:
         for layer, (W, _), n_in in zip(stack, _pairs(layout.views(params)), layout.sizes):
             init = INITIALIZERS[layer.kernel_initializer.lower()]
             W[:] = init(random, n_in, layer.units, layer.init_scale)
+        _checks.finite_results("building the model", "the layers' init_scale", params,
+                               "lower init_scale")
         self.layout = layout
         self._state = TrainingState(params, np.zeros(N_SLOTS * layout.n_params, self.dtype),
                                     self._rng_state, self._counters)
         self._slopes = np.array([layer.negative_slope for layer in stack], self.dtype)
         self._workspaces = {}
+        self._scratch.clear()
         for layer in self._layers:
             layer._attach(self)
 
@@ -313,6 +319,7 @@ class Model:
             Accepted and ignored: ``fit`` runs many epochs per kernel call by itself, the
             kernels are always compiled, and there is no mixed precision.
         """
+        self._guard.check_idle("compile")
         if loss_weights is not None:
             raise NotSupportedError("loss_weights (models have one output and one loss)")
         if weighted_metrics not in (None, [], ()):
@@ -416,51 +423,52 @@ class Model:
             per-epoch lists; ``history.params`` holds verbose, epochs and steps. Also kept
             as ``model.history``.
         """
-        self._require_compiled("fit")
-        if x is None or y is None:
-            raise ValueError("fit needs x and y as arrays (fastann does not read datasets "
-                             f"or generators); got x={type(x).__name__}, "
-                             f"y={type(y).__name__}")
-        for what, value in (("steps_per_epoch", steps_per_epoch),
-                            ("validation_steps", validation_steps)):
-            if value is not None:
-                raise NotSupportedError(f"{what}={value!r}",
-                                        "fit trains on every row of x in every epoch")
-        if validation_freq != 1:
-            raise NotSupportedError(f"validation_freq={validation_freq!r}",
-                                    "validation runs after every epoch")
-        _checks.positive_int("validation_batch_size", validation_batch_size, allow_none=True)
-        for index, layer in enumerate(self._stack):
-            if not layer.activation_spec.trainable:
-                raise ValueError(
-                    f"layer {index} uses the {layer.activation_spec.name!r} activation, whose "
-                    "derivative is zero wherever it exists, so gradient descent cannot train "
-                    "it. Train with 'sigmoid' (its smooth version) and use 'step' only for "
-                    "inference, by copying the trained weights with set_weights")
-        epochs = _checks.positive_int("epochs", epochs)
-        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
-                or initial_epoch < 0:
-            raise ValueError(f"initial_epoch must be an int >= 0; got {initial_epoch!r}")
-        if batch_size is None:
-            batch_size = DEFAULT_BATCH_SIZE
-        elif batch_size == FULL_BATCH:
-            batch_size = None
-        else:
-            batch_size = _checks.positive_int("batch_size", batch_size)
-        if shuffle not in (True, False):
-            raise ValueError(f"shuffle must be True or False; got {shuffle!r}")
-        verbose = _verbosity(verbose)
-        callbacks = _callback_list(callbacks)
-        data = self._training_data(x, y, validation_split, validation_data, sample_weight,
-                                   class_weight)
-        if self.layout is None:
-            if self._input_shape is None:
-                self._input_shape = data.input_shape
-            self._build(data.X.shape[1])
-        run = _Run(epochs=epochs, initial_epoch=int(initial_epoch),
-                   n_epochs=max(0, epochs - int(initial_epoch)), batch_size=batch_size,
-                   shuffle=bool(shuffle), verbose=verbose)
-        return self._train(data, run, callbacks)
+        with self._guard.training("fit"):
+            self._require_compiled("fit")
+            if x is None or y is None:
+                raise ValueError("fit needs x and y as arrays (fastann does not read datasets "
+                                 f"or generators); got x={type(x).__name__}, "
+                                 f"y={type(y).__name__}")
+            for what, value in (("steps_per_epoch", steps_per_epoch),
+                                ("validation_steps", validation_steps)):
+                if value is not None:
+                    raise NotSupportedError(f"{what}={value!r}",
+                                            "fit trains on every row of x in every epoch")
+            if validation_freq != 1:
+                raise NotSupportedError(f"validation_freq={validation_freq!r}",
+                                        "validation runs after every epoch")
+            _checks.positive_int("validation_batch_size", validation_batch_size, allow_none=True)
+            for index, layer in enumerate(self._stack):
+                if not layer.activation_spec.trainable:
+                    raise ValueError(
+                        f"layer {index} uses the {layer.activation_spec.name!r} activation, whose "
+                        "derivative is zero wherever it exists, so gradient descent cannot train "
+                        "it. Train with 'sigmoid' (its smooth version) and use 'step' only for "
+                        "inference, by copying the trained weights with set_weights")
+            epochs = _checks.positive_int("epochs", epochs)
+            if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
+                    or initial_epoch < 0:
+                raise ValueError(f"initial_epoch must be an int >= 0; got {initial_epoch!r}")
+            if batch_size is None:
+                batch_size = DEFAULT_BATCH_SIZE
+            elif batch_size == FULL_BATCH:
+                batch_size = None
+            else:
+                batch_size = _checks.positive_int("batch_size", batch_size)
+            if shuffle not in (True, False):
+                raise ValueError(f"shuffle must be True or False; got {shuffle!r}")
+            verbose = _verbosity(verbose)
+            callbacks = _callback_list(callbacks)
+            data = self._training_data(x, y, validation_split, validation_data, sample_weight,
+                                       class_weight)
+            if self.layout is None:
+                if self._input_shape is None:
+                    self._input_shape = data.input_shape
+                self._build(data.X.shape[1])
+            run = _Run(epochs=epochs, initial_epoch=int(initial_epoch),
+                       n_epochs=max(0, epochs - int(initial_epoch)), batch_size=batch_size,
+                       shuffle=bool(shuffle), verbose=verbose)
+            return self._train(data, run, callbacks)
 
     def _features(self, name, x):
         """x as (n_samples, input_dim) in the model's dtype; (n, *input_shape) is
@@ -503,7 +511,9 @@ class Model:
         else:
             val = (X[:0], Y[:0], weight[:0])
         if class_weight is not None:  # training rows only, as Keras
-            weight = weight * _checks.class_weights(class_weight, Y, self.loss.name, self.dtype)
+            weight = _checks.sample_weights(
+                "sample_weight * class_weight", weight * _checks.class_weights(
+                    class_weight, Y, self.loss.name, self.dtype), weight.shape[0], self.dtype)
         data = _TrainingData(X, Y, weight, *val)
         data.input_shape = input_shape
         return data
@@ -556,8 +566,9 @@ class Model:
                 self._run_chunks(data, end, capacity, workspace, order, run.shuffle, names,
                                  recorders, callbacks, interrupt)
                 self._fit_complete = not interrupt.requested
-            except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
+            except KeyboardInterrupt:  # a second Ctrl-C: History is kept, then it goes on up
                 interrupted = True
+                raise
             finally:  # also on divergence: end the progress line, let callbacks finish
                 interrupted = interrupted or interrupt.requested
                 for recorder in recorders[1:]:
@@ -596,6 +607,7 @@ class Model:
             # by absolute epoch, so a later fit or a resumed model continues a schedule
             lr = self.optimizer.learning_rates(first, n_epochs, self.dtype)
             started = time.perf_counter()
+            interrupt.hold()  # a second Ctrl-C raises only once this chunk is recorded
             try:
                 if by_batch:
                     self._train_by_batches(data, capacity, workspace, order, shuffle, lr,
@@ -611,8 +623,12 @@ class Model:
                         columns["learning_rate"] = lr[:done].astype(np.float64)
                     for recorder in recorders:
                         recorder.record_chunk(first, columns, elapsed)
+                interrupt.release()
             if self._check_finite(first + done, callbacks):
                 self.stop_training = True
+            if data.X_val.shape[0]:
+                _checks.finite_results(f"fit, epoch {first + done}", "validation_data",
+                                       logs.val_loss[:done])
             for i in range(done):
                 epoch_logs = {name: float(values[i]) for name, values in columns.items()}
                 for callback in late:
@@ -730,6 +746,7 @@ class Model:
         out = np.empty((X.shape[0], n_out), self.dtype)
         nothing = np.empty(0, self.dtype)  # no targets, weights or metrics: outputs only
         self._infer(out, X, nothing.reshape(0, n_out), nothing, nothing, np.empty(0, np.int64))
+        _checks.finite_results("predict", "X", out)
         return out
 
     def predict_classes(self, X):
@@ -766,6 +783,8 @@ class Model:
         Y = _checks.targets("y", y, X.shape[0], self.loss, self.layout.sizes[-1], self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
         loss, means = self._score(X, Y, weight)
+        _checks.finite_results("evaluate", "X, y and sample_weight",
+                               np.append(means, means.dtype.type(loss)))
         logs = {"loss": float(loss), **dict(zip(self.metrics_names, means.tolist()))}
         if verbose:
             steps = -(-X.shape[0] // (batch_size or DEFAULT_BATCH_SIZE))
@@ -784,12 +803,15 @@ class Model:
     def _infer(self, out, X, Y, weight, metric_means, metric_codes):
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
-        workspace = self._workspace(min(X.shape[0], PREDICT_CAPACITY))
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
-        return train_kernels.infer_dataset(
-            out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
-            self._params, self.layout.table, self._slopes, workspace.capacity, loss_code,
-            metric_codes)
+        # each call its own scratch: concurrent calls from threads must not share it
+        with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY),
+                                  lambda rows: Workspace(self.layout, rows, self.dtype)) \
+                as workspace:
+            return train_kernels.infer_dataset(
+                out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
+                self._params, self.layout.table, self._slopes, workspace.capacity,
+                loss_code, metric_codes)
 
     # ---------------------------------------------------------------- weights
     def get_weights(self):
@@ -832,6 +854,7 @@ class Model:
     def _load_params(self, flat):
         """Copy a flat parameter vector (a copy of ``params``) back in; used by
         EarlyStopping to restore the best epoch's weights."""
+        self._guard.check_idle("restoring weights")
         flat = np.asarray(flat)
         if flat.shape != self._params.shape:
             raise ValueError(f"flat parameters must have shape {self._params.shape}; got "
@@ -841,6 +864,7 @@ class Model:
     def set_weights(self, weights):
         """Load weights in ``get_weights`` layout; checked whole before anything changes."""
         self._require_built("set_weights")
+        self._guard.check_idle("set_weights")
         targets = self.layout.views(self._params)
         weights = list(weights)
         if len(weights) != len(targets):
@@ -849,7 +873,7 @@ class Model:
         checked = []
         for index, (given, target) in enumerate(zip(weights, targets)):
             name = f"weights[{index}] ({'W' if index % 2 == 0 else 'b'}{index // 2 + 1})"
-            array = _checks._numeric(name, given)
+            array = _checks.numeric_in_dtype(name, given, self.dtype)
             if array.shape != target.shape:
                 raise ValueError(f"{name} must have shape {target.shape}; got {array.shape}")
             checked.append(array)

@@ -25,6 +25,7 @@ JSON-able dict and back, e.g. ``{"name": "adam", "lr": 0.001, "beta_1": 0.9, ...
 """
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -41,6 +42,9 @@ def _check(name, value, low, high=math.inf, low_inclusive=False):
         high_text = f" and < {high}" if high != math.inf else ""
         raise ValueError(f"{name} must be a finite number {low_text}{high_text}; got {value!r}")
     return float(value)
+
+
+MIN_LR = sys.float_info.min  # the smallest rate callbacks lower a learning rate to
 
 
 class Optimizer:
@@ -80,13 +84,16 @@ class Optimizer:
         """(n_epochs,) array of ``dtype``: the rate of each epoch from ``first_epoch``
         (counted over the model's life), as ``train_epochs`` reads it."""
         if not self.scheduled:
-            return np.full(n_epochs, self._lr, dtype)
-        rates = np.asarray(self._lr.rates(first_epoch, n_epochs), np.float64)
-        if rates.shape != (n_epochs,) or not (np.isfinite(rates).all() and (rates >= 0).all()):
+            return np.full(n_epochs, min(self._lr, float(np.finfo(dtype).max)), dtype)
+        with np.errstate(over="ignore", under="ignore"):  # a long run may reach the bounds
+            rates = np.asarray(self._lr.rates(first_epoch, n_epochs), np.float64)
+        if rates.shape != (n_epochs,) or np.isnan(rates).any() or (rates < 0).any():
             raise ValueError(f"learning-rate schedule {self._lr!r} must give one finite rate "
-                             f">= 0 per epoch; for epochs {first_epoch}.."
+                             ">= 0 per epoch (rates beyond the dtype's range, inf included, "
+                             f"are clamped to its largest); for epochs {first_epoch}.."
                              f"{first_epoch + n_epochs - 1} it gave {rates!r}")
-        return rates.astype(dtype)
+        # a growing schedule, thousands of epochs on, is clamped to what the dtype holds
+        return np.minimum(rates, np.finfo(dtype).max).astype(dtype)
 
     def hyper(self, dtype):
         """The (kernel.N_HYPER,) vector the update kernel reads."""

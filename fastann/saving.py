@@ -16,23 +16,33 @@ key                     shape, dtype           contents
 ``counters``            (N_COUNTERS,), int64   epochs, steps, status
 ======================  =====================  =====================================
 
-Loading trusts nothing in the file: it is read with ``allow_pickle=False``; layers, the
-loss, metrics and the optimizer are rebuilt from fastann's own name tables (a name is
-looked up, never imported); every array's header is checked against the shape and dtype
-the configuration implies before its data is read. Any problem raises a ``ValueError``
-that names the file.
+Loading trusts nothing in the file. The archive is opened through ``_safe_zip``, so
+every resource is bounded by the bytes the file really holds (devices, FIFOs, encrypted,
+overlapping or implausibly compressed members are refused before any data is read);
+arrays are read with ``allow_pickle=False``; the config's JSON may hold no NaN or
+infinity, nor a number that overflows to one; layers, the loss, metrics and the
+optimizer are rebuilt from fastann's own name tables (a name is looked up, never
+imported); every array's header is checked against the shape and dtype the
+configuration implies before its data is read, and no model is built before that. Any
+problem raises a ``ValueError`` that names the file.
+
+Saving over an existing file keeps its permission bits (the new file gets the old one's
+mode; a new path gets the umask's), and saving through a symbolic link replaces the
+file it points to, not the link. A path that exists but is not a regular file (a
+directory, a device) is refused before anything is written.
 """
 import json
 import math
 import os
 import secrets
+import stat
 import struct
 import zipfile
 import zlib
 
 import numpy as np
 
-from . import optimizers
+from . import _safe_zip, optimizers
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
 from .layers import Dense
@@ -44,6 +54,7 @@ SUFFIX = ".npz"
 _LAYER_KEYS = ("units", "activation", "kernel_initializer", "init_scale", "negative_slope")
 _CONFIG_KEYS = {"format", "format_version", "dtype", "seed", "input_dim", "layers", "compile"}
 _COMPILE_KEYS = {"loss", "metrics", "optimizer"}
+_ARRAYS = ("config", "params", "opt_state", "rng_state", "counters")
 
 
 class _Invalid(Exception):
@@ -61,11 +72,13 @@ def save_model(model, path):
     if not isinstance(model, Model):
         raise TypeError(f"save_model expects a fastann.Model; got {type(model).__name__}")
     model._require_built("save")
+    model._guard.check_idle("save")  # mid-fit in another thread: a mix of two steps
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not path.endswith(SUFFIX):
         path += SUFFIX
+    path, mode = _existing_target(path)
     state = model.get_training_state()
     arrays = {
         "config": np.array(json.dumps(_config(model), allow_nan=False, sort_keys=True)),
@@ -75,8 +88,22 @@ def save_model(model, path):
     }
     if model.loss is not None:
         arrays["opt_state"] = state.opt_state
-    _write_atomically(path, arrays)
+    _write_atomically(path, arrays, mode)
     return path
+
+
+def _existing_target(path):
+    """(the path to replace, its permission bits or None): a symbolic link is followed
+    to the file it names, and anything but a regular file is refused."""
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        return target, None
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"cannot save to {path!r}: it exists and is not a regular file "
+                         f"(mode {stat.filemode(status.st_mode)})")
+    return target, stat.S_IMODE(status.st_mode)
 
 
 def _config(model):
@@ -94,13 +121,15 @@ def _config(model):
             "compile": compiled}
 
 
-def _write_atomically(path, arrays):
+def _write_atomically(path, arrays, mode=None):
     directory = os.path.dirname(os.path.abspath(path))
     temporary, handle = _create_temporary(directory, os.path.basename(path))
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)  # a file object: savez appends no suffix
             file.flush()
+            if mode is not None:  # the replaced file's permissions, not the umask's
+                os.chmod(file.fileno() if os.chmod in os.supports_fd else temporary, mode)
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
@@ -168,61 +197,71 @@ def load_model(path):
     if not os.path.exists(path) and not path.endswith(SUFFIX) and os.path.exists(
             path + SUFFIX):
         path += SUFFIX
-    with open(path, "rb") as file:  # a missing file raises FileNotFoundError, as usual
+    try:  # a missing file raises FileNotFoundError, as usual
+        archive = _safe_zip.open_zip(path, max_members=64)
+    except _safe_zip.UnsafeZipError as error:
+        raise ValueError(f"{path!r} is not a valid fastann model file: {error.reason}") \
+            from None
+    with archive:
         try:
-            return _load(file)
+            return _load(archive)
         except _Invalid as error:
             raise ValueError(f"{path!r} is not a valid fastann model file: {error}") from None
         except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile,
-                zlib.error, struct.error, RecursionError, NotImplementedError) as error:
+                zlib.error, struct.error, RecursionError, NotImplementedError,
+                OverflowError) as error:
             raise ValueError(f"{path!r} is not a valid fastann model file: "
                              f"{type(error).__name__}: {error}") from error
 
 
-def _load(file):
-    if not zipfile.is_zipfile(file):
-        raise _Invalid("it is not an .npz (zip) archive (random or truncated data?)")
-    file.seek(0)
-    with np.load(file, allow_pickle=False) as archive:
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise _Invalid("it is not an .npz archive")
-        if "config" not in archive.files:
-            raise _Invalid(f"it has no 'config' array (it holds {sorted(archive.files)}); "
-                           "it was not written by fastann")
-        shape, dtype = _header(archive, "config")
-        if dtype.kind != "U" or shape != ():
-            raise _Invalid(f"array 'config' must be a 0-d unicode string; got dtype {dtype} "
-                           f"and shape {shape}")
-        config = _parse_config(archive["config"][()])
-        dtype, sizes, layers = _architecture(config)
-        expected = _expected_arrays(dtype, sizes, compiled=config["compile"] is not None)
-        missing = sorted(set(expected) - set(archive.files))
-        unexpected = sorted(set(archive.files) - set(expected) - {"config"})
-        if missing or unexpected:
-            raise _Invalid(f"expected arrays {sorted(expected)} besides 'config'; "
-                           f"missing {missing}, unexpected {unexpected}")
-        for name, (shape, dtype) in expected.items():
-            found = _header(archive, name)
-            if found != (shape, dtype):
-                raise _Invalid(f"array {name!r} must have shape {shape} and dtype "
-                               f"{dtype.name}; got shape {found[0]} and dtype {found[1]}")
-        # Only now, with every size matching data the file really holds, allocate.
-        model = _build(config, layers)
-        arrays = {name: archive[name] for name in expected}
+def _load(archive):
+    """The model in a checked ``_safe_zip.SafeZip``."""
+    files = []
+    for member in archive.names:
+        if not member.endswith(".npy"):
+            raise _Invalid(f"it holds a member {member!r}, which is not an .npy array "
+                           "(fastann writes only .npy members)")
+        files.append(member[:-4])
+    if "config" not in files:
+        raise _Invalid(f"it has no 'config' array (it holds {sorted(files)}); "
+                       "it was not written by fastann")
+    shape, dtype = _header(archive, "config")
+    if dtype.kind != "U" or shape != ():
+        raise _Invalid(f"array 'config' must be a 0-d unicode string; got dtype {dtype} "
+                       f"and shape {shape}")
+    config = _parse_config(_read(archive, "config")[()])
+    dtype, sizes, layers = _architecture(config)
+    expected = _expected_arrays(dtype, sizes, compiled=config["compile"] is not None)
+    missing = sorted(set(expected) - set(files))
+    unexpected = sorted(set(files) - set(expected) - {"config"})
+    if missing or unexpected:
+        raise _Invalid(f"expected arrays {sorted(expected)} besides 'config'; "
+                       f"missing {missing}, unexpected {unexpected}")
+    for name, (shape, dtype) in expected.items():
+        found = _header(archive, name)
+        if found != (shape, dtype):
+            raise _Invalid(f"array {name!r} must have shape {shape} and dtype "
+                           f"{dtype.name}; got shape {found[0]} and dtype {found[1]}")
+    # Only now, with every size matching data the file really holds, allocate.
+    arrays = {name: _read(archive, name) for name in expected}
+    model = _build(config, layers)
     _restore(model, arrays)
     return model
 
 
+def _read(archive, name):
+    with archive.open(name + ".npy") as stream:
+        return np.lib.format.read_array(stream, allow_pickle=False)
+
+
 def _header(archive, name):
     """(shape, dtype) of array ``name`` from its .npy header, checked to hold no Python
-    objects and to be followed by as much data as it declares, so that nothing is
-    unpickled and no huge array is allocated for a forged or truncated file."""
+    objects and to be followed by exactly as much data as it declares, so that nothing
+    is unpickled and no huge array is allocated for a forged or truncated file (the
+    member's size is itself bounded by the file's bytes: ``_safe_zip``)."""
     member = name + ".npy"
-    try:
-        info = archive.zip.getinfo(member)
-    except KeyError:
-        raise _Invalid(f"array {name!r} is not a plain .npy member") from None
-    with archive.zip.open(info) as stream:
+    size = archive.size(member)
+    with archive.open(member) as stream:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
             shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
@@ -235,11 +274,16 @@ def _header(archive, name):
     if dtype.hasobject:
         raise _Invalid(f"array {name!r} holds Python objects (pickled data), which fastann "
                        "never writes and will not load")
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise _Invalid(f"array {name!r} declares the impossible shape {shape}")
     declared = math.prod(shape) * dtype.itemsize
-    if info.file_size < header_size + declared:
+    if size < header_size + declared:
         raise _Invalid(f"array {name!r} declares shape {shape} and dtype {dtype} "
-                       f"({declared} bytes) but holds only {info.file_size - header_size} "
+                       f"({declared} bytes) but holds only {size - header_size} "
                        "bytes of data")
+    if size > header_size + declared:
+        raise _Invalid(f"array {name!r} declares shape {shape} and dtype {dtype} "
+                       f"({declared} bytes) but holds {size - header_size} bytes")
     return shape, dtype
 
 
@@ -247,8 +291,24 @@ def _parse_config(text):
     def no_constants(name):
         raise _Invalid(f"the config holds {name}, which fastann never writes")
 
+    def finite_float(literal):
+        value = float(literal)
+        if not math.isfinite(value):
+            raise _Invalid(f"the config holds the number {literal[:40]}, which overflows "
+                           "to infinity")
+        return value
+
+    def unique_keys(pairs):
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            twice = sorted({key for key in keys if keys.count(key) > 1})
+            raise _Invalid(f"the config repeats the keys {twice}; which one counts is "
+                           "ambiguous")
+        return dict(pairs)
+
     try:
-        config = json.loads(text, parse_constant=no_constants)
+        config = json.loads(text, parse_constant=no_constants, parse_float=finite_float,
+                            object_pairs_hook=unique_keys)
     except json.JSONDecodeError as error:
         raise _Invalid(f"its config is not valid JSON ({error})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
@@ -333,6 +393,12 @@ def _restore(model, arrays):
     for name in ("params", "opt_state"):
         if name in arrays and not np.isfinite(arrays[name]).all():
             raise _Invalid(f"array {name!r} holds NaN or infinite values")
+    if "opt_state" in arrays:  # Adam's second moments, RMSprop's mean squares: >= 0
+        n = model.layout.n_params
+        squares = {"adam": slice(n, 2 * n), "rmsprop": slice(0, n)}.get(model.optimizer.name)
+        if squares is not None and (arrays["opt_state"][squares] < 0).any():
+            raise _Invalid("array 'opt_state' holds negative mean squared gradients, which "
+                           "no training produces (the first step would give NaN)")
     counters = arrays["counters"]
     if (counters[[train_kernels.EPOCHS, train_kernels.STEPS]] < 0).any() or \
             counters[train_kernels.STATUS] != train_kernels.OK:

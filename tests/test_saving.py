@@ -299,7 +299,7 @@ def test_random_bytes(tmp_path, content):
 def test_plain_npy_file(tmp_path):
     path = tmp_path / "array.npy"
     np.save(path, np.arange(10.0))
-    _assert_rejected(path, "not an .npz")
+    _assert_rejected(path, "not a zip archive")
 
 
 def test_foreign_npz(tmp_path):
