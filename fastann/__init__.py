@@ -11,9 +11,11 @@ from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, Reduce
 from .layers import Dense
 from .model import Model
 from .optimizers import SGD, Adam, RMSprop
+from .plotting import plot_history
 from .saving import load_model
 
 __version__ = "0.1.0"
 
 __all__ = ["Model", "Dense", "SGD", "Adam", "RMSprop", "Callback", "History",
-           "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "schedules", "load_model"]
+           "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "schedules", "load_model",
+           "plot_history"]
