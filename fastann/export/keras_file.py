@@ -546,6 +546,7 @@ def _read_config(config):
             spec["layers"].append(made)
     if not spec["layers"]:
         raise _Invalid("the Sequential has no layers besides its input")
+    spec["dtype"] = dtype  # the InputLayer's, which Keras' layers follow
     if "compile_config" in config and config["compile_config"] is not None:
         spec["compile"] = config["compile_config"]
         if not isinstance(spec["compile"], dict):
@@ -859,8 +860,13 @@ _OPTIMIZER_ARGUMENTS = {"SGD": ("momentum", "nesterov"), "Adam": ("beta_1", "bet
 def _compile(model, compile_config, optimizer_arrays):
     """Compile ``model`` as the archive says, with the optimizer state, or warn and leave
     it uncompiled when a setting has no fastann equal."""
+    if compile_config.get("optimizer") is None or compile_config.get("loss") is None:
+        return  # Keras writes an empty compile_config for an uncompiled model
     try:
-        optimizer, n_slots = _fastann_optimizer(compile_config.get("optimizer"))
+        try:
+            optimizer, n_slots = _fastann_optimizer(compile_config.get("optimizer"))
+        except _Invalid as error:
+            raise _Unsupported(str(error)) from None
         loss = compile_config.get("loss")
         if not isinstance(loss, str):
             raise _Unsupported(f"loss {_short(loss)} (fastann reads a loss name)")
