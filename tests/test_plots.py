@@ -108,3 +108,16 @@ def test_train_plot_export_example(tmp_path, capsys):
     image = matplotlib.image.imread(paths["png"])
     assert image.shape[0] > 200 and image.shape[1] > 400
     assert len(history.history["loss"]) == 3
+
+
+# ------------------------------------------------------------------------ version
+def test_version_command(capsys):
+    from fastann.__main__ import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"fastann {fa.__version__}\n"
+    import pathlib
+    import tomllib
+
+    pyproject = pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml"
+    assert fa.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]

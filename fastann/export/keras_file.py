@@ -699,11 +699,14 @@ def _read_leaky_relu(config, where, width, made):
         raise _Invalid(f"{where}: negative_slope must be a number; got {_short(slope)}")
     previous = made[-1] if made else None
     if previous is None or type(previous).__name__ != "Dense" or \
-            previous.activation_spec.name != "linear":
+            activation_name(previous) != "linear":
         raise _Invalid(f"{where}: fastann reads a LeakyReLU layer only right after a "
                        "Dense layer with a linear activation")
     import dataclasses
 
+    if not dataclasses.is_dataclass(previous) or not _accepts(type(previous),
+                                                              "negative_slope"):
+        raise _Invalid(f"{where}: this fastann's Dense has no negative_slope")
     try:
         made[-1] = dataclasses.replace(previous, activation="leaky_relu",
                                        negative_slope=float(slope))
