@@ -117,7 +117,7 @@ def test_version_command(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"fastann {fa.__version__}\n"
     import pathlib
-    import tomllib
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     pyproject = pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml"
     assert fa.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
