@@ -178,7 +178,8 @@ def test_optimizer_state_fastann_to_keras(optimizer, tmp_path):
     slots = [np.asarray(v) for v in loaded.optimizer.variables[2:]]
     n = model.count_params()
     ours = [model._opt_state[s * n:(s + 1) * n] for s in range(n_slots)]
-    flat = [np.concatenate([slots[v * n_slots + s].ravel() for v in range(len(slots) // n_slots)])
+    n_variables = len(slots) // n_slots
+    flat = [np.concatenate([slots[v * n_slots + s].ravel() for v in range(n_variables)])
             for s in range(n_slots)]
     for mine, theirs in zip(ours, flat):
         np.testing.assert_allclose(theirs, mine, rtol=1e-6, atol=1e-7)
@@ -270,7 +271,8 @@ def _layers(config):
     (lambda c: _layers(c).insert(2, {"module": "keras.layers", "class_name": "Conv1D",
                                      "config": {"name": "conv"}}),
      "layer 2 \\('conv', Conv1D\\): fastann cannot read Conv1D layers"),
-    (lambda c: _layers(c)[1].update(module="my_package.layers", registered_name="Custom>Dense"),
+    (lambda c: _layers(c)[1].update(module="my_package.layers",
+                                    registered_name="Custom>Dense"),
      "custom object 'Dense'.*never imports code"),
     (lambda c: c.update(class_name="Functional"), "Functional; fastann reads Sequential"),
     (lambda c: _layers(c)[1]["config"].update(kernel_constraint={"class_name": "NonNeg"}),
@@ -313,7 +315,6 @@ def test_declared_sizes_are_checked_before_reading(tmp_path, archive):
     """A zip whose directory claims a member far larger than the file (a zip bomb's
     trick) is refused before anything is decompressed."""
     data = bytearray(_write(tmp_path, archive, "whole.keras").read_bytes())
-    central = data.rfind(b"PK\x01\x02" + data[data.find(b"PK\x01\x02") + 4:][:0])
     offset = data.find(b"PK\x01\x02")
     while offset != -1:  # patch every central-directory entry's uncompressed size
         struct.pack_into("<I", data, offset + 24, 2**31)

@@ -18,7 +18,11 @@ LOSS_NAMES = sorted({spec.name for spec in losses.LOSSES.values()})
 
 
 def _run(path_or_proto, X):
-    data = path_or_proto if isinstance(path_or_proto, bytes) else open(path_or_proto, "rb").read()
+    if isinstance(path_or_proto, bytes):
+        data = path_or_proto
+    else:
+        with open(path_or_proto, "rb") as file:
+            data = file.read()
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])

@@ -87,7 +87,8 @@ def _expm1(g, x):
 
 def _softplus_composed(g, x):
     # max(x, 0) + log(1 + exp(-|x|)): no overflow for any x
-    tail = g.op("Log", [g.op("Add", [g.scalar(1), g.op("Exp", [g.op("Neg", [g.op("Abs", [x])])])])])
+    exp_minus_abs = g.op("Exp", [g.op("Neg", [g.op("Abs", [x])])])
+    tail = g.op("Log", [g.op("Add", [g.scalar(1), exp_minus_abs])])
     return g.op("Add", [g.op("Relu", [x]), tail])
 
 
@@ -131,8 +132,8 @@ def _gelu_composed(g, x):
     z = g.op("Reciprocal", [g.op("Mul", [a_big, a_big])])
     tail = g.op("Sub", [g.scalar(_SQRT_PI_INV),
                         g.op("Mul", [z, _cody_ratio(g, z, _ERF_P, _ERF_Q)])])
-    erfc_big = g.op("Div", [g.op("Mul", [g.op("Exp", [g.op("Neg", [g.op("Mul", [a_big, a_big])])]),
-                                         tail]), a_big])
+    exp_big = g.op("Exp", [g.op("Neg", [g.op("Mul", [a_big, a_big])])])
+    erfc_big = g.op("Div", [g.op("Mul", [exp_big, tail]), a_big])
     erfc_outer = g.op("Where", [g.op("Greater", [a, g.scalar(4.0)]), erfc_big, erfc_mid])
     # 1 + erf(t): for t > 0, 2 - erfc(|t|); for t < 0, erfc(|t|); near 0 from erf
     one_plus = g.op("Where", [g.op("Greater", [t, g.scalar(0)]),
