@@ -152,6 +152,29 @@ def test_keras_layer_kinds(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
+def test_keras_regularizers(tmp_path):
+    """An L2 kernel regularizer is read when fastann's Dense takes one, and otherwise
+    refused by name."""
+    import inspect
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(
+        4, activation="relu", kernel_regularizer=keras.regularizers.L2(0.01)),
+        keras.layers.Dense(1)])
+    path = tmp_path / "k.keras"
+    model.save(path)
+    if "kernel_regularizer" not in inspect.signature(fa.Dense).parameters:
+        with pytest.raises(ValueError, match="layer 1 \\('dense', Dense\\): option "
+                                             "kernel_regularizer=L2 is not supported"):
+            fa.load_model(path)
+        return
+    loaded = fa.load_model(path)
+    assert loaded.layers[0].kernel_regularizer is not None
+    X = _data(3)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict(X, verbose=0),
+                               rtol=1e-6, atol=1e-6)
+
+
 OPTIMIZERS = {
     "adam": (lambda: fa.Adam(lr=0.01), lambda: keras.optimizers.Adam(0.01), 2),
     "sgd_momentum": (lambda: fa.SGD(lr=0.05, momentum=0.9),
