@@ -23,6 +23,7 @@ from .callbacks import (BackupAndRestore, Callback, CSVLogger, EarlyStopping, Hi
 from .layers import Dense, Flatten, Input, InputLayer
 from .model import Model, Sequential
 from .optimizers import SGD, Adam, RMSprop
+from .plotting import plot_history
 from .saving import load_model
 
 __version__ = "0.1.0"
@@ -32,4 +33,4 @@ __all__ = ["Model", "Sequential", "Input", "InputLayer", "Dense", "Flatten", "SG
            "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LearningRateScheduler",
            "LambdaCallback", "BackupAndRestore", "NotSupportedError", "load_model",
            "activations", "callbacks", "initializers", "layers", "losses", "metrics",
-           "models", "optimizers", "schedules", "utils"]
+           "models", "optimizers", "schedules", "utils", "plot_history"]

@@ -127,6 +127,12 @@ class History(Callback):
                            for name, parts in self._columns.items()}
         return self._lists
 
+    def plot(self, path=None, log_y=False, **options):
+        """Loss and metrics per epoch, train and validation on the same axes; returns the
+        matplotlib Figure and saves it to ``path`` if given (``fastann.plot_history``)."""
+        from .plotting import plot_history
+        return plot_history(self, path=path, log_y=log_y, **options)
+
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self._columns)})"
 

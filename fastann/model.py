@@ -9,6 +9,7 @@ float or ``[loss, metric, ...]``, ``predict`` returning the network's outputs.
 import json
 import math
 import numbers
+import os
 import sys
 import time
 import warnings
@@ -926,13 +927,55 @@ class Model:
         """Write the model to one ``.npz`` file (``.npz`` is appended if missing), atomically:
         architecture, weights, compile settings, optimizer and shuffling state and the
         epoch and step counts, so ``fastann.load_model(path)`` continues training exactly.
-        Returns the path written. Models with a Flatten are not saved yet (the file
-        stores the Dense stack): ``to_json`` and ``get_weights`` describe them."""
+        A path ending in ``.keras`` writes a Keras 3 archive instead
+        (``fastann.export.keras_file``). Returns the path written. Models with a Flatten
+        are not saved to ``.npz`` yet (the file stores the Dense stack): ``to_json`` and
+        ``get_weights`` describe them."""
+        if isinstance(path, (str, os.PathLike)) and os.fspath(path).lower().endswith(".keras"):
+            from .export.keras_file import save_keras
+            return save_keras(self, path)
         if any(isinstance(layer, INPUT_SIDE) for layer in self._layers):
             raise NotSupportedError("saving a model with a Flatten layer to .npz yet",
                                     "Keep model.to_json() and model.get_weights() instead")
         from .saving import save_model  # saving imports this module
         return save_model(self, path)
+
+    def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
+        """Write the inference graph for serving, as Keras 3's ``Model.export``.
+
+        Parameters
+        ----------
+        filepath : str or path-like
+        format : {"onnx"}
+            The only format fastann writes (``pip install 'fastann[onnx]'``).
+        verbose : bool, optional
+            Print where the file went.
+        input_signature : None
+            Accepted for Keras' signature; the input is always ``input`` of shape
+            (batch, n_features) in the model's dtype.
+        opset_version : int, optional
+            ONNX opset (default ``fastann.export.onnx.OPSET``).
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        if format != "onnx":
+            raise ValueError(f"format must be 'onnx' (the one export format fastann "
+                             f"writes); got {format!r}")
+        if input_signature is not None:
+            raise ValueError("input_signature must be None: the ONNX input is always "
+                             "'input' of shape (batch, n_features) in the model's dtype")
+        unknown = sorted(set(kwargs) - {"opset_version"})
+        if unknown:
+            raise TypeError(f"export got unexpected keyword arguments {unknown}; "
+                            "expected opset_version")
+        from .export.onnx import export_onnx
+        path = export_onnx(self, filepath, **kwargs)
+        if verbose:
+            print(f"Saved the ONNX inference graph to {path}")
+        return path
 
     def summary(self, line_length=None, positions=None, print_fn=None, file=None):
         """Print Keras' table: each layer's name and type, output shape and parameter

@@ -176,7 +176,8 @@ def load_model(path):
     ----------
     path : str or path-like
         The file. If it does not exist and does not end in ``.npz``, ``path + ".npz"`` is
-        tried (``save`` appends the suffix).
+        tried (``save`` appends the suffix). A ``.keras`` path is read as a Keras 3
+        archive (``fastann.export.keras_file.load_keras``).
 
     Returns
     -------
@@ -194,6 +195,10 @@ def load_model(path):
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
+    if path.lower().endswith(".keras") and (os.path.exists(path)
+                                            or not os.path.exists(path + SUFFIX)):
+        from .export.keras_file import load_keras  # a Keras 3 archive
+        return load_keras(path)
     if not os.path.exists(path) and not path.endswith(SUFFIX) and os.path.exists(
             path + SUFFIX):
         path += SUFFIX
