@@ -115,6 +115,14 @@ class Layer:
         """Called by the model that builds this layer: where ``get_weights`` reads."""
         object.__setattr__(self, "_model", weakref.ref(model))
 
+    def __getstate__(self):  # pickle, deepcopy: the weak link to the model is not data
+        state = dict(self.__dict__)
+        state.pop("_model", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)  # frozen: bypass __setattr__
+
     def _owner(self, action):
         model = getattr(self, "_model", lambda: None)()
         if model is None or not model.built or self not in model.layers:

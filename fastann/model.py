@@ -351,7 +351,7 @@ class Model:
         if isinstance(metrics, dict):
             raise NotSupportedError("a dict of metrics (models have one output)")
         if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"metrics must be a list of metric names; got "
+            raise TypeError(f"metrics must be a metric name or a list of metric names; got "
                             f"{type(metrics).__name__}")
         names = list(spec.default_metrics if metrics is None else metrics)
         n_out = self._output_layer.units
@@ -1009,6 +1009,13 @@ class Model:
         out(f" Trainable params: {total}")
         out(" Non-trainable params: 0")
         out(f" dtype: {self.dtype.name}, input_shape: {self._input_shape}")
+
+    def __setstate__(self, state):
+        """Unpickling (and deepcopy): the layers point back at this copy."""
+        self.__dict__.update(state)
+        if self.built:
+            for layer in self._layers:
+                layer._attach(self)
 
     def __repr__(self):
         sizes = self.layout.sizes if self.built else ("?",) + tuple(

@@ -75,9 +75,9 @@ BIG = np.full((24, 3), 1e39)
 
 
 @pytest.mark.parametrize("call, pattern", [
-    (lambda m, X, y: m.predict_proba(BIG), r"^X holds values beyond the range of float32"),
-    (lambda m, X, y: m.evaluate(BIG, y), r"^X holds values beyond"),
-    (lambda m, X, y: m.fit(BIG, y, epochs=1, verbose=0), r"^X holds values beyond"),
+    (lambda m, X, y: m.predict_proba(BIG), r"^x holds values beyond the range of float32"),
+    (lambda m, X, y: m.evaluate(BIG, y), r"^x holds values beyond"),
+    (lambda m, X, y: m.fit(BIG, y, epochs=1, verbose=0), r"^x holds values beyond"),
     (lambda m, X, y: m.fit(X, y, epochs=1, verbose=0, validation_data=(BIG, y)),
      r"^validation_data X holds values beyond"),
     (lambda m, X, y: m.fit(X, y, epochs=1, verbose=0, sample_weight=np.full(24, 1e39)),
@@ -161,7 +161,7 @@ def test_initial_weights_beyond_float32_are_refused():
 def test_zero_features_on_an_unbuilt_model_is_refused():
     model = fa.Model([fa.Dense(1, activation="sigmoid")], dtype="float64")
     model.compile(loss="binary_crossentropy", optimizer="sgd")
-    with pytest.raises(ValueError, match=r"^X has no features \(shape \(5, 0\)\)"):
+    with pytest.raises(ValueError, match=r"^x has no features \(shape \(5, 0\)\)"):
         model.fit(np.zeros((5, 0)), np.zeros(5), epochs=1, verbose=0)
     assert not model.built and model.input_dim is None
 
@@ -248,7 +248,7 @@ def test_masked_arrays_with_masked_entries_are_refused():
     before = state(model)
     masked = np.ma.masked_array(X, mask=np.zeros_like(X, bool))
     masked.mask[3, 1] = True
-    with pytest.raises(ValueError, match="X is a masked array with 1 masked entries"):
+    with pytest.raises(ValueError, match="x is a masked array with 1 masked entries"):
         model.predict_proba(masked)
     with pytest.raises(ValueError, match="y is a masked array"):
         model.fit(X, np.ma.masked_equal(y, 1), epochs=1, verbose=0)
@@ -261,9 +261,9 @@ def test_sparse_and_ragged_inputs_are_refused_with_a_hint():
     scipy_sparse = pytest.importorskip("scipy.sparse")
     model = binary_model("float64")
     X, _ = data()
-    with pytest.raises(TypeError, match=r"X must be a dense array; got a sparse .*toarray"):
+    with pytest.raises(TypeError, match=r"x must be a dense array; got a sparse .*toarray"):
         model.predict_proba(scipy_sparse.csr_matrix(X))
-    with pytest.raises(ValueError, match="X cannot be read as a numeric array"):
+    with pytest.raises(ValueError, match="x cannot be read as a numeric array"):
         model.predict_proba([[1.0, 2.0, 3.0], [1.0]])
 
 
