@@ -14,9 +14,8 @@ from ._signals import deferred_interrupt
 from .callbacks import Callback, History, ProgressLogger
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
-from .layers import Dense
+from . import layout as layouts
 from .layout import Layout, Workspace
-from .initializers import INITIALIZERS
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 PREDICT_CAPACITY = 1024  # rows per block when predicting or evaluating
@@ -34,7 +33,7 @@ class Model:
 
     Parameters
     ----------
-    layers : list of Dense
+    layers : list of Dense, Activation, Dropout or BatchNormalization
         The layers, input to output.
     input_dim : int, optional
         Number of input features; if omitted it is taken from the first ``fit``.
@@ -47,8 +46,11 @@ class Model:
 
     def __init__(self, layers, input_dim=None, dtype="float32", seed=None):
         layers = list(layers) if isinstance(layers, (list, tuple)) else None
-        if not layers or not all(isinstance(layer, Dense) for layer in layers):
-            raise TypeError("layers must be a non-empty list of fastann.Dense")
+        if not layers:
+            raise TypeError("layers must be a non-empty list of fastann layers (Dense, "
+                            "Activation, Dropout, BatchNormalization)")
+        for layer in layers:
+            layouts.kind_of(layer)
         name = np.dtype(dtype).name if _is_dtype_like(dtype) else dtype
         if name not in DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
@@ -68,6 +70,7 @@ class Model:
         self.stop_training = False
         self.layout = None
         self._params = None
+        self._moving = None
         self._opt_state = None
         self._workspaces = {}
         self._counters = np.zeros(train_kernels.N_COUNTERS, np.int64)
@@ -99,20 +102,13 @@ class Model:
 
     def count_params(self):
         self._require_built("count_params")
-        return self.layout.n_params
+        return self.layout.n_total
 
     def _build(self, n_features):
-        codes = [layer.activation_spec.code for layer in self.layers]
-        layout = Layout.build([n_features] + [layer.units for layer in self.layers], codes)
-        params = np.zeros(layout.n_params, self.dtype)
-        random = np.random.RandomState(self.seed)
-        for layer, (W, _), n_in in zip(self.layers, _pairs(layout.views(params)),
-                                       layout.sizes):
-            init = INITIALIZERS[layer.kernel_initializer.lower()]
-            W[:] = init(random, n_in, layer.units, layer.init_scale)
+        layout = Layout.for_layers(self.layers, n_features)
+        self._params, self._moving = layout.initial_state(self.layers, self.seed, self.dtype)
         self.layout = layout
-        self._params = params
-        self._slopes = np.array([layer.negative_slope for layer in self.layers], self.dtype)
+        self._slopes = layout.kernel_slopes(self.dtype)
         self._opt_state = np.zeros(N_SLOTS * layout.n_params, self.dtype)
         self._workspaces = {}
 
@@ -158,7 +154,7 @@ class Model:
                 f"computed from the logits); the output layer uses {output.name!r}")
         optimizer = optimizers.get(optimizer)
         names = list(spec.default_metrics if metrics is None else metrics)
-        n_out = self.layers[-1].units
+        n_out = layouts.output_units(self.layers, self.input_dim)
         codes = np.array([metric_table.resolve(name, spec, n_out) for name in names],
                          np.int64)
         self.loss, self.optimizer = spec, optimizer
@@ -231,7 +227,7 @@ class Model:
                        class_weight):
         """Every array ``fit`` needs, checked and converted once, before anything changes."""
         X = _checks.features("X", X, self.dtype, self.input_dim)
-        n_out = self.layers[-1].units
+        n_out = layouts.output_units(self.layers, X.shape[1])
         Y = _checks.targets("y", y, X.shape[0], self.loss, n_out, self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
         if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
@@ -326,7 +322,8 @@ class Model:
                     workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
                     workspace.batch_Y, workspace.batch_weight,
                     data.X, data.Y, data.weight, data.X_val, data.Y_val, data.weight_val,
-                    self.layout.table, self._slopes, self.loss.code, self._metric_codes,
+                    self.layout.table, self._slopes, self._extras(workspace),
+                    self.loss.code, self._metric_codes,
                     self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity,
                     shuffle)
             finally:  # also on Ctrl-C: record what the kernel completed
@@ -401,14 +398,19 @@ class Model:
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
         return train_kernels.infer_dataset(
             out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
-            self._params, self.layout.table, self._slopes, workspace.capacity, loss_code,
-            metric_codes)
+            self._params, self.layout.table, self._slopes, self._extras(workspace),
+            workspace.capacity, loss_code, metric_codes)
+
+    def _extras(self, workspace):
+        return self.layout.kernel_extras(self._moving, workspace, self._rng_state, self.dtype)
 
     # ---------------------------------------------------------------- weights
     def get_weights(self):
-        """Copies [W1 (n_in, n_out), b1 (n_out,), W2, b2, ...], Keras' layout."""
+        """Copies of every weight in Keras' order, layer by layer: Dense kernel (n_in,
+        n_out) then bias (n_out,) if it has one; BatchNormalization gamma, beta (those
+        that exist), moving_mean, moving_variance (n,)."""
         self._require_built("get_weights")
-        return [view.copy() for view in self.layout.views(self._params)]
+        return [view.copy() for view in self.layout.weight_views(self._params, self._moving)]
 
     def _load_params(self, flat):
         """Copy a flat parameter vector (a copy of ``params``) back in; used by
@@ -422,14 +424,15 @@ class Model:
     def set_weights(self, weights):
         """Load weights in ``get_weights`` layout; checked whole before anything changes."""
         self._require_built("set_weights")
-        targets = self.layout.views(self._params)
+        targets = self.layout.weight_views(self._params, self._moving)
         weights = list(weights)
         if len(weights) != len(targets):
-            raise ValueError(f"set_weights expects {len(targets)} arrays [W1, b1, ...]; got "
-                             f"{len(weights)}")
+            raise ValueError(f"set_weights expects {len(targets)} arrays (get_weights' "
+                             f"order); got {len(weights)}")
         checked = []
-        for index, (given, target) in enumerate(zip(weights, targets)):
-            name = f"weights[{index}] ({'W' if index % 2 == 0 else 'b'}{index // 2 + 1})"
+        for index, (given, target, slot) in enumerate(zip(weights, targets,
+                                                          self.layout.weights)):
+            name = f"weights[{index}] (layer {slot.layer} {slot.name})"
             array = _checks._numeric(name, given)
             if array.shape != target.shape:
                 raise ValueError(f"{name} must have shape {target.shape}; got {array.shape}")
@@ -448,13 +451,14 @@ class Model:
     def summary(self, file=None):
         """Print the layers, their output shapes and parameter counts."""
         file = file or sys.stdout
-        n_in = self.input_dim
         rows = []
         for index, layer in enumerate(self.layers):
-            count = "?" if n_in is None else f"{(n_in + 1) * layer.units:,}"
-            rows.append((f"dense_{index} (Dense)", f"(None, {layer.units})",
+            kind = type(layer).__name__
+            units = self.layout.sizes[index + 1] if self.built else getattr(layer, "units",
+                                                                            "?")
+            count = "?" if not self.built else f"{self.layout.layer_size(index):,}"
+            rows.append((f"{_snake(kind)}_{index} ({kind})", f"(None, {units})",
                          layer.activation_spec.name, count))
-            n_in = None if n_in is None else layer.units
         header = ("Layer (type)", "Output shape", "Activation", "Param #")
         widths = [max(len(str(r[i])) for r in rows + [header]) + 2 for i in range(4)]
         line = "".join(h.ljust(w) for h, w in zip(header, widths))
@@ -466,12 +470,13 @@ class Model:
         for row in rows:
             print("".join(str(c).ljust(w) for c, w in zip(row, widths)), file=file)
         total = "unknown until the input size is known" if not self.built else \
-            f"{self.layout.n_params:,}"
+            f"{self.layout.n_total:,}"
         print(rule, file=file)
         print(f"Total params: {total}", file=file)
 
     def __repr__(self):
-        sizes = self.layout.sizes if self.built else ("?",) + tuple(l.units for l in self.layers)
+        sizes = self.layout.sizes if self.built else ("?",) + tuple(
+            getattr(layer, "units", "?") for layer in self.layers)
         return (f"Model({'-'.join(map(str, sizes))}, dtype={self.dtype.name}, "
                 f"epochs_trained={self.epochs_trained})")
 
@@ -534,8 +539,9 @@ def _callback_list(callbacks):
     return callbacks
 
 
-def _pairs(items):
-    return zip(items[0::2], items[1::2])
+def _snake(name):
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower()
+                   for i, c in enumerate(name))
 
 
 def _is_dtype_like(value):
