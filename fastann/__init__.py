@@ -8,12 +8,12 @@
 """
 from . import schedules
 from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ReduceLROnPlateau
-from .layers import Dense
+from .layers import Activation, BatchNormalization, Dense, Dropout
 from .model import Model
 from .optimizers import SGD, Adam, RMSprop
 from .saving import load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "Dense", "SGD", "Adam", "RMSprop", "Callback", "History",
-           "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "schedules", "load_model"]
+__all__ = ["Model", "Dense", "Activation", "Dropout", "BatchNormalization", "SGD", "Adam",
+           "RMSprop", "Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "schedules", "load_model"]

@@ -41,6 +41,13 @@ class Weight:
     def size(self):
         return int(np.prod(self.shape))
 
+    @property
+    def label(self):
+        """How errors name it: W3 / b3 for layer 3's (1-based) Dense kernel and bias, else
+        the layer index and the weight's Keras name."""
+        short = {"kernel": "W", "bias": "b"}.get(self.name)
+        return f"{short}{self.layer + 1}" if short else f"layer {self.layer} {self.name}"
+
 
 @dataclass(frozen=True)
 class LayerKind:

@@ -46,11 +46,14 @@ class Model:
 
     def __init__(self, layers, input_dim=None, dtype="float32", seed=None):
         layers = list(layers) if isinstance(layers, (list, tuple)) else None
+        kinds = "fastann.Dense, Activation, Dropout or BatchNormalization layers"
         if not layers:
-            raise TypeError("layers must be a non-empty list of fastann layers (Dense, "
-                            "Activation, Dropout, BatchNormalization)")
-        for layer in layers:
-            layouts.kind_of(layer)
+            raise TypeError(f"layers must be a non-empty list of {kinds}")
+        for index, layer in enumerate(layers):
+            if type(layer).__name__ not in layouts.LAYER_KINDS:
+                raise TypeError(f"layers must be a non-empty list of {kinds}; fastann does "
+                                f"not support layers of type {type(layer).__name__} "
+                                f"(layers[{index}])")
         name = np.dtype(dtype).name if _is_dtype_like(dtype) else dtype
         if name not in DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
@@ -427,12 +430,13 @@ class Model:
         targets = self.layout.weight_views(self._params, self._moving)
         weights = list(weights)
         if len(weights) != len(targets):
-            raise ValueError(f"set_weights expects {len(targets)} arrays (get_weights' "
-                             f"order); got {len(weights)}")
+            order = "[W1, b1, ...]" if self.layout.plain else "(get_weights' order)"
+            raise ValueError(f"set_weights expects {len(targets)} arrays {order}; got "
+                             f"{len(weights)}")
         checked = []
         for index, (given, target, slot) in enumerate(zip(weights, targets,
                                                           self.layout.weights)):
-            name = f"weights[{index}] (layer {slot.layer} {slot.name})"
+            name = f"weights[{index}] ({slot.label})"
             array = _checks._numeric(name, given)
             if array.shape != target.shape:
                 raise ValueError(f"{name} must have shape {target.shape}; got {array.shape}")

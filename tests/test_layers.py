@@ -459,3 +459,17 @@ def test_refused_set_weights_leaves_the_model_as_it_was():
         model.set_weights(weights)
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_diverging_epoch_rolls_back_the_moving_statistics():
+    generator = np.random.default_rng(8)
+    X, y = generator.normal(size=(32, 3)), generator.normal(size=32)
+    model = make_model([BatchNormalization(momentum=0.5), Dense(4), Dense(1)], "mse", 3,
+                       dtype="float32", optimizer=fa.SGD(lr=0.01))
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    before = model.get_weights()
+    model.compile(loss="mse", optimizer=fa.SGD(lr=1e30), metrics=[])
+    with pytest.raises(FloatingPointError, match="diverged"):
+        model.fit(X + 5, y, epochs=1, batch_size=8, verbose=0)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
