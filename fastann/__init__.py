@@ -20,7 +20,7 @@ from ._errors import NotSupportedError
 from .callbacks import (BackupAndRestore, Callback, CSVLogger, EarlyStopping, History,
                         LambdaCallback, LearningRateScheduler, ModelCheckpoint,
                         ReduceLROnPlateau, TerminateOnNaN)
-from .layers import Dense, Flatten, Input, InputLayer
+from .layers import Activation, BatchNormalization, Dense, Dropout, Flatten, Input, InputLayer
 from .model import Model, Sequential
 from .optimizers import SGD, Adam, RMSprop
 from .plotting import plot_history
@@ -28,7 +28,8 @@ from .saving import load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "Sequential", "Input", "InputLayer", "Dense", "Flatten", "SGD", "Adam",
+__all__ = ["Model", "Sequential", "Input", "InputLayer", "Dense", "Flatten", "Activation", "Dropout",
+           "BatchNormalization", "SGD", "Adam",
            "RMSprop", "Callback", "History", "EarlyStopping", "ModelCheckpoint",
            "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LearningRateScheduler",
            "LambdaCallback", "BackupAndRestore", "NotSupportedError", "load_model",

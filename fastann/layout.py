@@ -1,16 +1,131 @@
 """Where everything lives in the flat buffers, computed once per architecture.
 
-Parameters are laid out layer by layer, ``W`` (n_in, n_out) then ``b`` (n_out,), in one
-contiguous array; gradients and optimizer state share that layout. Activations of a
-batch are laid out the same way: layer ``l``'s block of ``capacity * n_out`` values
-starts at ``capacity * unit_offset[l]`` in the Z and A buffers.
+Trainable parameters are laid out layer by layer in one contiguous array, each layer's
+in Keras' order (Dense: ``W`` (n_in, n_out) then ``b`` (n_out,) when it has one;
+BatchNormalization: ``gamma`` then ``beta``, those that exist); gradients and
+optimizer state share that layout, so the optimizer and regularizers see only
+trainable values. Non-trainable state (BatchNormalization's moving mean and variance)
+lives in a second flat array, ``moving``, which the training loop updates itself.
+Activations of a batch are laid out the same way: layer ``l``'s block of
+``capacity * n_out`` values starts at ``capacity * unit_offset[l]`` in the Z and A
+buffers.
+
+Each layer type is one entry of ``LAYER_KINDS``: its kernel code, its output size, its
+weights (name, shape, trainable or not, initial values) and its per-layer numbers for
+the kernels. A new layer type is an entry there plus its kernels in
+``kernels/network.py``.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .initializers import INITIALIZERS
 from .kernels import network
+from .kernels.activations import LINEAR
 from .kernels.optimizers import N_SLOTS
+from .layers import CONSTANT_INITIALIZERS
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One of a layer's weights in ``get_weights`` order: which flat array holds it
+    (``"params"``, trainable, or ``"moving"``), where, and its shape."""
+
+    layer: int
+    name: str
+    trainable: bool
+    offset: int
+    shape: tuple
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    @property
+    def label(self):
+        """How errors name it: W3 / b3 for layer 3's (1-based) Dense kernel and bias, else
+        the layer index and the weight's Keras name."""
+        short = {"kernel": "W", "bias": "b"}.get(self.name)
+        return f"{short}{self.layer + 1}" if short else f"layer {self.layer} {self.name}"
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """A layer type: its kernel code, how many outputs it has for ``n_in`` inputs, its
+    weights ``(name, shape, trainable)`` and how each is initialised."""
+
+    code: int
+    output_units: object  # (layer, n_in) -> n_out
+    weights: object  # (layer, n_in, n_out) -> [(name, shape, trainable), ...]
+    initial: object  # (layer, name, shape, random) -> ndarray or scalar
+
+
+def _dense_weights(layer, n_in, n_out):
+    weights = [("kernel", (n_in, n_out), True)]
+    if getattr(layer, "use_bias", True):
+        weights.append(("bias", (n_out,), True))
+    return weights
+
+
+def _dense_initial(layer, name, shape, random):
+    if name == "kernel":
+        init = INITIALIZERS[layer.kernel_initializer.lower()]
+        return init(random, shape[0], shape[1], layer.init_scale)
+    initializer = getattr(layer, "bias_initializer", "zeros")
+    if isinstance(initializer, str) and initializer.lower() in CONSTANT_INITIALIZERS:
+        return CONSTANT_INITIALIZERS[initializer.lower()]
+    raise ValueError(f"Dense bias_initializer {initializer!r}: fastann initialises biases "
+                     f"with one of {sorted(CONSTANT_INITIALIZERS)} only")
+
+
+def _batchnorm_weights(layer, n_in, n_out):
+    weights = [("gamma", (n_out,), True)] if layer.scale else []
+    if layer.center:
+        weights.append(("beta", (n_out,), True))
+    return weights + [("moving_mean", (n_out,), False), ("moving_variance", (n_out,), False)]
+
+
+def _batchnorm_initial(layer, name, shape, random):
+    names = {"gamma": layer.gamma_initializer, "beta": layer.beta_initializer,
+             "moving_mean": layer.moving_mean_initializer,
+             "moving_variance": layer.moving_variance_initializer}
+    return CONSTANT_INITIALIZERS[names[name].lower()]
+
+
+def _same_size(layer, n_in):
+    return n_in
+
+
+def _no_weights(layer, n_in, n_out):
+    return []
+
+
+LAYER_KINDS = {
+    "Dense": LayerKind(network.DENSE, lambda layer, n_in: layer.units, _dense_weights,
+                       _dense_initial),
+    "Activation": LayerKind(network.ACTIVATION_LAYER, _same_size, _no_weights, None),
+    "Dropout": LayerKind(network.DROPOUT, _same_size, _no_weights, None),
+    "BatchNormalization": LayerKind(network.BATCH_NORMALIZATION, _same_size,
+                                    _batchnorm_weights, _batchnorm_initial),
+}
+
+
+def kind_of(layer):
+    """The ``LayerKind`` of ``layer``, or a TypeError naming the supported types."""
+    kind = LAYER_KINDS.get(type(layer).__name__)
+    if kind is None:
+        raise TypeError(f"fastann does not support layers of type {type(layer).__name__}; "
+                        f"expected one of {', '.join(sorted(LAYER_KINDS))}")
+    return kind
+
+
+def output_units(layers, n_features=None):
+    """Size of the network's output: the last Dense's units, or the input size when no
+    Dense layer is present (None if that is not known yet)."""
+    for layer in reversed(layers):
+        if hasattr(layer, "units"):
+            return layer.units
+    return n_features
 
 
 @dataclass(frozen=True)
@@ -18,6 +133,8 @@ class Layout:
     """Offsets of every layer's parameters and activations.
 
     ``table`` is the int64 (n_layers, network.N_COLUMNS) array the kernels read.
+    ``plain`` says the network is Dense layers with biases only, which run the kernels'
+    Dense-only passes (``extras`` None).
     """
 
     sizes: tuple  # (n_features, units_1, ..., units_L)
@@ -25,12 +142,21 @@ class Layout:
     n_params: int
     total_units: int
     max_units: int
+    weights: tuple = ()  # Weight, in get_weights order
+    n_moving: int = 0
+    n_scratch: int = 0
+    plain: bool = True
+    floats: np.ndarray = field(default=None, repr=False)  # (n_layers, N_FLOATS) float64
+    bits: np.ndarray = field(default=None, repr=False)  # (n_layers, N_BITS) uint64
+    slopes: np.ndarray = field(default=None, repr=False)  # (n_layers,) float64
 
     @classmethod
     def build(cls, sizes, activation_codes):
+        """The layout of a stack of Dense layers with biases of the given sizes."""
         n_layers = len(sizes) - 1
         table = np.zeros((n_layers, network.N_COLUMNS), dtype=np.int64)
         param_offset = unit_offset = 0
+        weights = []
         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             table[l, network.N_IN] = n_in
             table[l, network.N_OUT] = n_out
@@ -38,17 +164,113 @@ class Layout:
             table[l, network.B_OFFSET] = param_offset + n_in * n_out
             table[l, network.UNIT_OFFSET] = unit_offset
             table[l, network.ACTIVATION] = activation_codes[l]
+            table[l, network.KIND] = network.DENSE
+            weights += [Weight(l, "kernel", True, param_offset, (n_in, n_out)),
+                        Weight(l, "bias", True, param_offset + n_in * n_out, (n_out,))]
             param_offset += (n_in + 1) * n_out
             unit_offset += n_out
         table.setflags(write=False)
-        return cls(tuple(sizes), table, param_offset, unit_offset, max(sizes[1:]))
+        return cls(tuple(sizes), table, param_offset, unit_offset, max(sizes[1:]),
+                   tuple(weights))
+
+    @classmethod
+    def for_layers(cls, layers, n_features):
+        """The layout of any stack of ``layers`` (see ``LAYER_KINDS``) on ``n_features``
+        inputs."""
+        n_layers = len(layers)
+        table = np.full((n_layers, network.N_COLUMNS), -1, dtype=np.int64)
+        floats = np.zeros((n_layers, network.N_FLOATS))
+        bits = np.zeros((n_layers, network.N_BITS), np.uint64)
+        slopes = np.array([getattr(layer, "negative_slope", 0.2) for layer in layers])
+        sizes = [n_features]
+        weights = []
+        offsets = {"params": 0, "moving": 0}
+        unit_offset = scratch_offset = 0
+        for l, layer in enumerate(layers):
+            kind = kind_of(layer)
+            n_in = sizes[-1]
+            n_out = kind.output_units(layer, n_in)
+            sizes.append(n_out)
+            row = table[l]
+            row[network.N_IN], row[network.N_OUT] = n_in, n_out
+            row[network.UNIT_OFFSET] = unit_offset
+            row[network.KIND] = kind.code
+            spec = getattr(layer, "activation_spec", None)
+            row[network.ACTIVATION] = spec.code if spec is not None else LINEAR
+            for name, shape, trainable in kind.weights(layer, n_in, n_out):
+                array = "params" if trainable else "moving"
+                weights.append(Weight(l, name, trainable, offsets[array], shape))
+                offsets[array] += int(np.prod(shape))
+            named = {w.name: w.offset for w in weights if w.layer == l}
+            if kind.code == network.DENSE:
+                row[network.W_OFFSET] = named["kernel"]
+                row[network.B_OFFSET] = named.get("bias", -1)
+                if "bias" not in named:  # a zero bias and a discarded bias gradient
+                    row[network.SCRATCH_OFFSET] = scratch_offset
+                    scratch_offset += 2 * n_out
+            elif kind.code == network.BATCH_NORMALIZATION:
+                row[network.W_OFFSET] = named.get("gamma", -1)
+                row[network.B_OFFSET] = named.get("beta", -1)
+                row[network.MOVING_OFFSET] = named["moving_mean"]
+                row[network.SCRATCH_OFFSET] = scratch_offset
+                scratch_offset += 6 * n_out
+                floats[l, network.MOMENTUM] = layer.momentum
+                floats[l, network.EPSILON] = layer.epsilon
+            elif kind.code == network.DROPOUT:
+                floats[l, network.SCALE] = 1.0 / (1.0 - layer.rate)
+                bits[l, network.THRESHOLD] = np.uint64(int(layer.rate * 2.0**53))
+                if layer.seed is not None:
+                    # never 0 (which means "no salt"): the seed's SplitMix64 output
+                    bits[l, network.SALT] = np.random.SeedSequence(
+                        layer.seed).generate_state(1, np.uint64)[0] | np.uint64(1)
+            unit_offset += n_out
+        plain = all(type(layer).__name__ == "Dense" and getattr(layer, "use_bias", True)
+                    for layer in layers)
+        table.setflags(write=False)
+        return cls(tuple(sizes), table, offsets["params"], unit_offset, max(sizes[1:]),
+                   tuple(weights), offsets["moving"], scratch_offset, plain, floats, bits,
+                   slopes)
+
+    @property
+    def n_total(self):
+        """Every weight, trainable or not (Keras' ``count_params``)."""
+        return self.n_params + self.n_moving
+
+    def layer_size(self, l):
+        """How many weights layer ``l`` has, trainable or not."""
+        return sum(w.size for w in self.weights if w.layer == l)
 
     def views(self, flat):
-        """[W1, b1, W2, b2, ...] as views into a flat parameter-shaped array."""
-        out = []
-        for n_in, n_out, w, b in self.table[:, :network.UNIT_OFFSET]:
-            out += [flat[w:w + n_in * n_out].reshape(n_in, n_out), flat[b:b + n_out]]
-        return out
+        """The trainable weights, in order, as views into a flat parameter-shaped array."""
+        return [flat[w.offset:w.offset + w.size].reshape(w.shape)
+                for w in self.weights if w.trainable]
+
+    def weight_views(self, params, moving):
+        """Every weight in ``get_weights`` order, as views into ``params`` / ``moving``."""
+        return [(params if w.trainable else moving)[w.offset:w.offset + w.size].reshape(
+            w.shape) for w in self.weights]
+
+    def initial_state(self, layers, seed, dtype):
+        """(params (n_params,), moving (n_moving,)) initialised as each layer's kind says;
+        the kernels draw from one RandomState(seed), layer after layer."""
+        params = np.zeros(self.n_params, dtype)
+        moving = np.zeros(self.n_moving, dtype)
+        random = np.random.RandomState(seed)
+        for weight, view in zip(self.weights, self.weight_views(params, moving)):
+            layer = layers[weight.layer]
+            view[...] = kind_of(layer).initial(layer, weight.name, weight.shape, random)
+        return params, moving
+
+    def kernel_extras(self, moving, workspace, rng_state, dtype):
+        """The ``extras`` argument of the kernels: None for a plain Dense stack, else the
+        tuple ``network.forward_layers`` documents."""
+        if self.plain:
+            return None
+        return (moving, workspace.moving_backup, workspace.scratch,
+                self.floats.astype(dtype), self.bits, rng_state)
+
+    def kernel_slopes(self, dtype):
+        return self.slopes.astype(dtype)
 
 
 class Workspace:
@@ -68,6 +290,13 @@ class Workspace:
         self.batch_Y = np.zeros((capacity, n_out), dtype)
         self.batch_weight = np.zeros(capacity, dtype)
         self.order = np.zeros(0, np.int64)
+        self.moving_backup = np.zeros(layout.n_moving, dtype)
+        self.scratch = np.zeros(layout.n_scratch, dtype)
+        for l in range(layout.table.shape[0]):  # BatchNormalization's constant gamma
+            if layout.table[l, network.KIND] == network.BATCH_NORMALIZATION:
+                n_out, start = layout.table[l, network.N_OUT], layout.table[
+                    l, network.SCRATCH_OFFSET]
+                self.scratch[start + 4 * n_out:start + 5 * n_out] = 1
 
     def order_for(self, n_samples):
         """The permutation buffer for a data set of ``n_samples`` rows."""

@@ -22,11 +22,11 @@ from ._errors import NotSupportedError
 from ._signals import deferred_interrupt
 from ._threads import ScratchPool, TrainingGuard
 from .callbacks import Callback, EpochLines, History, ProgressLogger, step_line
-from .initializers import INITIALIZERS
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
 from .kernels.rng import shuffle_order
 from .layers import Flatten, InputLayer, Layer, unique_name
+from . import layout as layouts
 from .layout import Layout, Workspace
 from .state import TrainingState
 
@@ -173,6 +173,11 @@ class Model:
     def _opt_state(self):
         return None if self._state is None else self._state.opt_state
 
+    @property
+    def _moving(self):
+        """Non-trainable state (BatchNormalization's moving statistics), (n_moving,)."""
+        return None if self._state is None else self._state.moving
+
     def get_training_state(self):
         """A copy of the training state (``fastann.state.TrainingState``): parameters,
         optimizer state, shuffling RNG state, epoch and step counters."""
@@ -188,7 +193,7 @@ class Model:
 
     def count_params(self):
         self._require_built("count_params")
-        return self.layout.n_params
+        return self.layout.n_total
 
     @property
     def _stack(self):
@@ -220,19 +225,14 @@ class Model:
 
     def _build(self, n_features):
         stack = self._stack
-        codes = [layer.activation_spec.code for layer in stack]
-        layout = Layout.build([n_features] + [layer.units for layer in stack], codes)
-        params = np.zeros(layout.n_params, self.dtype)
-        random = np.random.RandomState(self.seed)
-        for layer, (W, _), n_in in zip(stack, _pairs(layout.views(params)), layout.sizes):
-            init = INITIALIZERS[layer.kernel_initializer.lower()]
-            W[:] = init(random, n_in, layer.units, layer.init_scale)
+        layout = Layout.for_layers(stack, n_features)
+        params, moving = layout.initial_state(stack, self.seed, self.dtype)
         _checks.finite_results("building the model", "the layers' init_scale", params,
                                "lower init_scale")
         self.layout = layout
         self._state = TrainingState(params, np.zeros(N_SLOTS * layout.n_params, self.dtype),
-                                    self._rng_state, self._counters)
-        self._slopes = np.array([layer.negative_slope for layer in stack], self.dtype)
+                                    self._rng_state, self._counters, moving)
+        self._slopes = layout.kernel_slopes(self.dtype)
         self._workspaces = {}
         self._scratch.clear()
         for layer in self._layers:
@@ -354,7 +354,7 @@ class Model:
             raise TypeError(f"metrics must be a metric name or a list of metric names; got "
                             f"{type(metrics).__name__}")
         names = list(spec.default_metrics if metrics is None else metrics)
-        n_out = self._output_layer.units
+        n_out = layouts.output_units(self._stack, self.input_dim)
         codes = np.array([_lookup_callable("metric", name,
                                            lambda m: metric_table.resolve(m, spec, n_out),
                                            sorted(metric_table.METRICS))
@@ -490,7 +490,7 @@ class Model:
         raw = np.asarray(X) if not hasattr(X, "shape") else X
         X = self._features("x", X)
         input_shape = tuple(raw.shape[1:]) if getattr(raw, "ndim", 0) > 2 else (X.shape[1],)
-        n_out = self._output_layer.units
+        n_out = layouts.output_units(self._stack, self.input_dim)
         Y = _checks.targets("y", y, X.shape[0], self.loss, n_out, self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
         if isinstance(validation_split, bool) or not (
@@ -656,7 +656,8 @@ class Model:
             workspace.grads, workspace.backup_params, workspace.backup_state,
             workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
             workspace.batch_Y, workspace.batch_weight, X, Y, weight, *val,
-            self.layout.table, self._slopes, self.loss.code, self._metric_codes,
+            self.layout.table, self._slopes, self._extras(workspace), self.loss.code,
+            self._metric_codes,
             self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity, shuffle)
 
     def _train_by_batches(self, data, capacity, workspace, order, shuffle, lr, logs,
@@ -811,14 +812,18 @@ class Model:
                 as workspace:
             return train_kernels.infer_dataset(
                 out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
-                self._params, self.layout.table, self._slopes, workspace.capacity,
-                loss_code, metric_codes)
+                self._params, self.layout.table, self._slopes, self._extras(workspace),
+                workspace.capacity, loss_code, metric_codes)
+
+    def _extras(self, workspace):
+        """The kernels' ``extras``: None for a plain Dense stack (``layout.kernel_extras``)."""
+        return self.layout.kernel_extras(self._moving, workspace, self._rng_state, self.dtype)
 
     # ---------------------------------------------------------------- weights
     def get_weights(self):
         """Copies [W1 (n_in, n_out), b1 (n_out,), W2, b2, ...], Keras' layout."""
         self._require_built("get_weights")
-        return [view.copy() for view in self.layout.views(self._params)]
+        return [view.copy() for view in self.layout.weight_views(self._params, self._moving)]
 
     @property
     def weights(self):
@@ -827,16 +832,16 @@ class Model:
 
     def _layer_slots(self, layer):
         """Indices of ``layer``'s arrays in ``get_weights()``'s list."""
-        stack = self._stack
-        for index, candidate in enumerate(stack):
+        for index, candidate in enumerate(self._stack):
             if candidate is layer:
-                return [2 * index, 2 * index + 1]
+                return [i for i, weight in enumerate(self.layout.weights)
+                        if weight.layer == index]
         return []  # a Flatten: no weights
 
     def layer_weights(self, layer):
         """Copies of one layer's arrays (``layer.get_weights()``)."""
         self._require_built("get_weights")
-        views = self.layout.views(self._params)
+        views = self.layout.weight_views(self._params, self._moving)
         return [views[i].copy() for i in self._layer_slots(layer)]
 
     def set_layer_weights(self, layer, weights):
@@ -866,14 +871,16 @@ class Model:
         """Load weights in ``get_weights`` layout; checked whole before anything changes."""
         self._require_built("set_weights")
         self._guard.check_idle("set_weights")
-        targets = self.layout.views(self._params)
+        targets = self.layout.weight_views(self._params, self._moving)
         weights = list(weights)
         if len(weights) != len(targets):
-            raise ValueError(f"set_weights expects {len(targets)} arrays [W1, b1, ...]; got "
+            order = "[W1, b1, ...]" if self.layout.plain else "(get_weights' order)"
+            raise ValueError(f"set_weights expects {len(targets)} arrays {order}; got "
                              f"{len(weights)}")
         checked = []
-        for index, (given, target) in enumerate(zip(weights, targets)):
-            name = f"weights[{index}] ({'W' if index % 2 == 0 else 'b'}{index // 2 + 1})"
+        for index, (given, target, slot) in enumerate(zip(weights, targets,
+                                                          self.layout.weights)):
+            name = f"weights[{index}] ({slot.label})"
             array = _checks.numeric_in_dtype(name, given, self.dtype)
             if array.shape != target.shape:
                 raise ValueError(f"{name} must have shape {target.shape}; got {array.shape}")
@@ -985,14 +992,18 @@ class Model:
         config = self.get_config()
         n_in = self.input_dim
         rows = []
+        index = 0  # position in the kernels' stack
         for item, layer in zip(config["layers"], self._layers):
             kind = item["class_name"]
             if isinstance(layer, INPUT_SIDE):
                 rows.append((f"{layer.name} ({kind})", f"(None, {n_in or '?'})", "0"))
                 continue
-            count = "?" if n_in is None else f"{(n_in + 1) * layer.units:,}"
-            rows.append((f"{layer.name} ({kind})", f"(None, {layer.units})", count))
-            n_in = None if n_in is None else layer.units
+            if self.built:
+                units, count = self.layout.sizes[index + 1], f"{self.layout.layer_size(index):,}"
+            else:
+                units, count = getattr(layer, "units", "?"), "?"
+            rows.append((f"{layer.name} ({kind})", f"(None, {units})", count))
+            index += 1
         header = ("Layer (type)", "Output Shape", "Param #")
         widths = [max([len(r[i]) for r in rows] + [len(header[i])]) + 4 for i in range(3)]
         width = max(line_length or 0, sum(widths))
@@ -1003,11 +1014,14 @@ class Model:
         for row in rows:
             out("".join(c.ljust(w) for c, w in zip(row, widths)))
         out("─" * width)
-        total = "unknown until the input size is known" if not self.built else \
-            f"{self.layout.n_params:,}"
+        if self.built:
+            total, trainable = f"{self.layout.n_total:,}", f"{self.layout.n_params:,}"
+            frozen = f"{self.layout.n_moving:,}"
+        else:
+            total = trainable = frozen = "unknown until the input size is known"
         out(f" Total params: {total}")
-        out(f" Trainable params: {total}")
-        out(" Non-trainable params: 0")
+        out(f" Trainable params: {trainable}")
+        out(f" Non-trainable params: {frozen}")
         out(f" dtype: {self.dtype.name}, input_shape: {self._input_shape}")
 
     def __setstate__(self, state):
@@ -1019,7 +1033,7 @@ class Model:
 
     def __repr__(self):
         sizes = self.layout.sizes if self.built else ("?",) + tuple(
-            layer.units for layer in self._stack)
+            getattr(layer, "units", "?") for layer in self._stack)
         return (f"{type(self).__name__}({'-'.join(map(str, sizes))}, dtype={self.dtype.name}, "
                 f"epochs_trained={self.epochs_trained})")
 

@@ -365,6 +365,64 @@ class SplitMix64:
         return np.array(order, dtype=np.int64)
 
 
+# ---------------------------------------------------------- other layer types
+# Dropout and BatchNormalization as the kernels compute them (see fastann.layers).
+
+def dropout_mask(shape, rate, generator, salt=0):
+    """Inverted dropout's mask (rows, units): 0, or 1 / (1 - rate) where the entry is
+    kept, drawn from ``generator`` (a SplitMix64) one 64-bit draw per entry in row-major
+    order, kept when its top 53 bits are at least ``floor(rate * 2**53)``; a nonzero
+    ``salt`` is mixed into each draw by SplitMix64's finaliser."""
+    threshold = int(rate * 2.0**53)
+    keep = np.empty(int(np.prod(shape)), dtype=bool)
+    for i in range(keep.shape[0]):
+        bits = generator.next_uint64()
+        if salt:
+            z = bits ^ salt
+            z = ((z ^ (z >> 30)) * SplitMix64.MIX_1) & MASK_64
+            z = ((z ^ (z >> 27)) * SplitMix64.MIX_2) & MASK_64
+            bits = z ^ (z >> 31)
+        keep[i] = (bits >> 11) >= threshold
+    return np.where(keep.reshape(shape), 1.0 / (1.0 - rate), 0.0)
+
+
+def dropout_forward(A_prev, mask):
+    return A_prev * mask.astype(A_prev.dtype)
+
+
+def dropout_backward(dA, mask):
+    return dA * mask.astype(dA.dtype)
+
+
+def batchnorm_forward(X, gamma, beta, moving_mean, moving_variance, momentum=0.99,
+                      epsilon=1e-3, training=True):
+    """Keras 3's BatchNormalization on X (rows, units).
+
+    Returns A (rows, units), X_hat (rows, units), inv_std (units,) and the moving mean and
+    variance after the call (units,): updated as ``moving * momentum + batch_stat *
+    (1 - momentum)`` in training (batch mean and biased variance), unchanged otherwise.
+    """
+    if training:
+        mean = X.mean(axis=0)
+        variance = ((X - mean) ** 2).mean(axis=0)
+        moving_mean = moving_mean * momentum + mean * (1 - momentum)
+        moving_variance = moving_variance * momentum + variance * (1 - momentum)
+    else:
+        mean, variance = moving_mean, moving_variance
+    inv_std = 1 / np.sqrt(variance + epsilon)
+    X_hat = (X - mean) * inv_std
+    return gamma * X_hat + beta, X_hat, inv_std, moving_mean, moving_variance
+
+
+def batchnorm_backward(dA, X_hat, gamma, inv_std):
+    """Training-mode backward pass through the batch statistics: (dX, dgamma, dbeta)."""
+    dgamma = (dA * X_hat).sum(axis=0)
+    dbeta = dA.sum(axis=0)
+    dX_hat = dA * gamma
+    dX = inv_std * (dX_hat - dX_hat.mean(axis=0) - X_hat * (dX_hat * X_hat).mean(axis=0))
+    return dX, dgamma, dbeta
+
+
 # ------------------------------------------------------------------ optimizers
 # Keras 3's update rules. weight_decay is classic L2: weight_decay * w is added to the
 # gradient before the rule. Each optimizer keeps its own state; ``iterations`` counts the

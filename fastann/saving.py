@@ -14,7 +14,12 @@ key                     shape, dtype           contents
 ``opt_state``           (N_SLOTS * n_params,)  optimizer state; only when compiled
 ``rng_state``           (1,), uint64           the shuffling generator's state
 ``counters``            (N_COUNTERS,), int64   epochs, steps, status
+``moving``              (n_moving,), dtype     non-trainable state (BatchNormalization's
+                                               moving statistics); only when there is
 ======================  =====================  =====================================
+
+A Dense layer is saved as its fields; any other layer as ``{"class_name": ..., **its
+fields}`` (``LAYER_CLASSES``), rebuilt by calling that class with the fields.
 
 Loading trusts nothing in the file. The archive is opened through ``_safe_zip``, so
 every resource is bounded by the bytes the file really holds (devices, FIFOs, encrypted,
@@ -31,6 +36,7 @@ mode; a new path gets the umask's), and saving through a symbolic link replaces 
 file it points to, not the link. A path that exists but is not a regular file (a
 directory, a device) is refused before anything is written.
 """
+import dataclasses
 import json
 import math
 import os
@@ -45,7 +51,8 @@ import numpy as np
 from . import _safe_zip, optimizers
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
-from .layers import Dense
+from .layers import Activation, BatchNormalization, Dense, Dropout
+from .layout import Layout
 from .model import DTYPES, Model
 
 FORMAT = "fastann.model"
@@ -54,7 +61,9 @@ SUFFIX = ".npz"
 _LAYER_KEYS = ("units", "activation", "kernel_initializer", "init_scale", "negative_slope")
 _CONFIG_KEYS = {"format", "format_version", "dtype", "seed", "input_dim", "layers", "compile"}
 _COMPILE_KEYS = {"loss", "metrics", "optimizer"}
-_ARRAYS = ("config", "params", "opt_state", "rng_state", "counters")
+_ARRAYS = ("config", "params", "opt_state", "rng_state", "counters", "moving")
+# The layer types saved as {"class_name": name, **fields} (Dense keeps its own keys).
+LAYER_CLASSES = {cls.__name__: cls for cls in (Activation, Dropout, BatchNormalization)}
 
 
 class _Invalid(Exception):
@@ -88,6 +97,8 @@ def save_model(model, path):
     }
     if model.loss is not None:
         arrays["opt_state"] = state.opt_state
+    if model.layout.n_moving:
+        arrays["moving"] = state.moving
     _write_atomically(path, arrays, mode)
     return path
 
@@ -107,11 +118,7 @@ def _existing_target(path):
 
 
 def _config(model):
-    layers = [{"units": layer.units,
-               "activation": layer.activation_spec.name,
-               "kernel_initializer": layer.kernel_initializer.lower(),
-               "init_scale": float(layer.init_scale),
-               "negative_slope": float(layer.negative_slope)} for layer in model.layers]
+    layers = [_layer_config(layer) for layer in model.layers]
     compiled = None
     if model.loss is not None:
         compiled = {"loss": model.loss.name, "metrics": list(model.metrics_names),
@@ -119,6 +126,20 @@ def _config(model):
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "dtype": model.dtype.name,
             "seed": model.seed, "input_dim": model.input_dim, "layers": layers,
             "compile": compiled}
+
+
+def _layer_config(layer):
+    if type(layer).__name__ != "Dense":
+        return {"class_name": type(layer).__name__, **dataclasses.asdict(layer)}
+    config = {"units": layer.units,
+              "activation": layer.activation_spec.name,
+              "kernel_initializer": layer.kernel_initializer.lower(),
+              "init_scale": float(layer.init_scale),
+              "negative_slope": float(layer.negative_slope)}
+    for field in dataclasses.fields(layer):  # Dense's other fields, where not the default
+        if field.name not in config and getattr(layer, field.name) != field.default:
+            config[field.name] = getattr(layer, field.name)
+    return config
 
 
 def _write_atomically(path, arrays, mode=None):
@@ -235,8 +256,8 @@ def _load(archive):
         raise _Invalid(f"array 'config' must be a 0-d unicode string; got dtype {dtype} "
                        f"and shape {shape}")
     config = _parse_config(_read(archive, "config")[()])
-    dtype, sizes, layers = _architecture(config)
-    expected = _expected_arrays(dtype, sizes, compiled=config["compile"] is not None)
+    dtype, layout, layers = _architecture(config)
+    expected = _expected_arrays(dtype, layout, compiled=config["compile"] is not None)
     missing = sorted(set(expected) - set(files))
     unexpected = sorted(set(files) - set(expected) - {"config"})
     if missing or unexpected:
@@ -328,7 +349,8 @@ def _parse_config(text):
 
 
 def _architecture(config):
-    """(dtype, sizes, [Dense]) from the config, every layer option checked by Dense."""
+    """(dtype, layout, [layer]) from the config, every layer option checked by the
+    layer's class."""
     if config["dtype"] not in DTYPES:
         raise _Invalid(f"config dtype must be one of {sorted(DTYPES)}; got "
                        f"{config['dtype']!r}")
@@ -340,7 +362,12 @@ def _architecture(config):
         raise _Invalid(f"config layers must be a non-empty list; got {layers!r}")
     dense = []
     for index, layer in enumerate(layers):
-        _require_keys(f"layers[{index}]", layer, set(_LAYER_KEYS))
+        if isinstance(layer, dict) and "class_name" in layer:
+            dense.append(_other_layer(index, layer))
+            continue
+        optional = {f.name for f in dataclasses.fields(Dense)} - set(_LAYER_KEYS)
+        _require_keys(f"layers[{index}]", layer, set(_LAYER_KEYS),
+                      optional & set(layer) if isinstance(layer, dict) else set())
         _require_int(f"layers[{index}].units", layer["units"])
         for key in ("activation", "kernel_initializer"):
             if not isinstance(layer[key], str):
@@ -349,21 +376,37 @@ def _architecture(config):
             if isinstance(layer[key], bool) or not isinstance(layer[key], (int, float)):
                 raise _Invalid(f"layers[{index}].{key} must be a number; got {layer[key]!r}")
         try:
-            dense.append(Dense(**{key: layer[key] for key in _LAYER_KEYS}))
+            dense.append(Dense(**layer))
         except (TypeError, ValueError) as error:
             raise _Invalid(f"layers[{index}]: {error}") from None
-    sizes = [config["input_dim"]] + [layer.units for layer in dense]
-    return np.dtype(DTYPES[config["dtype"]]), sizes, dense
+    layout = Layout.for_layers(dense, config["input_dim"])
+    return np.dtype(DTYPES[config["dtype"]]), layout, dense
 
 
-def _expected_arrays(dtype, sizes, compiled):
+def _other_layer(index, layer):
+    """A layer of a ``LAYER_CLASSES`` type from its saved fields."""
+    cls = LAYER_CLASSES.get(layer["class_name"])
+    if cls is None:
+        raise _Invalid(f"layers[{index}].class_name must be one of {sorted(LAYER_CLASSES)}; "
+                       f"got {layer['class_name']!r}")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    _require_keys(f"layers[{index}]", layer, fields | {"class_name"})
+    try:
+        return cls(**{name: layer[name] for name in fields})
+    except (TypeError, ValueError) as error:
+        raise _Invalid(f"layers[{index}]: {error}") from None
+
+
+def _expected_arrays(dtype, layout, compiled):
     """{name: (shape, dtype)} of every array besides the config."""
-    n_params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    n_params = layout.n_params
     expected = {"params": ((n_params,), dtype),
                 "rng_state": ((1,), np.dtype(np.uint64)),
                 "counters": ((train_kernels.N_COUNTERS,), np.dtype(np.int64))}
     if compiled:
         expected["opt_state"] = ((N_SLOTS * n_params,), dtype)
+    if layout.n_moving:
+        expected["moving"] = ((layout.n_moving,), dtype)
     return expected
 
 
@@ -395,7 +438,7 @@ def _build(config, layers):
 
 
 def _restore(model, arrays):
-    for name in ("params", "opt_state"):
+    for name in ("params", "opt_state", "moving"):
         if name in arrays and not np.isfinite(arrays[name]).all():
             raise _Invalid(f"array {name!r} holds NaN or infinite values")
     if "opt_state" in arrays:  # Adam's second moments, RMSprop's mean squares: >= 0
@@ -411,6 +454,8 @@ def _restore(model, arrays):
                        "(epochs, steps, status)")
     state = model.get_training_state()
     state.params[:] = arrays["params"]
+    if "moving" in arrays:
+        state.moving[:] = arrays["moving"]
     if "opt_state" in arrays:
         state.opt_state[:] = arrays["opt_state"]
     state.rng_state[:] = arrays["rng_state"]
@@ -418,10 +463,11 @@ def _restore(model, arrays):
     model.set_training_state(state)
 
 
-def _require_keys(where, mapping, keys):
+def _require_keys(where, mapping, keys, optional=frozenset()):
     if not isinstance(mapping, dict):
         raise _Invalid(f"{where} must be a JSON object; got {mapping!r}")
-    missing, unexpected = sorted(keys - set(mapping)), sorted(set(mapping) - keys)
+    missing = sorted(keys - set(mapping))
+    unexpected = sorted(set(mapping) - keys - set(optional))
     if missing or unexpected:
         raise _Invalid(f"{where} is missing keys {missing} or has unexpected keys "
                        f"{unexpected}")

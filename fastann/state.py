@@ -25,14 +25,18 @@ class TrainingState:
         The shuffling generator's state.
     counters : ndarray, (N_COUNTERS,) int64
         Epochs and optimizer steps done, kernel status.
+    moving : ndarray, (n_moving,)
+        Non-trainable state that training updates (BatchNormalization's moving
+        statistics; empty for a Dense stack), in the model's dtype.
     """
 
     params: np.ndarray
     opt_state: np.ndarray
     rng_state: np.ndarray
     counters: np.ndarray
+    moving: np.ndarray
 
-    FIELDS = ("params", "opt_state", "rng_state", "counters")
+    FIELDS = ("params", "opt_state", "rng_state", "counters", "moving")
 
     @property
     def epochs(self):
@@ -48,7 +52,7 @@ class TrainingState:
         return TrainingState(*(getattr(self, name).copy() for name in self.FIELDS))
 
     def arrays(self):
-        """{field: array}: the four arrays by name (views, not copies)."""
+        """{field: array}: the arrays by name (views, not copies)."""
         return {name: getattr(self, name) for name in self.FIELDS}
 
     def check_like(self, other, where="training state"):

@@ -30,6 +30,17 @@ SCRIPT = textwrap.dedent("""
         model.fit(X, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
         model.evaluate(X, y, verbose=0, return_dict=True)
         model.predict_classes(X)
+    # the general passes too: every layer type, with a Dense without bias where possible
+    from fastann.layers import Activation, BatchNormalization, Dropout
+    no_bias = {"use_bias": False} if "use_bias" in fa.Dense.__dataclass_fields__ else {}
+    model = fa.Model([fa.Dense(8, activation="relu", **no_bias), BatchNormalization(),
+                      Dropout(0.2, seed=1), Activation("tanh"),
+                      fa.Dense(1, activation="sigmoid")], dtype="float32", seed=1)
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    y = runs[0][3]
+    model.fit(X, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
+    model.evaluate(X, y, verbose=0)
+    model.predict(X, verbose=0)
     for kernel in (train.train_epochs, train.infer_dataset):
         assert kernel.signatures, kernel
         for signature in kernel.signatures:
@@ -44,7 +55,8 @@ SCRIPT = textwrap.dedent("""
     from fastann.kernels import _jit
     compiled = [(d.py_func.__name__, str(s)) for d in _jit._cached_kernels for s in d.signatures]
     compiled_names = {name for name, _ in compiled}
-    assert {"train_epochs", "infer_dataset", "dense_forward", "loss_and_delta"} <= compiled_names, compiled
+    assert {"train_epochs", "infer_dataset", "dense_forward", "loss_and_delta",
+            "batchnorm_forward", "dropout_forward"} <= compiled_names, compiled
     assert not [c for c in compiled if "float64" in c[1]], compiled
     print("checked", sum(len(k.signatures) for k in (train.train_epochs, train.infer_dataset)))
 """)

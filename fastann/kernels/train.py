@@ -11,7 +11,8 @@ import numpy as np
 from ._jit import kernel, like, view_1d, view_rows
 from .losses import gives_dZ
 from .metrics import accumulate_metrics
-from .network import backward, forward, output_loss
+from .network import (backward, backward_layers, forward, forward_layers, output_loss,
+                      restore_moving, save_moving)
 from .optimizers import apply_update, state_slots
 from .rng import shuffle_order
 
@@ -55,14 +56,16 @@ def copy_row(destination, source, row):
 
 @kernel(entry=True)
 def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
-                  layers, slopes, capacity, loss_code, metric_codes):
+                  layers, slopes, extras, capacity, loss_code, metric_codes):
     """Run the network over X (n, n_features) in blocks of ``capacity`` rows.
 
     When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
     rows, score the outputs against Y (n, n_out) with weight (n,): return the weighted
     mean loss and write each metric's mean into metric_means (n_metrics,); the gradient
     written into ``delta`` is scratch. Prediction and evaluation share this one kernel
-    so that a model compiles one inference loop, not two.
+    so that a model compiles one inference loop, not two. ``extras``: None for a stack
+    of Dense layers with biases, else the buffers of ``network.forward_layers`` (run in
+    inference mode: no dropout, BatchNormalization's moving statistics).
     """
     n = X.shape[0]
     keep_outputs = out.shape[0] > 0
@@ -73,8 +76,12 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
     total = zero
     for start in range(0, n, capacity):
         stop = min(start + capacity, n)
-        A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity,
-                    True)
+        if extras is None:  # decided at compile time: see network.py
+            A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity,
+                        True)
+        else:
+            A = forward_layers(Z_buffer, A_buffer, X[start:stop], params, layers, slopes,
+                               capacity, True, extras, False)
         if keep_outputs:
             for r in range(stop - start):
                 copy_row(out[start + r], A, r)
@@ -104,7 +111,8 @@ def train_epochs(params, opt_state, rng_state, counters,
                  grads, backup_params, backup_state, Z_buffer, A_buffer, delta,
                  order, batch_X, batch_Y, batch_weight,
                  X, Y, weight, X_val, Y_val, weight_val,
-                 layers, slopes, loss_code, metric_codes, opt_code, opt_hyper, lr_by_epoch,
+                 layers, slopes, extras, loss_code, metric_codes, opt_code, opt_hyper,
+                 lr_by_epoch,
                  capacity, shuffle):
     """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
 
@@ -117,6 +125,9 @@ def train_epochs(params, opt_state, rng_state, counters,
     batch_X (capacity, n_features); batch_Y (capacity, n_out); batch_weight (capacity,).
     Data: X (n, n_features), Y (n, n_out), weight (n,); the validation set likewise
     (zero rows for none). ``capacity`` is the batch size; the last batch may be shorter.
+    ``extras``: None for a stack of Dense layers with biases, else the buffers of
+    ``network.forward_layers`` (its moving statistics are model state too, backed up
+    and restored with the parameters).
     """
     n = X.shape[0]
     zero = like(0, params)
@@ -131,6 +142,8 @@ def train_epochs(params, opt_state, rng_state, counters,
         copy_into(backup_params, params)
         copy_into(state_backup, state_used)
         backup_rng = rng_state[0]
+        if extras is not None:
+            save_moving(extras)
         lr = lr_by_epoch[epoch]
         if reshuffle:
             shuffle_order(order, rng_state)
@@ -161,14 +174,22 @@ def train_epochs(params, opt_state, rng_state, counters,
                     Y_batch = view_rows(data_Y, start, rows)
                     weight_batch = view_1d(data_weight, start, rows)
                 # a cross-entropy computes the output activation itself, before metrics
-                A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity,
-                            output_activation)
+                if extras is None:  # decided at compile time: see network.py
+                    A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity,
+                                output_activation)
+                else:
+                    A = forward_layers(Z_buffer, A_buffer, X_batch, params, layers, slopes,
+                                       capacity, output_activation, extras, training)
                 loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
                                     capacity, loss_code, one / like(rows, params))
                 accumulate_metrics(metrics, A, Y_batch, metric_codes)
                 if training:
-                    backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
-                             slopes, capacity, loss_code)
+                    if extras is None:
+                        backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
+                                 slopes, capacity, loss_code)
+                    else:
+                        backward_layers(grads, delta, Z_buffer, A_buffer, X_batch, params,
+                                        layers, slopes, capacity, loss_code, extras)
                     counters[STEPS] += 1
                     apply_update(params, opt_state, grads, opt_code, opt_hyper, lr,
                                  counters[STEPS])
@@ -183,6 +204,8 @@ def train_epochs(params, opt_state, rng_state, counters,
             copy_into(params, backup_params)
             copy_into(state_used, state_backup)
             rng_state[0] = backup_rng
+            if extras is not None:
+                restore_moving(extras)
             counters[STEPS] -= (n + capacity - 1) // capacity
             counters[STATUS] = NON_FINITE
             return epoch
