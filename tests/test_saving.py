@@ -127,9 +127,11 @@ def test_file_layout(tmp_path, data):
     assert config["format"] == "fastann.model" and config["format_version"] == 1
     assert config["dtype"] == "float32" and config["seed"] == 3
     assert config["input_dim"] == N_FEATURES
-    assert config["layers"][0] == {"units": 8, "activation": "leaky_relu",
-                                   "kernel_initializer": "he_normal", "init_scale": 0.01,
-                                   "negative_slope": 0.1}
+    layer = dict(config["layers"][0])
+    assert layer.pop("name") == model.layers[0].name  # Keras' layer name is kept
+    assert layer == {"units": 8, "activation": "leaky_relu",
+                     "kernel_initializer": "he_normal", "init_scale": 0.01,
+                     "negative_slope": 0.1}
     assert config["compile"]["loss"] == "sparse_categorical_crossentropy"
     assert config["compile"]["metrics"] == ["accuracy", "mae"]
     assert config["compile"]["optimizer"]["name"] == "sgd"
