@@ -94,6 +94,101 @@ def step_backward(dA, Z, A):
     return np.zeros_like(dA)  # zero wherever the derivative exists
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def elu(Z):
+    return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+
+
+def elu_backward(dA, Z, A):
+    return dA * np.where(Z > 0, 1.0, np.exp(np.minimum(Z, 0)))
+
+
+def selu(Z):
+    return SELU_SCALE * np.where(Z > 0, Z, SELU_ALPHA * np.expm1(np.minimum(Z, 0)))
+
+
+def selu_backward(dA, Z, A):
+    return dA * SELU_SCALE * np.where(Z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(Z, 0)))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu(Z):
+    # the exact (erf) form, Keras' approximate=False
+    return (0.5 * Z * (1 + _erf(Z / math.sqrt(2)))).astype(Z.dtype)
+
+
+def gelu_backward(dA, Z, A):
+    cdf = 0.5 * (1 + _erf(Z / math.sqrt(2)))
+    pdf = np.exp(-0.5 * Z * Z) / math.sqrt(2 * math.pi)
+    return (dA * (cdf + Z * pdf)).astype(Z.dtype)
+
+
+def softplus(Z):
+    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+
+def softplus_backward(dA, Z, A):
+    return dA * sigmoid(Z)
+
+
+def softsign(Z):
+    return Z / (1 + np.abs(Z))
+
+
+def softsign_backward(dA, Z, A):
+    return dA / (1 + np.abs(Z)) ** 2
+
+
+def swish(Z):
+    return Z * sigmoid(Z)
+
+
+def swish_backward(dA, Z, A):
+    s = sigmoid(Z)
+    return dA * (s + Z * s * (1 - s))
+
+
+def hard_sigmoid(Z):
+    # Keras 3: relu6(z + 3) / 6
+    return np.clip(Z + 3, 0, 6) / 6
+
+
+def hard_sigmoid_backward(dA, Z, A):
+    return np.where((Z > -3) & (Z < 3), dA / 6, 0)
+
+
+def relu6(Z):
+    return np.clip(Z, 0, 6)
+
+
+def relu6_backward(dA, Z, A):
+    return np.where((Z > 0) & (Z < 6), dA, 0)
+
+
+def exponential(Z):
+    with np.errstate(over="ignore"):  # exp of a large Z is inf, as in the kernels
+        return np.exp(Z)
+
+
+def exponential_backward(dA, Z, A):
+    with np.errstate(over="ignore"):
+        return dA * np.exp(Z)
+
+
+def mish(Z):
+    return Z * np.tanh(softplus(Z))
+
+
+def mish_backward(dA, Z, A):
+    t = np.tanh(softplus(Z))
+    return dA * (t + Z * sigmoid(Z) * (1 - t * t))
+
+
 ACTIVATIONS = {
     "linear": (linear, linear_backward),
     "relu": (relu, relu_backward),
@@ -102,6 +197,17 @@ ACTIVATIONS = {
     "tanh": (tanh, tanh_backward),
     "softmax": (softmax, softmax_backward),
     "step": (step, step_backward),
+    "elu": (elu, elu_backward),
+    "selu": (selu, selu_backward),
+    "gelu": (gelu, gelu_backward),
+    "softplus": (softplus, softplus_backward),
+    "softsign": (softsign, softsign_backward),
+    "swish": (swish, swish_backward),
+    "silu": (swish, swish_backward),
+    "hard_sigmoid": (hard_sigmoid, hard_sigmoid_backward),
+    "relu6": (relu6, relu6_backward),
+    "exponential": (exponential, exponential_backward),
+    "mish": (mish, mish_backward),
 }
 
 
