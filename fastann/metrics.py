@@ -21,6 +21,5 @@ def resolve(name, loss, n_out):
     code = lookup(METRICS, name, "metric")
     if code is not None:
         return code
-    if loss.name == "binary_crossentropy" or (loss.output_activation is None and n_out == 1):
-        return codes.BINARY_ACCURACY
-    return codes.CATEGORICAL_ACCURACY
+    kind = loss.accuracy or ("binary" if n_out == 1 else "categorical")
+    return codes.BINARY_ACCURACY if kind == "binary" else codes.CATEGORICAL_ACCURACY

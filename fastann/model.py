@@ -328,7 +328,7 @@ class Model:
                     workspace.batch_Y, workspace.batch_weight,
                     data.X, data.Y, data.weight, data.X_val, data.Y_val, data.weight_val,
                     self.layout.table, self._slopes, self._regularization, self.loss.code,
-                    self._metric_codes,
+                    self.loss.hyper_vector(self.dtype), self._metric_codes,
                     self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity,
                     shuffle)
             finally:  # also on Ctrl-C: record what the kernel completed
@@ -401,10 +401,12 @@ class Model:
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
         workspace = self._workspace(min(X.shape[0], PREDICT_CAPACITY))
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
+        loss_hyper = (self.loss.hyper_vector(self.dtype) if self.loss is not None
+                      else np.zeros(losses.codes.N_HYPER, self.dtype))
         return train_kernels.infer_dataset(
             out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
             self._params, self.layout.table, self._slopes, self._regularization,
-            workspace.capacity, loss_code,
+            workspace.capacity, loss_code, loss_hyper,
             metric_codes)
 
     # ---------------------------------------------------------------- weights

@@ -24,9 +24,13 @@ import math
 import numpy as np
 
 DEFAULT_SLOPE = 0.2  # leaky ReLU's negative slope, Keras' default
-LOSSES = ("binary_crossentropy", "mean_squared_error", "categorical_crossentropy")
+LOSSES = ("binary_crossentropy", "mean_squared_error", "categorical_crossentropy",
+          "mean_absolute_error", "huber", "log_cosh", "poisson", "kl_divergence", "hinge",
+          "squared_hinge", "binary_focal_crossentropy")
+EPSILON = 1e-7  # Keras' backend epsilon
 # The output activation each cross-entropy is computed for (from its logits).
-OUTPUT_ACTIVATION = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
+OUTPUT_ACTIVATION = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
+                     "binary_focal_crossentropy": "sigmoid"}
 
 
 # ---------------------------------------------------------------- activations
@@ -272,7 +276,8 @@ def dense_backward(dZ, A_prev, W, input_gradient=True):
 
 
 # ---------------------------------------------------------------------- losses
-def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope=DEFAULT_SLOPE):
+def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope=DEFAULT_SLOPE,
+                          loss_options=None):
     """The batch's weighted loss and the gradient of its mean at the output logits.
 
     Parameters
@@ -290,6 +295,10 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         None weighs every row 1.
     slope : float
         Leaky ReLU's negative slope, when that is the output activation.
+    loss_options : dict, optional
+        ``delta`` (huber, 1.0), ``gamma`` (2.0), ``alpha`` (0.25),
+        ``apply_class_balancing`` (False) of the focal loss, and ``from_logits`` (False):
+        a cross-entropy of the logits of a linear output layer.
 
     Returns
     -------
@@ -302,7 +311,11 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
     loss = "mean_squared_error" if loss == "mse" else loss
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    options = {"delta": 1.0, "gamma": 2.0, "alpha": 0.25, "apply_class_balancing": False,
+               "from_logits": False, **(loss_options or {})}
     needed = OUTPUT_ACTIVATION.get(loss)
+    if needed and options["from_logits"]:
+        needed = "linear"
     if needed and output_activation != needed:
         raise ValueError(f"{loss} is computed from the logits of a {needed} output; the "
                          f"output activation is {output_activation!r}")
@@ -316,18 +329,62 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         # so that exp never overflows
         losses = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
         row_loss = losses.sum(axis=1) / n_out
-        dZ = weight * (A - Y) / (rows * n_out)
+        P = sigmoid(Z) if options["from_logits"] else A
+        dZ = weight * (P - Y) / (rows * n_out)
     elif loss == "mean_squared_error":
         error = A - Y
         row_loss = (error * error).sum(axis=1) / n_out
         dA = 2 * weight * error / (rows * n_out)
         dZ = activation_backward(output_activation, dA, Z, A, slope)
-    else:  # categorical_crossentropy: -sum(y * log(softmax(z))), by log-sum-exp
+    elif loss == "categorical_crossentropy":  # -sum(y * log(softmax(z))), by log-sum-exp
         largest = Z.max(axis=1, keepdims=True)
         log_sum_exp = largest + np.log(np.exp(Z - largest).sum(axis=1, keepdims=True))
         row_loss = (Y * (log_sum_exp - Z)).sum(axis=1)
         target_mass = Y.sum(axis=1, keepdims=True)  # 1 for one-hot rows
-        dZ = weight * (A * target_mass - Y) / rows
+        P = softmax(Z) if options["from_logits"] else A
+        dZ = weight * (P * target_mass - Y) / rows
+    elif loss == "binary_focal_crossentropy":
+        P = sigmoid(Z)
+        Q = sigmoid(-Z)
+        bce = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
+        miss = Y * Q + (1 - Y) * P  # 1 - p_t
+        gamma = options["gamma"]
+        factor = miss ** gamma
+        safe = np.where(miss > 0, miss, 1.0)
+        d_factor = np.where(miss > 0, gamma * safe ** (gamma - 1) * (1 - 2 * Y) * P * Q, 0)
+        balance = (Y * options["alpha"] + (1 - Y) * (1 - options["alpha"])
+                   if options["apply_class_balancing"] else 1.0)
+        row_loss = (balance * factor * bce).sum(axis=1) / n_out
+        dZ = weight * balance * (d_factor * bce + factor * (P - Y)) / (rows * n_out)
+    else:
+        E = A - Y
+        per_output = 1.0 / n_out
+        if loss == "mean_absolute_error":
+            values, slopes = np.abs(E), np.sign(E)
+        elif loss == "huber":
+            d = options["delta"]
+            inside = np.abs(E) <= d
+            values = np.where(inside, 0.5 * E * E, d * np.abs(E) - 0.5 * d * d)
+            slopes = np.where(inside, E, d * np.sign(E))
+        elif loss == "log_cosh":
+            values, slopes = np.log(np.cosh(E)), np.tanh(E)
+        elif loss == "poisson":
+            values = A - Y * np.log(A + EPSILON)
+            slopes = 1 - Y / (A + EPSILON)
+        elif loss == "kl_divergence":
+            Yc, Ac = np.clip(Y, EPSILON, 1), np.clip(A, EPSILON, 1)
+            values = Yc * np.log(Yc / Ac)
+            slopes = np.where((A > EPSILON) & (A < 1), -Yc / Ac, 0)
+            per_output = 1.0
+        else:  # hinge, squared_hinge: Y in -1/1
+            margin = np.maximum(1 - Y * A, 0)
+            if loss == "hinge":
+                values, slopes = margin, np.where(margin > 0, -Y, 0)
+            else:
+                values, slopes = margin * margin, -2 * Y * margin
+        row_loss = values.sum(axis=1) * per_output
+        dA = weight * slopes * per_output / rows
+        dZ = activation_backward(output_activation, dA.astype(Z.dtype), Z, A, slope)
     return (weight[:, 0] * row_loss).sum(), dZ
 
 
@@ -371,12 +428,13 @@ def penalty_and_gradients(weights, regularization, rows):
 
 
 def evaluate_loss(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
-                  regularization=None):
+                  regularization=None, loss_options=None):
     """What ``Model.evaluate`` reports as the loss: the weighted mean row loss over all
     of X (n_samples, n_features) plus the penalty, its alpha terms over n_samples rows."""
     Zs, As = forward(weights, activations, X, slopes)
     loss_sum, _ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
-                                        sample_weight, _slopes(slopes, len(activations))[-1])
+                                        sample_weight, _slopes(slopes, len(activations))[-1],
+                                        loss_options)
     penalty, _ = penalty_and_gradients(weights, regularization, X.shape[0])
     return float(loss_sum / X.shape[0] + penalty)
 
@@ -430,13 +488,13 @@ def forward(weights, activations, X, slopes=None):
 
 
 def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
-                           regularization=None):
+                           regularization=None, loss_options=None):
     """Like ``gradients``, but return the weighted loss *sum* of the batch (the number
     the training loop adds up) instead of its mean; the penalty counts ``rows`` times."""
     slopes = _slopes(slopes, len(activations))
     Zs, As = forward(weights, activations, X, slopes)
     loss_sum, dZ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
-                                         sample_weight, slopes[-1])
+                                         sample_weight, slopes[-1], loss_options)
     grads = [None] * len(weights)
     for l in range(len(activations) - 1, -1, -1):
         A_prev = X if l == 0 else As[l - 1]
@@ -453,7 +511,7 @@ def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None,
 
 
 def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
-              regularization=None):
+              regularization=None, loss_options=None):
     """The batch's mean loss and its gradient with respect to every weight.
 
     Parameters
@@ -481,7 +539,8 @@ def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
         Its gradient, shaped like ``weights``.
     """
     loss_sum, grads = loss_sum_and_gradients(weights, activations, X, Y, loss,
-                                             sample_weight, slopes, regularization)
+                                             sample_weight, slopes, regularization,
+                                             loss_options)
     return loss_sum / X.shape[0], grads
 
 
@@ -623,7 +682,7 @@ class RMSprop:
 # -------------------------------------------------------------------- training
 def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, shuffle=False,
           rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None,
-          regularization=None):
+          regularization=None, loss_options=None):
     """Train by mini-batch gradient descent, as ``fastann.kernels.train.train_epochs``.
 
     Parameters
@@ -694,7 +753,7 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
                 rows = slice(start, start + batch_size)
             loss_sum, grads = loss_sum_and_gradients(weights, activations, X[rows], Y[rows],
                                                      loss, sample_weight[rows], slopes,
-                                                     regularization)
+                                                     regularization, loss_options)
             epoch_loss += loss_sum
             optimizer.update(weights, grads, lr_by_epoch[epoch])
         history["loss"].append(float(epoch_loss / n))

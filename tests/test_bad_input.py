@@ -279,7 +279,7 @@ def test_bad_model_options(factory, error, pattern):
 
 
 @pytest.mark.parametrize("compile_options, error, pattern", [
-    (dict(loss="hinge"), ValueError, r"unknown loss 'hinge'; expected one of "
+    (dict(loss="cosine_similarity"), ValueError, r"unknown loss 'cosine_similarity'; expected one of "
                                      r".*'binary_crossentropy'"),
     (dict(loss=None), TypeError, r"loss must be a name \(str\); got NoneType"),
     (dict(loss="binary_crossentropy", optimizer="adagrad"), ValueError,

@@ -33,7 +33,8 @@ def kernel_loss_and_gradient(model, X, Y, weight):
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
                     output_activation)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   model.loss.code, 1.0 / rows)
+                                   model.loss.code, model.loss.hyper_vector(model.dtype),
+                                   1.0 / rows)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
                      model._slopes, rows, model.loss.code)
     return loss_sum / rows, work.grads.copy()

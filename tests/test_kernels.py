@@ -272,6 +272,7 @@ def test_loss_and_delta(loss, output, n_out, soft, dtype, rng):
     # a cross-entropy computes the output activation itself (training skips it)
     A_given = np.full_like(Z, np.nan) if fused else A.copy()
     total = loss_kernels.loss_and_delta(dZ, Z, A_given, Y, weight, code,
+                                        loss_table.LOSSES[loss].hyper_vector(dtype),
                                         dtype(1) / dtype(rows))
     np.testing.assert_array_equal(A_given, A)  # bit for bit what activation_forward gives
     if not fused:  # it wrote dA: the backward pass takes it to dZ
@@ -317,7 +318,7 @@ def test_reference_loss_rejects_a_mismatched_output():
     with pytest.raises(ValueError, match="softmax"):
         reference.loss_and_output_delta("categorical_crossentropy", "sigmoid", Z, Z, Z, None)
     with pytest.raises(ValueError, match="loss must be one of"):
-        reference.loss_and_output_delta("hinge", "linear", Z, Z, Z, None)
+        reference.loss_and_output_delta("cosine_similarity", "linear", Z, Z, Z, None)
 
 
 # ------------------------------------------------------------------ optimizers

@@ -66,7 +66,8 @@ def kernel_objective_gradient(model, X, Y):
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
                     not losses.gives_dZ(model.loss.code))
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   model.loss.code, 1.0 / rows)
+                                   model.loss.code, model.loss.hyper_vector(model.dtype),
+                                   1.0 / rows)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
                      model._slopes, rows, model.loss.code)
     penalty = add_penalty(work.grads, model._params, layout.table, model._regularization,

@@ -56,7 +56,8 @@ def copy_row(destination, source, row):
 
 @kernel(entry=True)
 def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
-                  layers, slopes, regularization, capacity, loss_code, metric_codes):
+                  layers, slopes, regularization, capacity, loss_code, loss_hyper,
+                  metric_codes):
     """Run the network over X (n, n_features) in blocks of ``capacity`` rows.
 
     When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
@@ -84,7 +85,7 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
         if score:
             accumulate_metrics(metric_means, A, Y[start:stop], metric_codes)
             total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
-                                 layers, capacity, loss_code, one)
+                                 layers, capacity, loss_code, loss_hyper, one)
     scale = one / like(max(n, 1), params)
     for m in range(metric_means.shape[0]):
         metric_means[m] *= scale
@@ -110,8 +111,8 @@ def train_epochs(params, opt_state, rng_state, counters,
                  grads, backup_params, backup_state, Z_buffer, A_buffer, delta,
                  order, batch_X, batch_Y, batch_weight,
                  X, Y, weight, X_val, Y_val, weight_val,
-                 layers, slopes, regularization, loss_code, metric_codes, opt_code, opt_hyper,
-                 lr_by_epoch, capacity, shuffle):
+                 layers, slopes, regularization, loss_code, loss_hyper, metric_codes,
+                 opt_code, opt_hyper, lr_by_epoch, capacity, shuffle):
     """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
 
     Model state, updated in place: params (n_params,), opt_state (N_SLOTS * n_params,),
@@ -172,7 +173,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                 A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity,
                             output_activation)
                 loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
-                                    capacity, loss_code, one / like(rows, params))
+                                    capacity, loss_code, loss_hyper, one / like(rows, params))
                 accumulate_metrics(metrics, A, Y_batch, metric_codes)
                 if training:
                     backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
