@@ -679,6 +679,72 @@ class RMSprop:
             w -= lr * g / np.sqrt(ms + self.epsilon)
 
 
+class Adagrad:
+    """Keras' Adagrad: acc = initial + sum of g**2; w -= lr * g / sqrt(acc + epsilon)."""
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
+        self.lr = float(learning_rate if lr is None else lr)
+        self.initial = float(initial_accumulator_value)
+        self.epsilon = float(epsilon)
+        self.weight_decay = float(weight_decay)
+        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
+        self.iterations = 0
+        self.accumulators = None
+
+    def update(self, weights, grads, lr=None):
+        lr = self.lr if lr is None else float(lr)
+        if self.accumulators is None:
+            self.accumulators = [np.full_like(w, self.initial) for w in weights]
+        self.iterations += 1
+        grads = clip(grads, self.clipvalue, self.global_clipnorm)
+        for w, dw, acc in zip(weights, grads, self.accumulators):
+            g = dw + self.weight_decay * w
+            acc += g * g
+            w -= lr * g / np.sqrt(acc + self.epsilon)
+
+
+class Adamax:
+    """Keras' Adamax: m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|);
+    w -= lr * m / ((1 - beta_1**t)(u + epsilon))."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
+        self.lr = float(learning_rate if lr is None else lr)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.weight_decay = float(weight_decay)
+        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
+        self.iterations = 0
+        self.m = self.u = None
+
+    def update(self, weights, grads, lr=None):
+        lr = self.lr if lr is None else float(lr)
+        if self.m is None:
+            self.m = [np.zeros_like(w) for w in weights]
+            self.u = [np.zeros_like(w) for w in weights]
+        self.iterations += 1
+        grads = clip(grads, self.clipvalue, self.global_clipnorm)
+        correction = 1 - self.beta_1**self.iterations
+        for w, dw, m, u in zip(weights, grads, self.m, self.u):
+            g = dw + self.weight_decay * w
+            m += (g - m) * (1 - self.beta_1)
+            u[...] = np.maximum(self.beta_2 * u, np.abs(g))
+            w -= lr * m / (correction * (u + self.epsilon))
+
+
+def clip(grads, clipvalue=None, global_clipnorm=None):
+    """Keras' gradient clipping: each value to [-clipvalue, clipvalue], then all of them
+    scaled to a global norm <= global_clipnorm. Returns new arrays."""
+    grads = [np.array(g, copy=True) for g in grads]
+    if clipvalue:
+        grads = [np.clip(g, -clipvalue, clipvalue) for g in grads]
+    if global_clipnorm:
+        norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+        if norm > global_clipnorm:
+            grads = [g * (global_clipnorm / norm) for g in grads]
+    return grads
+
+
 # -------------------------------------------------------------------- training
 def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, shuffle=False,
           rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None,
