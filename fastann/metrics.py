@@ -11,6 +11,8 @@ METRICS = {
     "mean_absolute_error": codes.MEAN_ABSOLUTE_ERROR,
     "mse": codes.MEAN_SQUARED_ERROR,
     "mean_squared_error": codes.MEAN_SQUARED_ERROR,
+    "root_mean_squared_error": codes.ROOT_MEAN_SQUARED_ERROR,
+    "rmse": codes.ROOT_MEAN_SQUARED_ERROR,
     "accuracy": None,
     "acc": None,
 }

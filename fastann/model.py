@@ -158,6 +158,8 @@ class Model:
                 f"loss {spec.name!r} needs a {spec.output_activation!r} output layer (it is "
                 f"computed from the logits); the output layer uses {output.name!r}")
         optimizer = optimizers.get(optimizer)
+        if isinstance(metrics, str):  # Keras accepts metrics="accuracy"
+            metrics = [metrics]
         names = list(spec.default_metrics if metrics is None else metrics)
         n_out = self.layers[-1].units
         codes = np.array([metric_table.resolve(name, spec, n_out) for name in names],

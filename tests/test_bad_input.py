@@ -282,8 +282,8 @@ def test_bad_model_options(factory, error, pattern):
     (dict(loss="cosine_similarity"), ValueError, r"unknown loss 'cosine_similarity'; expected one of "
                                      r".*'binary_crossentropy'"),
     (dict(loss=None), TypeError, r"loss must be a name \(str\); got NoneType"),
-    (dict(loss="binary_crossentropy", optimizer="adagrad"), ValueError,
-     r"unknown optimizer 'adagrad'; expected one of 'adam', 'rmsprop', 'sgd'"),
+    (dict(loss="binary_crossentropy", optimizer="adadelta"), ValueError,
+     r"unknown optimizer 'adadelta'; expected one of 'adagrad', 'adam', 'adamax', 'rmsprop', 'sgd'"),
     (dict(loss="binary_crossentropy", optimizer=0.1), TypeError, r"optimizer must be a name"),
     (dict(loss="binary_crossentropy", metrics=["precision"]), ValueError,
      r"unknown metric 'precision'; expected one of .*'accuracy'"),

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
 from .losses import gives_dZ
-from .metrics import accumulate_metrics
+from .metrics import accumulate_metrics, finish_metrics
 from .network import backward, forward, output_loss
 from .optimizers import apply_update, state_slots
 from .regularizers import add_penalty
@@ -87,8 +87,7 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
             total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
                                  layers, capacity, loss_code, loss_hyper, one)
     scale = one / like(max(n, 1), params)
-    for m in range(metric_means.shape[0]):
-        metric_means[m] *= scale
+    finish_metrics(metric_means, metric_codes, scale)
     if not score:
         return zero
     # delta stands in for the gradient buffer: with_gradient=False writes nothing
@@ -187,8 +186,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                     apply_update(params, opt_state, grads, opt_code, opt_hyper, lr,
                                  counters[STEPS])
             inverse_rows = one / like(n_rows, params)
-            for m in range(metrics.shape[0]):
-                metrics[m] *= inverse_rows
+            finish_metrics(metrics, metric_codes, inverse_rows)
             if training:
                 epoch_loss[epoch] = loss * inverse_rows
             else:
