@@ -9,9 +9,9 @@ reshape what the model reads, and never reach the kernels.
 import math
 import numbers
 import weakref
-from dataclasses import dataclass, field, fields
+from dataclasses import KW_ONLY, dataclass, field, fields
 
-from . import _checks, activations, initializers
+from . import _checks, activations, initializers, regularizers
 from ._errors import NotSupportedError
 
 LAYER_CLASSES = {}  # class name -> Layer subclass, for from_config
@@ -81,11 +81,16 @@ class Layer:
 
     # ------------------------------------------------------------ Keras API
     def get_config(self):
-        """{field: value} of every dataclass field (tuples as lists, JSON-able)."""
+        """{field: value} of every dataclass field, JSON-able: tuples as lists, option
+        objects (initializers, regularizers) as ``{"class_name", "config"}``."""
         config = {}
         for item in fields(self):
             value = getattr(self, item.name)
-            config[item.name] = list(value) if isinstance(value, tuple) else value
+            if isinstance(value, tuple):
+                value = list(value)
+            elif hasattr(value, "get_config"):
+                value = {"class_name": type(value).__name__, "config": value.get_config()}
+            config[item.name] = value
         return config
 
     @classmethod
@@ -150,21 +155,27 @@ class Layer:
 
 @dataclass(frozen=True)
 class Dense(Layer):
-    """A fully-connected layer: ``activation(inputs @ W + b)``.
+    """A fully-connected layer: ``activation(inputs @ W + b)``, Keras' signature.
 
     Parameters
     ----------
     units : int
         Number of outputs.
     activation : str or None
-        One of ``linear`` (None), ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``,
-        ``softmax`` or ``step`` (inference only: it has no useful gradient).
-    kernel_initializer : str
-        ``glorot_uniform`` (default), ``he_normal``, or ``scaled_normal`` (the tutorials'
-        ``randn * init_scale``).
-    init_scale : float
+        A name of ``fastann.activations.ACTIVATIONS``; None means linear. ``step`` is
+        inference only (it has no useful gradient).
+    use_bias : bool, default True
+        Whether the layer adds a bias vector b (n_out,).
+    kernel_initializer : str or fastann.initializers.Initializer, default "glorot_uniform"
+        How W (n_in, n_out) is drawn; see ``fastann.initializers``.
+    bias_initializer : str or fastann.initializers.Initializer, default "zeros"
+        How b (n_out,) is drawn.
+    kernel_regularizer, bias_regularizer : None, str or fastann.regularizers.Regularizer
+        Penalties on W and b added to the loss (``"l1"``, ``"l2"``, ``"l1_l2"``,
+        ``L2(0.01)``, ...). Stored as Regularizer objects (or None).
+    init_scale : float, keyword-only
         Standard deviation for ``scaled_normal``.
-    negative_slope : float
+    negative_slope : float, keyword-only
         Slope of ``leaky_relu`` for negative inputs (Keras' default, 0.2).
     name, input_shape, input_dim
         As for every ``Layer``.
@@ -172,7 +183,12 @@ class Dense(Layer):
 
     units: int
     activation: str = None
+    use_bias: bool = True
     kernel_initializer: str = "glorot_uniform"
+    bias_initializer: str = "zeros"
+    kernel_regularizer: regularizers.Regularizer = None
+    bias_regularizer: regularizers.Regularizer = None
+    _: KW_ONLY
     init_scale: float = 0.01
     negative_slope: float = 0.2
 
@@ -181,7 +197,15 @@ class Dense(Layer):
         # numpy scalars (np.int64(4), np.float32(0.1)) are accepted and stored as Python's
         object.__setattr__(self, "units", _checks.positive_int("Dense units", self.units))
         activations.get(self.activation)
-        initializers.get(self.kernel_initializer)
+        if not isinstance(self.use_bias, bool):
+            raise TypeError(f"Dense use_bias must be True or False; got {self.use_bias!r}")
+        for name in ("kernel_initializer", "bias_initializer"):
+            value = getattr(self, name)
+            checked = initializers.get(value, name)
+            if isinstance(value, dict):  # from a config: keep the object
+                object.__setattr__(self, name, checked)
+        for name in ("kernel_regularizer", "bias_regularizer"):
+            object.__setattr__(self, name, regularizers.get(getattr(self, name), name))
         for name in ("init_scale", "negative_slope"):
             value = getattr(self, name)
             try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .initializers import INITIALIZERS
+from . import initializers
 from .kernels import network
 from .kernels.activations import LINEAR
 from .kernels.optimizers import N_SLOTS
@@ -68,14 +68,11 @@ def _dense_weights(layer, n_in, n_out):
 
 
 def _dense_initial(layer, name, shape, random):
-    if name == "kernel":
-        init = INITIALIZERS[layer.kernel_initializer.lower()]
-        return init(random, shape[0], shape[1], layer.init_scale)
-    initializer = getattr(layer, "bias_initializer", "zeros")
-    if isinstance(initializer, str) and initializer.lower() in CONSTANT_INITIALIZERS:
-        return CONSTANT_INITIALIZERS[initializer.lower()]
-    raise ValueError(f"Dense bias_initializer {initializer!r}: fastann initialises biases "
-                     f"with one of {sorted(CONSTANT_INITIALIZERS)} only")
+    """Kernel, then bias, drawn from the model's stream by the layer's initializers
+    (``fastann.initializers``: Keras' names and classes)."""
+    option = layer.kernel_initializer if name == "kernel" else layer.bias_initializer
+    initializer = initializers.get(option, f"{name}_initializer")
+    return initializer(shape, np.float64, random, layer.init_scale)
 
 
 def _batchnorm_weights(layer, n_in, n_out):

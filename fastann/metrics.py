@@ -11,6 +11,8 @@ METRICS = {
     "mean_absolute_error": codes.MEAN_ABSOLUTE_ERROR,
     "mse": codes.MEAN_SQUARED_ERROR,
     "mean_squared_error": codes.MEAN_SQUARED_ERROR,
+    "root_mean_squared_error": codes.ROOT_MEAN_SQUARED_ERROR,
+    "rmse": codes.ROOT_MEAN_SQUARED_ERROR,
     "accuracy": None,
     "acc": None,
 }
@@ -21,6 +23,5 @@ def resolve(name, loss, n_out):
     code = lookup(METRICS, name, "metric")
     if code is not None:
         return code
-    if loss.name == "binary_crossentropy" or (loss.output_activation is None and n_out == 1):
-        return codes.BINARY_ACCURACY
-    return codes.CATEGORICAL_ACCURACY
+    kind = loss.accuracy or ("binary" if n_out == 1 else "categorical")
+    return codes.BINARY_ACCURACY if kind == "binary" else codes.CATEGORICAL_ACCURACY

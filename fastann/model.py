@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from . import _checks, losses, optimizers, utils
+from . import _checks, losses, optimizers, regularizers, utils
 from . import metrics as metric_table
 from ._errors import NotSupportedError
 from ._signals import deferred_interrupt
@@ -211,6 +211,7 @@ class Model:
         self.layout = None
         self._state = None
         self._slopes = None
+        self._regularization = None
         self._workspaces = {}
 
     def _uncompile(self):
@@ -233,6 +234,7 @@ class Model:
         self._state = TrainingState(params, np.zeros(N_SLOTS * layout.n_params, self.dtype),
                                     self._rng_state, self._counters, moving)
         self._slopes = layout.kernel_slopes(self.dtype)
+        self._regularization = regularizers.coefficient_table(stack, self.dtype)
         self._workspaces = {}
         self._scratch.clear()
         for layer in self._layers:
@@ -656,8 +658,8 @@ class Model:
             workspace.grads, workspace.backup_params, workspace.backup_state,
             workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
             workspace.batch_Y, workspace.batch_weight, X, Y, weight, *val,
-            self.layout.table, self._slopes, self._extras(workspace), self.loss.code,
-            self._metric_codes,
+            self.layout.table, self._slopes, self._extras(workspace), self._regularization,
+            self.loss.code, self.loss.hyper_vector(self.dtype), self._metric_codes,
             self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity, shuffle)
 
     def _train_by_batches(self, data, capacity, workspace, order, shuffle, lr, logs,
@@ -806,6 +808,8 @@ class Model:
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
+        loss_hyper = (self.loss.hyper_vector(self.dtype) if self.loss is not None
+                      else np.zeros(losses.codes.N_HYPER, self.dtype))
         # each call its own scratch: concurrent calls from threads must not share it
         with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY),
                                   lambda rows: Workspace(self.layout, rows, self.dtype)) \
@@ -813,7 +817,8 @@ class Model:
             return train_kernels.infer_dataset(
                 out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
                 self._params, self.layout.table, self._slopes, self._extras(workspace),
-                workspace.capacity, loss_code, metric_codes)
+                self._regularization, workspace.capacity, loss_code, loss_hyper,
+                metric_codes)
 
     def _extras(self, workspace):
         """The kernels' ``extras``: None for a plain Dense stack (``layout.kernel_extras``)."""

@@ -12,7 +12,18 @@ Adam        ``lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``, bias-corrected
 RMSprop     ``lr=0.001, rho=0.9, epsilon=1e-7``, uncentred, no momentum:
             ``ms = rho * ms + (1 - rho) * g**2; w -= lr * g / sqrt(ms + epsilon)``
             (PyTorch's defaults are ``alpha=0.99, eps=1e-8`` with eps outside the root)
+Adagrad     ``learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7``:
+            ``acc += g**2; w -= lr * g / sqrt(acc + epsilon)``
+Adamax      ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``:
+            ``m += (g - m) * (1 - beta_1); u = max(beta_2 * u, |g|);
+            w -= lr * m / ((1 - beta_1**t) * (u + epsilon))``
 ==========  ==============================================================================
+
+Every optimizer takes Keras' ``clipvalue`` (each gradient entry clipped to
+``[-clipvalue, clipvalue]``) and ``global_clipnorm`` (the whole gradient scaled by
+``min(1, global_clipnorm / ||g||)``, the norm over every parameter), applied in that
+order before the rule; None (the default) turns either off. Keras' per-variable
+``clipnorm`` is not supported yet.
 
 ``weight_decay`` (default 0) is classic L2, as PyTorch's ``weight_decay``: it adds
 ``weight_decay * w`` to every gradient before the rule (Keras 3's ``weight_decay`` is the
@@ -55,9 +66,13 @@ class Optimizer:
     name = None
     _fields = ()
 
-    def __init__(self, lr, weight_decay, learning_rate=None):
+    def __init__(self, lr, weight_decay, learning_rate=None, clipvalue=None,
+                 global_clipnorm=None):
         self.lr = lr if learning_rate is None else learning_rate
         self.weight_decay = _check("weight_decay", weight_decay, 0, low_inclusive=True)
+        self.clipvalue = None if clipvalue is None else _check("clipvalue", clipvalue, 0)
+        self.global_clipnorm = (None if global_clipnorm is None
+                                else _check("global_clipnorm", global_clipnorm, 0))
 
     @property
     def lr(self):
@@ -99,6 +114,8 @@ class Optimizer:
         """The (kernel.N_HYPER,) vector the update kernel reads."""
         values = np.zeros(kernel.N_HYPER, dtype)
         values[kernel.WEIGHT_DECAY] = self.weight_decay
+        values[kernel.CLIPVALUE] = self.clipvalue or 0.0
+        values[kernel.GLOBAL_CLIPNORM] = self.global_clipnorm or 0.0
         self._fill(values)
         return values
 
@@ -109,9 +126,11 @@ class Optimizer:
         """{"name": ..., "lr": number or schedule config, argument: value, ...}: plain
         JSON-able values that ``from_config`` turns back into an equal optimizer."""
         lr = self._lr.get_config() if self.scheduled else self._lr
+        clipping = {key: getattr(self, key) for key in _CLIPPING
+                    if getattr(self, key) is not None}
         return {"name": self.name, "lr": lr,
                 **{field: getattr(self, field) for field in self._fields},
-                "weight_decay": self.weight_decay}
+                "weight_decay": self.weight_decay, **clipping}
 
     def __repr__(self):
         lr = repr(self._lr)
@@ -136,8 +155,8 @@ class SGD(Optimizer):
     _fields = ("momentum", "nesterov")
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, *,
-                 learning_rate=None):
-        super().__init__(lr, weight_decay, learning_rate)
+                 learning_rate=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm)
         self.momentum = _check("momentum", momentum, 0, 1, low_inclusive=True)
         self.nesterov = schedules._flag("SGD", "nesterov", nesterov)
 
@@ -163,8 +182,8 @@ class Adam(Optimizer):
     _fields = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None):
-        super().__init__(lr, weight_decay, learning_rate)
+                 learning_rate=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm)
         self.beta_1 = _check("beta_1", beta_1, 0, 1, low_inclusive=True)
         self.beta_2 = _check("beta_2", beta_2, 0, 1, low_inclusive=True)
         self.epsilon = _check("epsilon", epsilon, 0)
@@ -191,8 +210,8 @@ class RMSprop(Optimizer):
     _fields = ("rho", "epsilon")
 
     def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None):
-        super().__init__(lr, weight_decay, learning_rate)
+                 learning_rate=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm)
         self.rho = _check("rho", rho, 0, 1, low_inclusive=True)
         self.epsilon = _check("epsilon", epsilon, 0)
 
@@ -201,7 +220,66 @@ class RMSprop(Optimizer):
         values[kernel.EPSILON] = self.epsilon
 
 
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, RMSprop)}
+class Adagrad(Optimizer):
+    """Keras' Adagrad: acc += g**2; w -= lr * g / sqrt(acc + epsilon), acc starting at
+    ``initial_accumulator_value``.
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or LearningRateSchedule, default 0.001
+    initial_accumulator_value : float >= 0, default 0.1
+    epsilon : float > 0, default 1e-7
+    weight_decay : float >= 0, default 0
+    clipvalue, global_clipnorm : float > 0 or None
+    """
+
+    code, name = kernel.ADAGRAD, "adagrad"
+    _fields = ("initial_accumulator_value", "epsilon")
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, lr, clipvalue, global_clipnorm)
+        self.initial_accumulator_value = _check("initial_accumulator_value",
+                                                initial_accumulator_value, 0,
+                                                low_inclusive=True)
+        self.epsilon = _check("epsilon", epsilon, 0)
+
+    def _fill(self, values):
+        values[kernel.INITIAL_ACCUMULATOR] = self.initial_accumulator_value
+        values[kernel.EPSILON] = self.epsilon
+
+
+class Adamax(Optimizer):
+    """Keras' Adamax: m += (g - m)(1 - beta_1); u = max(beta_2 * u, |g|);
+    w -= lr * m / ((1 - beta_1**t) * (u + epsilon)).
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or LearningRateSchedule, default 0.001
+    beta_1, beta_2 : float in [0, 1), default 0.9, 0.999
+    epsilon : float > 0, default 1e-7
+    weight_decay : float >= 0, default 0
+    clipvalue, global_clipnorm : float > 0 or None
+    """
+
+    code, name = kernel.ADAMAX, "adamax"
+    _fields = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, lr, clipvalue, global_clipnorm)
+        self.beta_1 = _check("beta_1", beta_1, 0, 1, low_inclusive=True)
+        self.beta_2 = _check("beta_2", beta_2, 0, 1, low_inclusive=True)
+        self.epsilon = _check("epsilon", epsilon, 0)
+
+    def _fill(self, values):
+        values[kernel.BETA_1] = self.beta_1
+        values[kernel.BETA_2] = self.beta_2
+        values[kernel.EPSILON] = self.epsilon
+
+
+_CLIPPING = ("clipvalue", "global_clipnorm")
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, RMSprop, Adagrad, Adamax)}
 
 
 def get(optimizer):
@@ -223,7 +301,7 @@ def from_config(config):
         raise TypeError(f"an optimizer config must be a dict; got {type(config).__name__}")
     arguments = dict(config)
     cls = lookup(OPTIMIZERS, arguments.pop("name", None), "optimizer")
-    allowed = ("lr",) + cls._fields + ("weight_decay",)
+    allowed = ("lr",) + cls._fields + ("weight_decay",) + _CLIPPING
     unknown = sorted(set(arguments) - set(allowed), key=str)
     if unknown:
         raise ValueError(f"{cls.__name__} config has unknown keys {unknown}; expected "

@@ -24,9 +24,13 @@ import math
 import numpy as np
 
 DEFAULT_SLOPE = 0.2  # leaky ReLU's negative slope, Keras' default
-LOSSES = ("binary_crossentropy", "mean_squared_error", "categorical_crossentropy")
+LOSSES = ("binary_crossentropy", "mean_squared_error", "categorical_crossentropy",
+          "mean_absolute_error", "huber", "log_cosh", "poisson", "kl_divergence", "hinge",
+          "squared_hinge", "binary_focal_crossentropy")
+EPSILON = 1e-7  # Keras' backend epsilon
 # The output activation each cross-entropy is computed for (from its logits).
-OUTPUT_ACTIVATION = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
+OUTPUT_ACTIVATION = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
+                     "binary_focal_crossentropy": "sigmoid"}
 
 
 # ---------------------------------------------------------------- activations
@@ -94,6 +98,101 @@ def step_backward(dA, Z, A):
     return np.zeros_like(dA)  # zero wherever the derivative exists
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def elu(Z):
+    return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+
+
+def elu_backward(dA, Z, A):
+    return dA * np.where(Z > 0, 1.0, np.exp(np.minimum(Z, 0)))
+
+
+def selu(Z):
+    return SELU_SCALE * np.where(Z > 0, Z, SELU_ALPHA * np.expm1(np.minimum(Z, 0)))
+
+
+def selu_backward(dA, Z, A):
+    return dA * SELU_SCALE * np.where(Z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(Z, 0)))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu(Z):
+    # the exact (erf) form, Keras' approximate=False
+    return (0.5 * Z * (1 + _erf(Z / math.sqrt(2)))).astype(Z.dtype)
+
+
+def gelu_backward(dA, Z, A):
+    cdf = 0.5 * (1 + _erf(Z / math.sqrt(2)))
+    pdf = np.exp(-0.5 * Z * Z) / math.sqrt(2 * math.pi)
+    return (dA * (cdf + Z * pdf)).astype(Z.dtype)
+
+
+def softplus(Z):
+    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+
+def softplus_backward(dA, Z, A):
+    return dA * sigmoid(Z)
+
+
+def softsign(Z):
+    return Z / (1 + np.abs(Z))
+
+
+def softsign_backward(dA, Z, A):
+    return dA / (1 + np.abs(Z)) ** 2
+
+
+def swish(Z):
+    return Z * sigmoid(Z)
+
+
+def swish_backward(dA, Z, A):
+    s = sigmoid(Z)
+    return dA * (s + Z * s * (1 - s))
+
+
+def hard_sigmoid(Z):
+    # Keras 3: relu6(z + 3) / 6
+    return np.clip(Z + 3, 0, 6) / 6
+
+
+def hard_sigmoid_backward(dA, Z, A):
+    return np.where((Z > -3) & (Z < 3), dA / 6, 0)
+
+
+def relu6(Z):
+    return np.clip(Z, 0, 6)
+
+
+def relu6_backward(dA, Z, A):
+    return np.where((Z > 0) & (Z < 6), dA, 0)
+
+
+def exponential(Z):
+    with np.errstate(over="ignore"):  # exp of a large Z is inf, as in the kernels
+        return np.exp(Z)
+
+
+def exponential_backward(dA, Z, A):
+    with np.errstate(over="ignore"):
+        return dA * np.exp(Z)
+
+
+def mish(Z):
+    return Z * np.tanh(softplus(Z))
+
+
+def mish_backward(dA, Z, A):
+    t = np.tanh(softplus(Z))
+    return dA * (t + Z * sigmoid(Z) * (1 - t * t))
+
+
 ACTIVATIONS = {
     "linear": (linear, linear_backward),
     "relu": (relu, relu_backward),
@@ -102,6 +201,17 @@ ACTIVATIONS = {
     "tanh": (tanh, tanh_backward),
     "softmax": (softmax, softmax_backward),
     "step": (step, step_backward),
+    "elu": (elu, elu_backward),
+    "selu": (selu, selu_backward),
+    "gelu": (gelu, gelu_backward),
+    "softplus": (softplus, softplus_backward),
+    "softsign": (softsign, softsign_backward),
+    "swish": (swish, swish_backward),
+    "silu": (swish, swish_backward),
+    "hard_sigmoid": (hard_sigmoid, hard_sigmoid_backward),
+    "relu6": (relu6, relu6_backward),
+    "exponential": (exponential, exponential_backward),
+    "mish": (mish, mish_backward),
 }
 
 
@@ -166,7 +276,8 @@ def dense_backward(dZ, A_prev, W, input_gradient=True):
 
 
 # ---------------------------------------------------------------------- losses
-def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope=DEFAULT_SLOPE):
+def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope=DEFAULT_SLOPE,
+                          loss_options=None):
     """The batch's weighted loss and the gradient of its mean at the output logits.
 
     Parameters
@@ -184,6 +295,10 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         None weighs every row 1.
     slope : float
         Leaky ReLU's negative slope, when that is the output activation.
+    loss_options : dict, optional
+        ``delta`` (huber, 1.0), ``gamma`` (2.0), ``alpha`` (0.25),
+        ``apply_class_balancing`` (False) of the focal loss, and ``from_logits`` (False):
+        a cross-entropy of the logits of a linear output layer.
 
     Returns
     -------
@@ -196,7 +311,11 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
     loss = "mean_squared_error" if loss == "mse" else loss
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    options = {"delta": 1.0, "gamma": 2.0, "alpha": 0.25, "apply_class_balancing": False,
+               "from_logits": False, **(loss_options or {})}
     needed = OUTPUT_ACTIVATION.get(loss)
+    if needed and options["from_logits"]:
+        needed = "linear"
     if needed and output_activation != needed:
         raise ValueError(f"{loss} is computed from the logits of a {needed} output; the "
                          f"output activation is {output_activation!r}")
@@ -210,19 +329,114 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         # so that exp never overflows
         losses = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
         row_loss = losses.sum(axis=1) / n_out
-        dZ = weight * (A - Y) / (rows * n_out)
+        P = sigmoid(Z) if options["from_logits"] else A
+        dZ = weight * (P - Y) / (rows * n_out)
     elif loss == "mean_squared_error":
         error = A - Y
         row_loss = (error * error).sum(axis=1) / n_out
         dA = 2 * weight * error / (rows * n_out)
         dZ = activation_backward(output_activation, dA, Z, A, slope)
-    else:  # categorical_crossentropy: -sum(y * log(softmax(z))), by log-sum-exp
+    elif loss == "categorical_crossentropy":  # -sum(y * log(softmax(z))), by log-sum-exp
         largest = Z.max(axis=1, keepdims=True)
         log_sum_exp = largest + np.log(np.exp(Z - largest).sum(axis=1, keepdims=True))
         row_loss = (Y * (log_sum_exp - Z)).sum(axis=1)
         target_mass = Y.sum(axis=1, keepdims=True)  # 1 for one-hot rows
-        dZ = weight * (A * target_mass - Y) / rows
+        P = softmax(Z) if options["from_logits"] else A
+        dZ = weight * (P * target_mass - Y) / rows
+    elif loss == "binary_focal_crossentropy":
+        P = sigmoid(Z)
+        Q = sigmoid(-Z)
+        bce = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
+        miss = Y * Q + (1 - Y) * P  # 1 - p_t
+        gamma = options["gamma"]
+        factor = miss ** gamma
+        safe = np.where(miss > 0, miss, 1.0)
+        d_factor = np.where(miss > 0, gamma * safe ** (gamma - 1) * (1 - 2 * Y) * P * Q, 0)
+        balance = (Y * options["alpha"] + (1 - Y) * (1 - options["alpha"])
+                   if options["apply_class_balancing"] else 1.0)
+        row_loss = (balance * factor * bce).sum(axis=1) / n_out
+        dZ = weight * balance * (d_factor * bce + factor * (P - Y)) / (rows * n_out)
+    else:
+        E = A - Y
+        per_output = 1.0 / n_out
+        if loss == "mean_absolute_error":
+            values, slopes = np.abs(E), np.sign(E)
+        elif loss == "huber":
+            d = options["delta"]
+            inside = np.abs(E) <= d
+            values = np.where(inside, 0.5 * E * E, d * np.abs(E) - 0.5 * d * d)
+            slopes = np.where(inside, E, d * np.sign(E))
+        elif loss == "log_cosh":
+            values, slopes = np.log(np.cosh(E)), np.tanh(E)
+        elif loss == "poisson":
+            values = A - Y * np.log(A + EPSILON)
+            slopes = 1 - Y / (A + EPSILON)
+        elif loss == "kl_divergence":
+            Yc, Ac = np.clip(Y, EPSILON, 1), np.clip(A, EPSILON, 1)
+            values = Yc * np.log(Yc / Ac)
+            slopes = np.where((A > EPSILON) & (A < 1), -Yc / Ac, 0)
+            per_output = 1.0
+        else:  # hinge, squared_hinge: Y in -1/1
+            margin = np.maximum(1 - Y * A, 0)
+            if loss == "hinge":
+                values, slopes = margin, np.where(margin > 0, -Y, 0)
+            else:
+                values, slopes = margin * margin, -2 * Y * margin
+        row_loss = values.sum(axis=1) * per_output
+        dA = weight * slopes * per_output / rows
+        dZ = activation_backward(output_activation, dA.astype(Z.dtype), Z, A, slope)
     return (weight[:, 0] * row_loss).sum(), dZ
+
+
+# ---------------------------------------------------------------- regularizers
+# ``regularization`` is one tuple per layer, (kernel_l1, kernel_l2, kernel_alpha,
+# bias_l1, bias_l2, bias_alpha), or None for none. The alpha terms are scikit-learn
+# MLP's: 0.5 * alpha * sum(w**2) / rows, rows being those of the batch scored.
+
+def penalty_and_gradients(weights, regularization, rows):
+    """The weights' total penalty and its gradient, shaped like ``weights``.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1 (n_in, n_out), b1 (n_out,), ...]``.
+    regularization : list of 6-tuples of float, one per layer, or None
+    rows : int
+        Rows of the batch (or data set) scored: the alpha terms' divisor.
+
+    Returns
+    -------
+    penalty : float
+        ``sum l1 * |w| + l2 * w**2 + 0.5 * alpha * w**2 / rows`` over every weight.
+    grads : list of ndarray
+        ``l1 * sign(w) + 2 * l2 * w + alpha * w / rows``.
+    """
+    grads = [np.zeros_like(w) for w in weights]
+    if regularization is None:
+        return 0.0, grads
+    if len(regularization) * 2 != len(weights):
+        raise ValueError(f"regularization must have one tuple per layer "
+                         f"({len(weights) // 2}); got {len(regularization)}")
+    total = 0.0
+    for l, coefficients in enumerate(regularization):
+        for index, (l1, l2, alpha) in ((2 * l, coefficients[:3]), (2 * l + 1, coefficients[3:])):
+            w = weights[index]
+            total += float(l1 * np.abs(w).sum() + l2 * (w * w).sum()
+                           + 0.5 * alpha * (w * w).sum() / rows)
+            grads[index] = (l1 * np.sign(w) + 2 * l2 * w + alpha * w / rows).astype(w.dtype)
+    return total, grads
+
+
+def evaluate_loss(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
+                  regularization=None, loss_options=None):
+    """What ``Model.evaluate`` reports as the loss: the weighted mean row loss over all
+    of X (n_samples, n_features) plus the penalty, its alpha terms over n_samples rows."""
+    Zs, As = forward(weights, activations, X, slopes)
+    loss_sum, _ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
+                                        sample_weight, _slopes(slopes, len(activations))[-1],
+                                        loss_options)
+    penalty, _ = penalty_and_gradients(weights, regularization, X.shape[0])
+    return float(loss_sum / X.shape[0] + penalty)
 
 
 # --------------------------------------------------------------------- network
@@ -273,13 +487,14 @@ def forward(weights, activations, X, slopes=None):
     return Zs, As
 
 
-def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None):
+def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
+                           regularization=None, loss_options=None):
     """Like ``gradients``, but return the weighted loss *sum* of the batch (the number
-    the training loop adds up) instead of its mean."""
+    the training loop adds up) instead of its mean; the penalty counts ``rows`` times."""
     slopes = _slopes(slopes, len(activations))
     Zs, As = forward(weights, activations, X, slopes)
     loss_sum, dZ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
-                                         sample_weight, slopes[-1])
+                                         sample_weight, slopes[-1], loss_options)
     grads = [None] * len(weights)
     for l in range(len(activations) - 1, -1, -1):
         A_prev = X if l == 0 else As[l - 1]
@@ -288,10 +503,15 @@ def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None,
         if l > 0:
             dZ = activation_backward(activations[l - 1], dA_prev, Zs[l - 1], As[l - 1],
                                      slopes[l - 1])
+    if regularization is not None:
+        penalty, penalty_grads = penalty_and_gradients(weights, regularization, X.shape[0])
+        loss_sum = loss_sum + X.shape[0] * penalty
+        grads = [g + p for g, p in zip(grads, penalty_grads)]
     return loss_sum, grads
 
 
-def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None):
+def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
+              regularization=None, loss_options=None):
     """The batch's mean loss and its gradient with respect to every weight.
 
     Parameters
@@ -308,16 +528,19 @@ def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None)
     sample_weight : ndarray, (rows,), optional
     slopes : list of float, optional
         Leaky ReLU's negative slope per layer.
+    regularization : list of 6-tuples, optional
+        Weight penalties per layer (see ``penalty_and_gradients``).
 
     Returns
     -------
     batch_mean_loss : scalar
-        ``sum(sample_weight * row_loss) / rows``.
+        ``sum(sample_weight * row_loss) / rows`` plus the penalty.
     grads : list of ndarray
         Its gradient, shaped like ``weights``.
     """
     loss_sum, grads = loss_sum_and_gradients(weights, activations, X, Y, loss,
-                                             sample_weight, slopes)
+                                             sample_weight, slopes, regularization,
+                                             loss_options)
     return loss_sum / X.shape[0], grads
 
 
@@ -514,9 +737,76 @@ class RMSprop:
             w -= lr * g / np.sqrt(ms + self.epsilon)
 
 
+class Adagrad:
+    """Keras' Adagrad: acc = initial + sum of g**2; w -= lr * g / sqrt(acc + epsilon)."""
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
+        self.lr = float(learning_rate if lr is None else lr)
+        self.initial = float(initial_accumulator_value)
+        self.epsilon = float(epsilon)
+        self.weight_decay = float(weight_decay)
+        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
+        self.iterations = 0
+        self.accumulators = None
+
+    def update(self, weights, grads, lr=None):
+        lr = self.lr if lr is None else float(lr)
+        if self.accumulators is None:
+            self.accumulators = [np.full_like(w, self.initial) for w in weights]
+        self.iterations += 1
+        grads = clip(grads, self.clipvalue, self.global_clipnorm)
+        for w, dw, acc in zip(weights, grads, self.accumulators):
+            g = dw + self.weight_decay * w
+            acc += g * g
+            w -= lr * g / np.sqrt(acc + self.epsilon)
+
+
+class Adamax:
+    """Keras' Adamax: m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|);
+    w -= lr * m / ((1 - beta_1**t)(u + epsilon))."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
+        self.lr = float(learning_rate if lr is None else lr)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.weight_decay = float(weight_decay)
+        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
+        self.iterations = 0
+        self.m = self.u = None
+
+    def update(self, weights, grads, lr=None):
+        lr = self.lr if lr is None else float(lr)
+        if self.m is None:
+            self.m = [np.zeros_like(w) for w in weights]
+            self.u = [np.zeros_like(w) for w in weights]
+        self.iterations += 1
+        grads = clip(grads, self.clipvalue, self.global_clipnorm)
+        correction = 1 - self.beta_1**self.iterations
+        for w, dw, m, u in zip(weights, grads, self.m, self.u):
+            g = dw + self.weight_decay * w
+            m += (g - m) * (1 - self.beta_1)
+            u[...] = np.maximum(self.beta_2 * u, np.abs(g))
+            w -= lr * m / (correction * (u + self.epsilon))
+
+
+def clip(grads, clipvalue=None, global_clipnorm=None):
+    """Keras' gradient clipping: each value to [-clipvalue, clipvalue], then all of them
+    scaled to a global norm <= global_clipnorm. Returns new arrays."""
+    grads = [np.array(g, copy=True) for g in grads]
+    if clipvalue:
+        grads = [np.clip(g, -clipvalue, clipvalue) for g in grads]
+    if global_clipnorm:
+        norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+        if norm > global_clipnorm:
+            grads = [g * (global_clipnorm / norm) for g in grads]
+    return grads
+
+
 # -------------------------------------------------------------------- training
 def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, shuffle=False,
-          rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None):
+          rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None,
+          regularization=None, loss_options=None):
     """Train by mini-batch gradient descent, as ``fastann.kernels.train.train_epochs``.
 
     Parameters
@@ -546,6 +836,9 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
         Leaky ReLU's negative slope per layer.
     lr_by_epoch : sequence of float, (epochs,), optional
         The learning rate of each epoch (default: ``optimizer.lr`` throughout).
+    regularization : list of 6-tuples, optional
+        Weight penalties per layer (see ``penalty_and_gradients``), in each batch's loss
+        and gradient.
 
     Returns
     -------
@@ -583,7 +876,8 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
             else:
                 rows = slice(start, start + batch_size)
             loss_sum, grads = loss_sum_and_gradients(weights, activations, X[rows], Y[rows],
-                                                     loss, sample_weight[rows], slopes)
+                                                     loss, sample_weight[rows], slopes,
+                                                     regularization, loss_options)
             epoch_loss += loss_sum
             optimizer.update(weights, grads, lr_by_epoch[epoch])
         history["loss"].append(float(epoch_loss / n))

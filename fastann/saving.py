@@ -130,15 +130,16 @@ def _config(model):
 
 def _layer_config(layer):
     if type(layer).__name__ != "Dense":
-        return {"class_name": type(layer).__name__, **dataclasses.asdict(layer)}
+        return {"class_name": type(layer).__name__, **layer.get_config()}
     config = {"units": layer.units,
               "activation": layer.activation_spec.name,
               "kernel_initializer": layer.kernel_initializer.lower(),
               "init_scale": float(layer.init_scale),
               "negative_slope": float(layer.negative_slope)}
+    serialized = layer.get_config()  # options as JSON (regularizers, initializers)
     for field in dataclasses.fields(layer):  # Dense's other fields, where not the default
         if field.name not in config and getattr(layer, field.name) != field.default:
-            config[field.name] = getattr(layer, field.name)
+            config[field.name] = serialized[field.name]
     return config
 
 

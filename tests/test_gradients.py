@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import fastann as fa
+from fastann import activations as activation_table
 from fastann import reference
 from fastann.kernels import losses, network
 from fastann.layout import Workspace
 
 from cases import HIDDEN, LOSS_CASES
-KINKED = ("relu", "leaky_relu")
 KINK_MARGIN = 1e-3  # no pre-activation of a kinked layer this close to 0
 EPS = 1e-6
 N_SAMPLES = 6
@@ -33,7 +33,8 @@ def kernel_loss_and_gradient(model, X, Y, weight):
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
                     output_activation)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   model.loss.code, 1.0 / rows)
+                                   model.loss.code, model.loss.hyper_vector(model.dtype),
+                                   1.0 / rows)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
                      model._slopes, rows, model.loss.code)
     return loss_sum / rows, work.grads.copy()
@@ -55,9 +56,11 @@ def finite_differences(model, X, y, weight):
 
 
 def kink_distance(weights, activations, X, slopes=None):
-    """Smallest |Z| over the layers whose activation has a kink at 0."""
+    """Smallest distance of a pre-activation from a kink of its layer's activation
+    (the kinks come from the activation table)."""
     Zs, _ = reference.forward(weights, activations, X, slopes)
-    distances = [np.abs(Z).min() for Z, name in zip(Zs, activations) if name in KINKED]
+    distances = [np.abs(Z - kink).min() for Z, name in zip(Zs, activations)
+                 for kink in activation_table.get(name).kinks]
     return min(distances, default=np.inf)
 
 

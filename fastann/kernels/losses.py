@@ -7,7 +7,27 @@ softmax) from the exponentials they need anyway, so training skips the output la
 activation pass: on a tiny network those exponentials are a large part of an epoch.
 Mean squared error works under any output activation: its gradient is taken with
 respect to ``A``, and the backward pass applies the output activation's derivative as
-it does for every other layer (one copy of that code).
+it does for every other layer (one copy of that code). The losses added for Keras are
+written in that second way too, except binary focal cross-entropy, fused as the
+cross-entropies are. With ``from_logits`` (hyper[FROM_LOGITS] != 0) a cross-entropy
+reads the logits of a linear output layer and leaves A = Z.
+
+Per output, e = A - Y (a row's loss is the mean over its outputs, KL divergence's and
+the categorical cross-entropy's the sum), as Keras 3 defines them:
+
+====================  =================================================  ===================
+loss                  value                                              gradient (A or Z)
+====================  =================================================  ===================
+mean_absolute_error   |e|                                                sign(e)
+huber                 e**2 / 2 if |e| <= delta else delta * (|e| - delta / 2)  clip(e, +-delta)
+log_cosh              log(cosh(e)) = |e| + log1p(exp(-2|e|)) - log 2    tanh(e)
+poisson               A - Y * log(A + EPSILON)                           1 - Y / (A + EPSILON)
+kl_divergence         sum Yc * log(Yc / Ac), both clipped to [EPSILON, 1]  -Yc / Ac (0 if clipped)
+hinge                 max(1 - Y * A, 0) (Y in -1/1)                      -Y where 1 - Y*A > 0
+squared_hinge         max(1 - Y * A, 0)**2                               -2 Y max(1 - Y*A, 0)
+binary_focal          (1 - p_t)**gamma * bce, p_t = Y p + (1-Y)(1-p),    by the chain rule on Z
+                      times Y alpha + (1-Y)(1-alpha) if class-balanced
+====================  =================================================  ===================
 """
 import numpy as np
 
@@ -15,23 +35,31 @@ from ._jit import kernel, like
 from .activations import sigmoid_from, softmax_row
 
 BINARY_CROSSENTROPY, MEAN_SQUARED_ERROR, CATEGORICAL_CROSSENTROPY = range(3)
+(MEAN_ABSOLUTE_ERROR, HUBER, LOG_COSH, POISSON, KL_DIVERGENCE, HINGE, SQUARED_HINGE,
+ BINARY_FOCAL_CROSSENTROPY) = range(3, 11)
+# Positions in the loss's hyper-parameter vector (model dtype, (N_HYPER,)).
+DELTA, GAMMA, ALPHA, CLASS_BALANCING, FROM_LOGITS = range(5)
+N_HYPER = 5
+EPSILON = 1e-7  # Keras' backend epsilon
+LOG_2 = 0.69314718055994530941723212145818
 
 
 @kernel(inline=True)
 def gives_dZ(loss_code):
     """Whether ``loss_and_delta`` writes dZ (a cross-entropy fused with its output
     activation, which it also computes into A) rather than dA."""
-    return loss_code != MEAN_SQUARED_ERROR
+    return (loss_code == BINARY_CROSSENTROPY or loss_code == CATEGORICAL_CROSSENTROPY
+            or loss_code == BINARY_FOCAL_CROSSENTROPY)
 
 
 @kernel
-def loss_and_delta(delta, Z, A, Y, weight, loss_code, scale):
+def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
     """Return the weighted sum of per-row losses; write ``delta``, ``scale`` times the
     gradient of that sum with respect to Z if ``gives_dZ(loss_code)``, else to A.
 
-    delta, Z, A, Y: (rows, n_out); weight: (rows,). A cross-entropy also writes A, the
-    output activation of Z (the values ``activation_forward`` gives); the others read
-    it. A row's loss is the mean over its outputs (as in Keras). ``scale`` is 1 / batch
+    delta, Z, A, Y: (rows, n_out); weight: (rows,); hyper: (N_HYPER,). A cross-entropy
+    also writes A, the output activation of Z (the values ``activation_forward`` gives;
+    Z itself with from_logits); the others read it. A row's loss is the mean over its outputs (as in Keras). ``scale`` is 1 / batch
     rows, so delta is the gradient of the batch mean. Binary cross-entropy expects a
     sigmoid output layer, categorical cross-entropy a softmax one; the wrapper enforces
     the pairing.
@@ -41,6 +69,7 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, scale):
     one = like(1, Z)
     per_output = one / like(n_out, Z)
     total = zero
+    logits = hyper[FROM_LOGITS] != zero
     if loss_code == BINARY_CROSSENTROPY:
         for r in range(rows):
             row_loss = zero
@@ -50,7 +79,7 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, scale):
                 y = Y[r, j]
                 e = np.exp(-abs(z))
                 a = sigmoid_from(z, e)
-                A[r, j] = a
+                A[r, j] = z if logits else a
                 row_loss += max(z, zero) - z * y + np.log1p(e)
                 delta[r, j] = g * (a - y)
             total += weight[r] * row_loss * per_output
@@ -76,5 +105,113 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, scale):
             g = weight[r] * scale
             for j in range(n_out):
                 delta[r, j] = g * (A[r, j] * target_mass - Y[r, j])
+                if logits:
+                    A[r, j] = Z[r, j]
             total += weight[r] * row_loss
+    elif loss_code == BINARY_FOCAL_CROSSENTROPY:
+        total = focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale)
+    else:
+        total = regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale)
+    return total
+
+
+@kernel(entry=True)  # not force-inlined: the old losses' code stays as it was
+def focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale):
+    """Binary focal cross-entropy from the logits Z; writes A = sigmoid(Z) (Z with
+    from_logits) and delta = scale * d(sum of weighted row losses)/dZ. Arrays as
+    ``loss_and_delta``'s."""
+    rows, n_out = Z.shape
+    zero = like(0, Z)
+    one = like(1, Z)
+    per_output = one / like(n_out, Z)
+    gamma, alpha = hyper[GAMMA], hyper[ALPHA]
+    balanced = hyper[CLASS_BALANCING] != zero
+    logits = hyper[FROM_LOGITS] != zero
+    total = zero
+    for r in range(rows):
+        row_loss = zero
+        g = weight[r] * scale * per_output
+        for j in range(n_out):
+            z = Z[r, j]
+            y = Y[r, j]
+            e = np.exp(-abs(z))
+            p = sigmoid_from(z, e)
+            q = sigmoid_from(-z, e)  # 1 - p without cancellation
+            A[r, j] = z if logits else p
+            bce = max(z, zero) - z * y + np.log1p(e)
+            miss = y * q + (one - y) * p  # 1 - p_t
+            factor = miss**gamma
+            # d(miss)/dz = (1 - 2y) p q; d(bce)/dz = p - y
+            d_factor = zero
+            if miss > zero:
+                d_factor = gamma * miss**(gamma - one) * (one - y - y) * p * q
+            balance = y * alpha + (one - y) * (one - alpha) if balanced else one
+            row_loss += balance * factor * bce
+            delta[r, j] = g * balance * (d_factor * bce + factor * (p - y))
+        total += weight[r] * row_loss * per_output
+    return total
+
+
+@kernel(entry=True)  # not force-inlined: the old losses' code stays as it was
+def regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale):
+    """The losses of A itself (codes MEAN_ABSOLUTE_ERROR..SQUARED_HINGE): return the
+    weighted sum of row losses, write delta = scale * its gradient with respect to A.
+    Arrays as ``loss_and_delta``'s."""
+    rows, n_out = A.shape
+    zero = like(0, A)
+    one = like(1, A)
+    half = like(0.5, A)
+    two = like(2, A)
+    per_output = one / like(n_out, A)
+    if loss_code == KL_DIVERGENCE:
+        per_output = one  # a sum over the outputs, as Keras'
+    total = zero
+    for r in range(rows):
+        row_loss = zero
+        g = weight[r] * scale * per_output
+        for j in range(n_out):
+            a = A[r, j]
+            y = Y[r, j]
+            error = a - y
+            value = zero
+            slope = zero
+            if loss_code == MEAN_ABSOLUTE_ERROR:
+                value = abs(error)
+                slope = np.sign(error)
+            elif loss_code == HUBER:
+                d = hyper[DELTA]
+                if abs(error) <= d:
+                    value = half * error * error
+                    slope = error
+                else:
+                    value = d * abs(error) - half * d * d
+                    slope = d * np.sign(error)
+            elif loss_code == LOG_COSH:
+                magnitude = abs(error)
+                value = magnitude + np.log1p(np.exp(-two * magnitude)) - like(LOG_2, A)
+                slope = np.tanh(error)
+            elif loss_code == POISSON:
+                shifted = a + like(EPSILON, A)
+                value = a - y * np.log(shifted)
+                slope = one - y / shifted
+            elif loss_code == KL_DIVERGENCE:
+                epsilon = like(EPSILON, A)
+                yc = min(max(y, epsilon), one)
+                ac = min(max(a, epsilon), one)
+                value = yc * np.log(yc / ac)
+                if epsilon < a < one:
+                    slope = -yc / ac
+            elif loss_code == HINGE:
+                margin = one - y * a
+                if margin > zero:
+                    value = margin
+                    slope = -y
+            elif loss_code == SQUARED_HINGE:
+                margin = one - y * a
+                if margin > zero:
+                    value = margin * margin
+                    slope = -two * y * margin
+            row_loss += value
+            delta[r, j] = g * slope
+        total += weight[r] * row_loss * per_output
     return total

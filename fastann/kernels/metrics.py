@@ -1,7 +1,24 @@
-"""Metrics accumulated batch by batch inside the training loop, by integer code."""
+"""Metrics accumulated batch by batch inside the training loop, by integer code.
+
+Each metric adds its sum over a batch's rows to its total; at the end of a phase
+``finish_metrics`` turns the totals into the reported values (the mean over the rows,
+and for the root mean squared error the root of that mean, as Keras' running metric).
+"""
+import numpy as np
+
 from ._jit import kernel, like
 
 BINARY_ACCURACY, CATEGORICAL_ACCURACY, MEAN_ABSOLUTE_ERROR, MEAN_SQUARED_ERROR = range(4)
+ROOT_MEAN_SQUARED_ERROR = 4
+
+
+@kernel
+def finish_metrics(totals, codes, inverse_rows):
+    """totals (n_metrics,) of sums over the rows -> the epoch's values, in place."""
+    for m in range(totals.shape[0]):
+        totals[m] *= inverse_rows
+        if codes[m] == ROOT_MEAN_SQUARED_ERROR:
+            totals[m] = np.sqrt(totals[m])
 
 
 @kernel
@@ -44,7 +61,7 @@ def accumulate_metrics(totals, A, Y, codes):
                 for j in range(n_out):
                     row += abs(A[r, j] - Y[r, j])
                 total += row * per_output
-        elif code == MEAN_SQUARED_ERROR:
+        elif code == MEAN_SQUARED_ERROR or code == ROOT_MEAN_SQUARED_ERROR:
             for r in range(rows):
                 row = zero
                 for j in range(n_out):

@@ -86,12 +86,14 @@ def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity, output_acti
 
 
 @kernel(inline=True)
-def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code, scale):
+def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code, loss_hyper,
+                scale):
     """Return the weighted sum of the batch's per-row losses and write the output layer's
     gradient (dZ, or dA for a loss not fused with its activation; scaled by ``scale``)
     at the start of ``delta``, after ``forward`` on that batch.
 
-    delta: (2 * capacity * max_units,), two halves; Y: (rows, n_out); weight: (rows,).
+    delta: (2 * capacity * max_units,), two halves; Y: (rows, n_out); weight: (rows,);
+    loss_hyper: the loss's hyper-parameters (losses.N_HYPER,).
     """
     rows = Y.shape[0]
     last = layers.shape[0] - 1
@@ -99,7 +101,7 @@ def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_cod
     return loss_and_delta(view_2d(delta, 0, rows, n_out),
                           layer_block(Z_buffer, layers, last, rows, capacity),
                           layer_block(A_buffer, layers, last, rows, capacity), Y, weight,
-                          loss_code, scale)
+                          loss_code, loss_hyper, scale)
 
 
 @kernel(inline=True)

@@ -10,10 +10,11 @@ import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
 from .losses import gives_dZ
-from .metrics import accumulate_metrics
+from .metrics import accumulate_metrics, finish_metrics
 from .network import (backward, backward_layers, forward, forward_layers, output_loss,
                       restore_moving, save_moving)
 from .optimizers import apply_update, state_slots
+from .regularizers import add_penalty
 from .rng import shuffle_order
 
 # Positions in the int64 ``counters`` array, the model's running totals.
@@ -56,16 +57,19 @@ def copy_row(destination, source, row):
 
 @kernel(entry=True)
 def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
-                  layers, slopes, extras, capacity, loss_code, metric_codes):
+                  layers, slopes, extras, regularization, capacity, loss_code, loss_hyper,
+                  metric_codes):
     """Run the network over X (n, n_features) in blocks of ``capacity`` rows.
 
     When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
     rows, score the outputs against Y (n, n_out) with weight (n,): return the weighted
     mean loss and write each metric's mean into metric_means (n_metrics,); the gradient
-    written into ``delta`` is scratch. Prediction and evaluation share this one kernel
-    so that a model compiles one inference loop, not two. ``extras``: None for a stack
-    of Dense layers with biases, else the buffers of ``network.forward_layers`` (run in
-    inference mode: no dropout, BatchNormalization's moving statistics).
+    written into ``delta`` is scratch. The loss includes the regularizers' penalty
+    (``regularization``: (n_layers, N_COEFFICIENTS), batch-mean terms over the n rows
+    scored). Prediction and evaluation share this one kernel so that a model compiles
+    one inference loop, not two. ``extras``: None for a stack of Dense layers with
+    biases, else the buffers of ``network.forward_layers`` (run in inference mode: no
+    dropout, BatchNormalization's moving statistics).
     """
     n = X.shape[0]
     keep_outputs = out.shape[0] > 0
@@ -88,11 +92,13 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
         if score:
             accumulate_metrics(metric_means, A, Y[start:stop], metric_codes)
             total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
-                                 layers, capacity, loss_code, one)
+                                 layers, capacity, loss_code, loss_hyper, one)
     scale = one / like(max(n, 1), params)
-    for m in range(metric_means.shape[0]):
-        metric_means[m] *= scale
-    return total * scale
+    finish_metrics(metric_means, metric_codes, scale)
+    if not score:
+        return zero
+    # delta stands in for the gradient buffer: with_gradient=False writes nothing
+    return total * scale + add_penalty(delta, params, layers, regularization, scale, False)
 
 
 @kernel
@@ -111,9 +117,8 @@ def train_epochs(params, opt_state, rng_state, counters,
                  grads, backup_params, backup_state, Z_buffer, A_buffer, delta,
                  order, batch_X, batch_Y, batch_weight,
                  X, Y, weight, X_val, Y_val, weight_val,
-                 layers, slopes, extras, loss_code, metric_codes, opt_code, opt_hyper,
-                 lr_by_epoch,
-                 capacity, shuffle):
+                 layers, slopes, extras, regularization, loss_code, loss_hyper,
+                 metric_codes, opt_code, opt_hyper, lr_by_epoch, capacity, shuffle):
     """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
 
     Model state, updated in place: params (n_params,), opt_state (N_SLOTS * n_params,),
@@ -128,6 +133,8 @@ def train_epochs(params, opt_state, rng_state, counters,
     ``extras``: None for a stack of Dense layers with biases, else the buffers of
     ``network.forward_layers`` (its moving statistics are model state too, backed up
     and restored with the parameters).
+    regularization (n_layers, N_COEFFICIENTS): the layers' weight penalties, added to each
+    batch's loss (times its rows) and gradient, and to the validation loss.
     """
     n = X.shape[0]
     zero = like(0, params)
@@ -181,7 +188,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                     A = forward_layers(Z_buffer, A_buffer, X_batch, params, layers, slopes,
                                        capacity, output_activation, extras, training)
                 loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
-                                    capacity, loss_code, one / like(rows, params))
+                                    capacity, loss_code, loss_hyper, one / like(rows, params))
                 accumulate_metrics(metrics, A, Y_batch, metric_codes)
                 if training:
                     if extras is None:
@@ -190,16 +197,21 @@ def train_epochs(params, opt_state, rng_state, counters,
                     else:
                         backward_layers(grads, delta, Z_buffer, A_buffer, X_batch, params,
                                         layers, slopes, capacity, loss_code, extras)
+                    # the penalty of the weights this batch saw, weighted by its rows
+                    # as the data loss is (Keras reports the epoch's row-weighted mean)
+                    loss += like(rows, params) * add_penalty(
+                        grads, params, layers, regularization, one / like(rows, params),
+                        True)
                     counters[STEPS] += 1
                     apply_update(params, opt_state, grads, opt_code, opt_hyper, lr,
                                  counters[STEPS])
             inverse_rows = one / like(n_rows, params)
-            for m in range(metrics.shape[0]):
-                metrics[m] *= inverse_rows
+            finish_metrics(metrics, metric_codes, inverse_rows)
             if training:
                 epoch_loss[epoch] = loss * inverse_rows
             else:
-                val_loss[epoch] = loss * inverse_rows
+                val_loss[epoch] = loss * inverse_rows + add_penalty(
+                    grads, params, layers, regularization, inverse_rows, False)
         if not (np.isfinite(epoch_loss[epoch]) and all_finite(params)):
             copy_into(params, backup_params)
             copy_into(state_used, state_backup)

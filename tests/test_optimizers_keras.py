@@ -1,0 +1,99 @@
+"""The optimizer rules added for Keras (Adagrad, Adamax) and gradient clipping
+(clipvalue, global_clipnorm): whole training runs against the NumPy reference, single
+steps against Keras 3's own optimizers, and their options."""
+import os
+
+import numpy as np
+import pytest
+
+import fastann as fa
+from fastann import optimizers, reference
+
+CASES = {
+    "adagrad": ("Adagrad", dict(learning_rate=0.05)),
+    "adagrad-initial": ("Adagrad", dict(learning_rate=0.02, initial_accumulator_value=0.5,
+                                        epsilon=1e-6)),
+    "adamax": ("Adamax", dict(learning_rate=0.01)),
+    "adamax-decay": ("Adamax", dict(learning_rate=0.005, beta_1=0.8, beta_2=0.95,
+                                    weight_decay=0.01)),
+    "sgd-clipvalue": ("SGD", dict(lr=0.1, momentum=0.5, clipvalue=0.05)),
+    "adam-global-clipnorm": ("Adam", dict(lr=0.003, global_clipnorm=0.1)),
+    "rmsprop-both-clips": ("RMSprop", dict(lr=0.002, clipvalue=0.2, global_clipnorm=0.5)),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_runs_match_reference(case, build_model, make_targets):
+    name, arguments = case
+    generator = np.random.default_rng(0)
+    X = generator.normal(size=(12, 3))
+    y, Y = make_targets("binary_crossentropy", 12, 2, generator)
+    model = build_model((3, 5, 2), ["tanh", "sigmoid"], "binary_crossentropy",
+                        optimizer=getattr(fa.optimizers, name)(**arguments), seed=2)
+    initial = model.get_weights()
+    history = model.fit(X, y, epochs=200, batch_size=5, shuffle=False, verbose=0)
+    reference_arguments = dict(arguments)
+    if name in ("SGD", "Adam", "RMSprop"):  # the reference's old optimizers: no clipping
+        clipvalue = reference_arguments.pop("clipvalue", None)
+        global_clipnorm = reference_arguments.pop("global_clipnorm", None)
+        rule = getattr(reference, name)(**reference_arguments)
+        update = rule.update
+
+        def clipped(weights, grads, lr=None):
+            update(weights, reference.clip(grads, clipvalue, global_clipnorm), lr)
+        rule.update = clipped
+    else:
+        rule = getattr(reference, name)(**reference_arguments)
+    trained, ref_history = reference.train(initial, ["tanh", "sigmoid"], X, Y,
+                                           "binary_crossentropy", rule, 200, batch_size=5)
+    np.testing.assert_allclose(history.history["loss"], ref_history["loss"], rtol=1e-10,
+                               atol=1e-13)
+    for got, expected in zip(model.get_weights(), trained):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.fixture(scope="module")
+def keras():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    return pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("case", ["adagrad", "adamax", "sgd-clipvalue",
+                                  "adam-global-clipnorm"])
+def test_three_steps_match_keras(case, keras):
+    """Three updates of one float32 variable by Keras 3's optimizer and by the kernels."""
+    name, arguments = CASES[case]
+    keras_arguments = {("learning_rate" if k == "lr" else k): v for k, v in arguments.items()}
+    generator = np.random.default_rng(1)
+    w0 = generator.normal(size=6).astype(np.float32)
+    gradients = [generator.normal(size=6).astype(np.float32) for _ in range(3)]
+    variable = keras.Variable(w0.copy())
+    keras_optimizer = getattr(keras.optimizers, name)(**keras_arguments)
+    for g in gradients:
+        keras_optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
+    ours = getattr(fa.optimizers, name)(**arguments)
+    from fastann.kernels import optimizers as kernel
+    params = w0.copy()
+    state = np.zeros(kernel.N_SLOTS * 6, np.float32)
+    hyper = ours.hyper(np.float32)
+    for step, g in enumerate(gradients, start=1):
+        kernel.apply_update(params, state, g.copy(), ours.code, hyper, np.float32(ours.lr), step)
+    np.testing.assert_allclose(params, np.asarray(variable.value), rtol=2e-5, atol=2e-6)
+
+
+def test_options_configs_and_bad_input():
+    adagrad = fa.optimizers.Adagrad(learning_rate=0.01, clipvalue=1.0)
+    assert adagrad.lr == 0.01 and fa.optimizers.Adagrad(lr=0.2).lr == 0.2
+    config = adagrad.get_config()
+    assert config["name"] == "adagrad" and config["clipvalue"] == 1.0
+    assert "global_clipnorm" not in config
+    again = optimizers.from_config(config)
+    assert again.get_config() == config
+    assert optimizers.get("adamax").name == "adamax"
+    with pytest.raises(ValueError, match=r"clipvalue must be a finite number > 0; got -1"):
+        fa.optimizers.SGD(clipvalue=-1)
+    with pytest.raises(ValueError, match=r"global_clipnorm must be a finite number > 0"):
+        fa.optimizers.Adam(global_clipnorm=0)
+    with pytest.raises(ValueError, match=r"initial_accumulator_value must be a finite"):
+        fa.optimizers.Adagrad(initial_accumulator_value=-0.1)
