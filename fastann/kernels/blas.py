@@ -25,7 +25,7 @@ from llvmlite import binding, ir
 from numba import types
 from numba.extending import get_cython_function_address
 
-from ._jit import compiled_as, kernel, like
+from ._jit import compiled_as, element_pointer, kernel, like
 
 NO_TRANSPOSE, TRANSPOSE = ord("n"), ord("t")
 # (name in SciPy, name given to LLVM) per routine and dtype
@@ -41,14 +41,14 @@ _ARGUMENTS = {"gemm": "cciiisaiaisai", "gemv": "ciisaiaisai"}
 
 def _python_call(routine, *arguments):
     """Call the BLAS ``routine`` through ctypes (the pure-Python path): every argument
-    by reference, arrays given as ``array.ctypes``."""
+    by reference, arrays given by address (``element_pointer``)."""
     dtype = type(next(a for a, kind in zip(arguments, _ARGUMENTS[routine]) if kind == "s"))
     name = _ROUTINES[routine, dtype]
     scalar = np.ctypeslib.as_ctypes_type(dtype)
     references = []
     for value, kind in zip(arguments, _ARGUMENTS[routine]):
         if kind == "a":
-            references.append(ctypes.c_void_p(value.data))
+            references.append(ctypes.c_void_p(value))
         else:
             cell = {"c": ctypes.c_char, "i": ctypes.c_int, "s": scalar}[kind](
                 bytes([value]) if kind == "c" else value)
@@ -64,11 +64,11 @@ def _blas_signature(routine, arguments):
     arguments cast to it), or None where it does not apply."""
     kinds = _ARGUMENTS[routine]
     dtypes = {a.dtype for a, kind in zip(arguments, kinds)
-              if kind == "a" and isinstance(a, types.ArrayCTypes)}
+              if kind == "a" and isinstance(a, types.CPointer)}
     if len(dtypes) != 1 or dtypes.copy().pop() not in (types.float32, types.float64):
         return None
     dtype = dtypes.pop()
-    parameters = {"c": types.intp, "i": types.intp, "s": dtype, "a": types.voidptr}
+    parameters = {"c": types.intp, "i": types.intp, "s": dtype, "a": types.CPointer(dtype)}
     return types.none(*[parameters[kind] for kind in kinds])
 
 
@@ -104,8 +104,8 @@ def _blas_codegen(routine):
 
 def blas_gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """BLAS ``?gemm`` (column-major): c = alpha op(a) @ op(b) + beta c. ``transa``,
-    ``transb``: NO_TRANSPOSE or TRANSPOSE; a, b, c: ``array.ctypes`` of one float dtype,
-    which ``alpha`` and ``beta`` have too."""
+    ``transb``: NO_TRANSPOSE or TRANSPOSE; a, b, c: ``element_pointer``s into arrays of
+    one float dtype, which ``alpha`` and ``beta`` have too."""
     _python_call("gemm", transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
@@ -137,8 +137,8 @@ def matrix_vector(y, S, transpose_S, x):
     op(S)'s column and row count of elements. Column-major, S is its own transpose."""
     rows_S, columns_S = S.shape
     trans = NO_TRANSPOSE if transpose_S else TRANSPOSE
-    blas_gemv(trans, columns_S, rows_S, like(1, S), S.ctypes, columns_S, x.ctypes, 1,
-              like(0, S), y.ctypes, 1)
+    blas_gemv(trans, columns_S, rows_S, like(1, S), element_pointer(S, 0), columns_S,
+              element_pointer(x, 0), 1, like(0, S), element_pointer(y, 0), 1)
 
 
 @kernel(inline=True)
@@ -156,4 +156,5 @@ def gemm(C, A, B, transpose_A, transpose_B):
         # dimension is its number of columns
         blas_gemm(TRANSPOSE if transpose_B else NO_TRANSPOSE,
                   TRANSPOSE if transpose_A else NO_TRANSPOSE, n, m, k, like(1, C),
-                  B.ctypes, B.shape[1], A.ctypes, A.shape[1], like(0, C), C.ctypes, n)
+                  element_pointer(B, 0), B.shape[1], element_pointer(A, 0), A.shape[1],
+                  like(0, C), element_pointer(C, 0), n)
