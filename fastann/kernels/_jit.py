@@ -1,8 +1,10 @@
 """The decorator every kernel uses, the dtype-preserving scalar cast and the views.
 
-Everything here stands on Numba's documented extension API (``numba.extending``:
-``overload``, ``type_callable``, ``lower_builtin``) and on
-``numba.carray``; nothing reaches into ``numba.core``.
+Everything here stands on Numba's documented low-level extension API
+(``numba.extending.type_callable`` and ``lower_builtin``, with ``numba.types``) and
+llvmlite's ``ir``; the lowering uses the array helper of the context Numba hands it
+(``context.make_array``, as ``numba.carray``'s own lowering does). Nothing is imported
+from ``numba.core``.
 
 Kernels are cached on disk (``cache=True``) so that only the first process pays the
 compile time. Caching needs a writable directory: Numba tries the package's own
@@ -190,8 +192,8 @@ def _like():
 def view_2d(flat, start, rows, columns):
     """The C-ordered (rows, columns) view of ``flat[start:start + rows * columns]``.
 
-    The compiled form is a *borrowed* view (``numba.carray`` over a pointer into
-    ``flat``): it shares ``flat``'s memory but holds no reference to it, so making and
+    The compiled form is a *borrowed* view (an array struct over a pointer into
+    ``flat``, with no meminfo, as ``numba.carray`` makes): it shares ``flat``'s memory but holds no reference to it, so making and
     dropping it costs no atomic reference counting and no call into Numba's ``reshape``
     helper (together more than a tiny layer's whole forward pass). It must not outlive
     ``flat``: kernels use such views only inside the call that received ``flat`` and
