@@ -62,7 +62,7 @@ SCRIPT = textwrap.dedent("""
         "package_writable": writable(os.path.join(package, "kernels")),
         "cache_enabled": _jit.CACHE_ENABLED,
         "cached_kernels": len(_jit._cached_kernels),
-        "train_epochs_cache": type(train.train_epochs._cache).__name__,
+        "train_epochs_cache_path": train.train_epochs.stats.cache_path,
         "warnings": [[w.category.__name__, str(w.message)] for w in caught],
         "predictions": predictions.tolist(),
         "weights": [w.tolist() for w in model.get_weights()],
@@ -202,7 +202,7 @@ def test_read_only_package_and_no_writable_cache_directory(workspace):
         pytest.skip("the package copy stayed writable for the subprocess (uid "
                     f"{result['uid']}), so the fallback cannot be exercised")
     assert result["cache_enabled"] and result["cached_kernels"] == 0
-    assert result["train_epochs_cache"] == "NullCache"
+    assert result["train_epochs_cache_path"] is None  # not cached
     ours = [w for w in result["warnings"] if WARNING in w[1]]
     assert len(ours) == 1, result["warnings"]
     category, message = ours[0]
@@ -228,7 +228,7 @@ def test_fastann_disable_cache(workspace):
 
     assert result["package"] == str(package)
     assert not result["cache_enabled"] and result["cached_kernels"] == 0
-    assert result["train_epochs_cache"] == "NullCache"
+    assert result["train_epochs_cache_path"] is None  # not cached
     assert not [w for w in result["warnings"] if WARNING in w[1]]  # off on purpose: silent
     assert_trained_like_the_cached_kernels(result)
     assert files_under(cache) == []

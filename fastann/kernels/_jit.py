@@ -1,18 +1,48 @@
-"""The decorator every kernel uses, and the dtype-preserving scalar cast.
+"""The decorator every kernel uses, the dtype-preserving scalar cast and the views.
+
+Everything here stands on Numba's documented low-level extension API
+(``numba.extending.type_callable`` and ``lower_builtin``, with ``numba.types``) and
+llvmlite's ``ir``; the lowering uses the array helper of the context Numba hands it
+(``context.make_array``, as ``numba.carray``'s own lowering does). Nothing is imported
+from ``numba.core``.
 
 Kernels are cached on disk (``cache=True``) so that only the first process pays the
 compile time. Caching needs a writable directory: Numba tries the package's own
 ``__pycache__`` and then a user-wide cache directory (``NUMBA_CACHE_DIR`` overrides
 both). When none is writable fastann compiles in memory instead of failing to import;
 ``FASTANN_DISABLE_CACHE=1`` turns the disk cache off on purpose.
+
+Stale caches. Numba checks only the timestamp of the file that defines a cached
+function, not of the functions compiled into it, so editing ``dense.py`` would leave a
+stale ``train_epochs`` (or a stale bench kernel, which inlines fastann's) in the cache.
+fastann keeps a digest of the kernel sources beside each module's cache files: the
+first kernel a module defines reads it (the directory is the dispatcher's public
+``stats.cache_path``) and, when it differs, deletes that module's cache files (the
+``<module>.<function>-<line>.pyXY.nbi`` indexes and ``.nbc`` data files Numba documents
+for its cache) before anything is loaded from them, then writes the new digest. Every
+``@kernel`` is covered, a user's too. (Alternatives considered: one file for every
+kernel that inlines others, which would merge half the package; or uncached bench
+kernels, which would not cover ``train.py`` inlining ``dense.py``.)
+
+Inlining. Numba compiles each kernel as a function of its own and LLVM's inliner, run
+over the linked module, decides by size whether a callee is pasted into its caller.
+``inline=True`` marks the small glue kernels (views, the loops over layers, dispatch
+on a code) for Numba's documented ``inline="always"``: their source is pasted into the
+caller before typing, so they are never compiled on their own. Each separately compiled
+kernel costs 0.1-0.5 s of first-call compile time (typing, lowering, LLVM and machine
+code of its own). Kernels with loops over arrays stay separate: LLVM vectorises a loop
+best in a small function optimised on its own, and typing one huge function costs more
+than compiling its parts (inlining every kernel took the first fit from 14 s to 19 s).
 """
 import functools
+import glob
 import hashlib
 import os
 import warnings
 
 import numba
-from numba.core import cgutils, types
+from numba import types
+from llvmlite import ir
 from numba.extending import lower_builtin, type_callable
 
 # Fast-math without ``nnan``/``ninf``: reductions may be reassociated (and so
@@ -21,54 +51,42 @@ FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "reassoc"})
 
 CACHE_ENABLED = os.environ.get("FASTANN_DISABLE_CACHE", "") not in ("1", "true", "yes")
 
-_warned_no_cache = False
+_warned_cache_off = False
 _cached_kernels = []  # dispatchers compiled with cache=True
-_stale_modules = {}  # module -> whether its cache came from other kernel sources
+_checked_modules = set()  # modules whose cache digest was checked in this process
 DIGEST_FILE = "fastann-kernels.sha256"
 
 
 def kernel(function=None, *, fastmath=FASTMATH_FLAGS, entry=False, inline=False):
     """Compile ``function`` in nopython mode, cached on disk when possible.
 
-    Kernels called from other kernels are marked always-inline for LLVM: a call between
-    separately compiled Numba functions costs more than a tiny layer's arithmetic
-    (argument unpacking, reference counting that only inlining lets LLVM remove).
-    ``entry=True`` marks the kernels Python calls, which stay real functions.
-
-    ``inline=True`` goes further for the small glue kernels (views, the loops over
-    layers, dispatch on a code): Numba pastes their source into the caller before
-    typing, so they are never compiled on their own. Each separately compiled kernel
-    costs 0.1-0.5 s of first-call compile time (typing, lowering, LLVM and machine code
-    of its own). Kernels with loops over arrays stay separate: LLVM vectorises a loop
-    best in a small function optimised on its own and then inlined (with the update
-    rules, copies and shuffling pasted into the training loop, a 64-128-10 network
-    trained 2-3x slower at batch size 1), and typing one
-    huge function costs more than compiling its parts (inlining every kernel took the
-    first fit from 14 s to 19 s).
+    ``entry=True`` marks the kernels Python calls (kept for the reader: every kernel is
+    compiled the same way). ``inline=True`` pastes the kernel's source into its callers
+    (Numba's ``inline="always"``), see the module docstring.
     """
 
     def decorate(function):
-        options = {"nogil": True, "fastmath": set(fastmath), "error_model": "numpy",
-                   "forceinline": not entry}
+        options = {"nogil": True, "fastmath": set(fastmath), "error_model": "numpy"}
         if inline:
             options["inline"] = "always"
         if CACHE_ENABLED:
             try:
                 dispatcher = numba.njit(cache=True, **options)(function)
+            except RuntimeError as error:  # Numba found no writable cache directory
+                _warn_cache_off(error)
+            else:
                 _cached_kernels.append(dispatcher)
                 _drop_if_stale(dispatcher)
                 return dispatcher
-            except RuntimeError as error:  # Numba found no writable cache directory
-                _warn_no_cache(error)
         return numba.njit(**options)(function)
 
     return decorate if function is None else decorate(function)
 
 
-def _warn_no_cache(error):
-    global _warned_no_cache
-    if not _warned_no_cache:
-        _warned_no_cache = True
+def _warn_cache_off(error):
+    global _warned_cache_off
+    if not _warned_cache_off:
+        _warned_cache_off = True
         warnings.warn(
             f"fastann: no writable cache directory ({error}); kernels are compiled in "
             "memory for this process. Set NUMBA_CACHE_DIR to a writable directory to "
@@ -93,44 +111,60 @@ def _kernel_sources_digest():
 
 
 def _drop_if_stale(dispatcher):
-    """Empty ``dispatcher``'s cache index if it was compiled from other kernel sources.
-
-    Numba checks only the timestamp of the file that defines a cached function, not of
-    the functions it calls, so editing ``dense.py`` would leave a stale ``train_epochs``
-    (or a stale bench kernel) in the cache. A digest of the kernel sources is kept
-    beside the cache, one per defining module. The first kernel of a module reads it;
-    when it differs, that kernel and every later one of the module are emptied (a
-    recompile follows) and the new digest is written.
-    """
-    try:
-        directory = dispatcher._cache.cache_path
-    except AttributeError:  # a Numba without this (private) attribute: nothing to do
+    """Delete the cache files of ``dispatcher``'s module if they were compiled from
+    other kernel sources (see the module docstring); only its module's first kernel
+    checks, before any of the module's kernels has been called."""
+    stats = getattr(dispatcher, "stats", None)  # a plain function under NUMBA_DISABLE_JIT
+    directory = getattr(stats, "cache_path", None)
+    module = dispatcher.py_func.__module__ if directory else None
+    if module is None or module in _checked_modules:
         return
-    module = dispatcher.py_func.__module__
+    _checked_modules.add(module)
     stamp = os.path.join(directory, f"{module}.{DIGEST_FILE}")
-    stale = _stale_modules.get(module)
-    first = stale is None
-    if first:
-        try:
-            with open(stamp) as file:
-                stale = file.read().strip() != _kernel_sources_digest()
-        except OSError:
-            stale = True
-        _stale_modules[module] = stale
-    if not stale:
-        return
     try:
-        dispatcher._cache.flush()
-        if first:
-            os.makedirs(directory, exist_ok=True)
-            # written aside and renamed, so a process importing meanwhile never reads
-            # a half-written digest (and empties the cache again)
-            partial = f"{stamp}.{os.getpid()}"
-            with open(partial, "w") as file:
-                file.write(_kernel_sources_digest())
-            os.replace(partial, stamp)
+        with open(stamp) as file:
+            if file.read().strip() == _kernel_sources_digest():
+                return
+    except OSError:
+        pass
+    stem = os.path.splitext(os.path.basename(dispatcher.py_func.__code__.co_filename))[0]
+    try:
+        for path in glob.glob(os.path.join(glob.escape(directory), f"{stem}.*.nb[ic]")):
+            os.remove(path)
+        os.makedirs(directory, exist_ok=True)
+        # written aside and renamed, so a process importing meanwhile never reads a
+        # half-written digest (and deletes the cache again)
+        partial = f"{stamp}.{os.getpid()}"
+        with open(partial, "w") as file:
+            file.write(_kernel_sources_digest())
+        os.replace(partial, stamp)
     except OSError:  # a read-only cache: Numba will not save into it either
         pass
+
+
+def compiled_as(function):
+    """Register ``typer`` and ``codegen`` as the compiled form of the Python ``function``.
+
+    ``typer(*argument_types)`` returns the call's signature (the arguments are cast to
+    its parameter types before ``codegen`` sees them), or None where the function does
+    not apply. Registered this way (Numba's documented ``type_callable`` and
+    ``lower_builtin``, not ``@overload``) a helper is emitted straight into its
+    caller's code: no function of its own to compile for each signature, which cost
+    seconds of first-call compile time. The Python ``function`` stays what runs under
+    ``NUMBA_DISABLE_JIT=1``.
+    """
+
+    def register(typer_and_codegen):
+        typer, codegen = typer_and_codegen()
+
+        @type_callable(function)
+        def typing(context):
+            return typer
+
+        lower_builtin(function, types.VarArg(types.Any))(codegen)
+        return function
+
+    return register
 
 
 def like(value, array):
@@ -142,14 +176,28 @@ def like(value, array):
     return array.dtype.type(value)
 
 
+@compiled_as(like)
+def _like():
+    def typer(value, array):
+        dtype = getattr(array, "dtype", array)
+        if isinstance(value, types.Number) and isinstance(dtype, types.Number):
+            return dtype(dtype, array)  # Numba casts ``value`` to the dtype on the way in
+
+    def codegen(context, builder, signature, args):
+        return args[0]
+
+    return typer, codegen
+
+
 def view_2d(flat, start, rows, columns):
     """The C-ordered (rows, columns) view of ``flat[start:start + rows * columns]``.
 
-    The compiled form is a *borrowed* view: it shares ``flat``'s memory but holds no
-    reference to it, so making and dropping it costs no atomic reference counting and
-    no call into Numba's ``reshape`` helper (together more than a tiny layer's whole
-    forward pass). It must not outlive ``flat``: kernels use such views only inside
-    the call that received ``flat`` and never return one to Python. No bounds checks.
+    The compiled form is a *borrowed* view (an array struct over a pointer into
+    ``flat``, with no meminfo, as ``numba.carray`` makes): it shares ``flat``'s memory but holds no reference to it, so making and
+    dropping it costs no atomic reference counting and no call into Numba's ``reshape``
+    helper (together more than a tiny layer's whole forward pass). It must not outlive
+    ``flat``: kernels use such views only inside the call that received ``flat`` and
+    never return one to Python. No bounds checks.
     """
     return flat[start:start + rows * columns].reshape((rows, columns))
 
@@ -171,102 +219,117 @@ def view_rows(array, start, rows):
     return array[start:start + rows]
 
 
-def compiled_as(function):
-    """Register ``typer`` and ``codegen`` as the compiled form of the Python ``function``.
-
-    ``typer(*argument_types)`` returns the result type, or None where the function does
-    not apply. Registered this way (typing template and lowering, not ``@overload`` or
-    ``@intrinsic``) a helper is emitted straight into its caller's code: no function of
-    its own to compile for each signature, which cost seconds of first-call compile time.
-    """
-
-    def register(typer_and_codegen):
-        typer, codegen = typer_and_codegen()
-
-        @type_callable(function)
-        def typing(context):
-            return typer
-
-        lower_builtin(function, types.VarArg(types.Any))(codegen)
-        return function
-
-    return register
+def element_pointer(array, index):
+    """The address of element ``index`` of the C-ordered ``array`` (counted over its
+    flattened elements): an int in Python, a typed pointer (``CPointer(dtype)``) in
+    compiled code. The pointer holds no reference: ``array.ctypes`` would, and its
+    reference counting (atomic, and not all removed by Numba's pruning) made the AND
+    gate train about a third slower."""
+    return array.ctypes.data + index * array.itemsize
 
 
-@compiled_as(like)
-def _like():
-    def typer(value, array):
-        return getattr(array, "dtype", array)
+@compiled_as(element_pointer)
+def _element_pointer():
+    def typer(array, index):
+        if isinstance(array, types.Array) and array.layout == "C" and isinstance(
+                index, types.Integer):
+            return types.CPointer(array.dtype)(array, types.intp)
 
     def codegen(context, builder, signature, args):
-        return context.cast(builder, args[0], signature.args[0], signature.return_type)
+        # the array argument's data pointer, from the array helper the lowering
+        # context gives (as numba.carray's own lowering builds its array)
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.gep(data, [args[1]])
 
     return typer, codegen
 
 
+# The compiled views: a typing rule and an array struct built in the caller's code, with
+# no reference (null meminfo and parent), as ``numba.carray`` builds its result.
+# Written as ``@overload``s around ``numba.carray`` instead, each view was a function
+# returning a new reference, and the reference counting around them left the AND gate
+# training at two thirds of its speed.
 def _is_c_array(array, ndim):
     return isinstance(array, types.Array) and array.ndim == ndim and array.layout == "C"
 
 
-def _borrowed(view_type, data, shape, strides, itemsize, context, builder):
-    """A view struct over ``data`` that holds no reference (meminfo and parent null)."""
-    from numba.np.arrayobj import populate_array  # 0.1 s to import: only when compiling
+def _borrowed_view(context, builder, view_type, data, shape):
+    """A C-ordered array of ``view_type`` over ``data`` (a pointer) with extents
+    ``shape`` (intp values), holding no reference."""
+    intp = context.get_value_type(types.intp)
+    itemsize = context.get_abi_sizeof(context.get_data_type(view_type.dtype))
+    strides, stride = [], ir.Constant(intp, itemsize)
+    for extent in reversed(shape):
+        strides.insert(0, stride)
+        stride = builder.mul(stride, extent)
+    nitems = ir.Constant(intp, 1)
+    for extent in shape:
+        nitems = builder.mul(nitems, extent)
+
+    def pack(values):
+        packed = ir.Constant(ir.ArrayType(intp, len(values)), ir.Undefined)
+        for i, value in enumerate(values):
+            packed = builder.insert_value(packed, value, i)
+        return packed
 
     view = context.make_array(view_type)(context, builder)
-    populate_array(view, data=data, shape=shape, strides=strides, itemsize=itemsize,
-                   meminfo=None, parent=None)
+    view.meminfo = ir.Constant(context.get_value_type(types.MemInfoPointer(view_type.dtype)),
+                               None)
+    view.parent = ir.Constant(context.get_value_type(types.pyobject), None)
+    view.nitems = nitems
+    view.itemsize = ir.Constant(intp, itemsize)
+    view.data = data
+    view.shape = pack(shape)
+    view.strides = pack(strides)
     return view._getvalue()
 
 
-def _indices(context, builder, signature, args):
-    """The integer arguments after the first, as intp values."""
-    return [context.cast(builder, value, type_, types.intp)
-            for value, type_ in zip(args[1:], signature.args[1:])]
-
-
-def _flat_view_codegen(context, builder, signature, args):
-    """view_2d / view_1d: a C-ordered view of a 1-D C array from ``start`` on."""
+def _source(context, builder, signature, args):
+    """The first argument's array helper and its extents."""
     source = context.make_array(signature.args[0])(context, builder, args[0])
-    start, *shape = _indices(context, builder, signature, args)
-    strides = [source.itemsize]
-    for extent in reversed(shape[1:]):
-        strides.insert(0, builder.mul(strides[0], extent))
-    return _borrowed(signature.return_type, builder.gep(source.data, [start]), shape,
-                     strides, source.itemsize, context, builder)
+    extents = [builder.extract_value(source.shape, i) for i in range(signature.args[0].ndim)]
+    return source, extents
 
 
 @compiled_as(view_2d)
 def _view_2d():
     def typer(flat, start, rows, columns):
         if _is_c_array(flat, 1):
-            return flat.copy(ndim=2)
+            return flat.copy(ndim=2)(flat, types.intp, types.intp, types.intp)
 
-    return typer, _flat_view_codegen
+    def codegen(context, builder, signature, args):
+        source, _ = _source(context, builder, signature, args)
+        return _borrowed_view(context, builder, signature.return_type,
+                              builder.gep(source.data, [args[1]]), list(args[2:]))
+
+    return typer, codegen
 
 
 @compiled_as(view_1d)
 def _view_1d():
     def typer(flat, start, length):
         if _is_c_array(flat, 1):
-            return flat
+            return flat(flat, types.intp, types.intp)
 
-    return typer, _flat_view_codegen
+    def codegen(context, builder, signature, args):
+        source, _ = _source(context, builder, signature, args)
+        return _borrowed_view(context, builder, signature.return_type,
+                              builder.gep(source.data, [args[1]]), [args[2]])
+
+    return typer, codegen
 
 
 @compiled_as(view_rows)
 def _view_rows():
     def typer(array, start, rows):
         if _is_c_array(array, 2):
-            return array
+            return array(array, types.intp, types.intp)
 
     def codegen(context, builder, signature, args):
-        source = context.make_array(signature.args[0])(context, builder, args[0])
-        start, rows = _indices(context, builder, signature, args)
-        row_stride, item_stride = cgutils.unpack_tuple(builder, source.strides, 2)
-        _, columns = cgutils.unpack_tuple(builder, source.shape, 2)
-        data = builder.gep(source.data, [builder.mul(start, columns)])
-        return _borrowed(signature.return_type, data, [rows, columns],
-                         [row_stride, item_stride], source.itemsize, context, builder)
+        source, (_, columns) = _source(context, builder, signature, args)
+        data = builder.gep(source.data, [builder.mul(args[1], columns)])
+        return _borrowed_view(context, builder, signature.return_type, data,
+                              [args[2], columns])
 
     return typer, codegen
 
@@ -275,12 +338,11 @@ def _view_rows():
 def _view_flat():
     def typer(array):
         if _is_c_array(array, 2):
-            return array.copy(ndim=1)
+            return array.copy(ndim=1)(array)
 
     def codegen(context, builder, signature, args):
-        source = context.make_array(signature.args[0])(context, builder, args[0])
-        rows, columns = cgutils.unpack_tuple(builder, source.shape, 2)
-        return _borrowed(signature.return_type, source.data, [builder.mul(rows, columns)],
-                         [source.itemsize], source.itemsize, context, builder)
+        source, (rows, columns) = _source(context, builder, signature, args)
+        return _borrowed_view(context, builder, signature.return_type, source.data,
+                              [builder.mul(rows, columns)])
 
     return typer, codegen
