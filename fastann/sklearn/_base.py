@@ -553,6 +553,6 @@ def _check_sample_weight(sample_weight, X):
     if (sample_weight < 0).any():
         raise ValueError("Negative values in data passed to `sample_weight`")
     if sample_weight.sum() <= 0:
-        raise ValueError("The sum of sample_weight must be positive")
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return sample_weight
 
