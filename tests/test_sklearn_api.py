@@ -213,6 +213,12 @@ def test_parallel_grid_search_and_cross_val_equal_serial():
                                   cross_val_score(clf, X, y, n_jobs=1))
 
 
+def test_dask_example_imports_without_side_effects(capsys):
+    from cases import load_example
+    example = load_example("sweep_on_dask")
+    assert callable(example.main) and capsys.readouterr().out == ""
+
+
 def test_grid_search_on_a_dask_cluster_equals_serial():
     distributed = pytest.importorskip("dask.distributed")
     serial = grid(1)
