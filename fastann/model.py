@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from . import _checks, losses, optimizers
+from . import _checks, initializers, losses, optimizers, regularizers
 from . import metrics as metric_table
 from ._signals import deferred_interrupt
 from .callbacks import Callback, History, ProgressLogger
@@ -16,7 +16,6 @@ from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
 from .layers import Dense
 from .layout import Layout, Workspace
-from .initializers import INITIALIZERS
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 PREDICT_CAPACITY = 1024  # rows per block when predicting or evaluating
@@ -106,13 +105,15 @@ class Model:
         layout = Layout.build([n_features] + [layer.units for layer in self.layers], codes)
         params = np.zeros(layout.n_params, self.dtype)
         random = np.random.RandomState(self.seed)
-        for layer, (W, _), n_in in zip(self.layers, _pairs(layout.views(params)),
+        for layer, (W, b), n_in in zip(self.layers, _pairs(layout.views(params)),
                                        layout.sizes):
-            init = INITIALIZERS[layer.kernel_initializer.lower()]
-            W[:] = init(random, n_in, layer.units, layer.init_scale)
+            W[:], bias = initializers.draw_layer(layer, random, n_in)
+            if bias is not None:
+                b[:] = bias
         self.layout = layout
         self._params = params
         self._slopes = np.array([layer.negative_slope for layer in self.layers], self.dtype)
+        self._regularization = regularizers.coefficient_table(self.layers, self.dtype)
         self._opt_state = np.zeros(N_SLOTS * layout.n_params, self.dtype)
         self._workspaces = {}
 
@@ -326,7 +327,8 @@ class Model:
                     workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
                     workspace.batch_Y, workspace.batch_weight,
                     data.X, data.Y, data.weight, data.X_val, data.Y_val, data.weight_val,
-                    self.layout.table, self._slopes, self.loss.code, self._metric_codes,
+                    self.layout.table, self._slopes, self._regularization, self.loss.code,
+                    self._metric_codes,
                     self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity,
                     shuffle)
             finally:  # also on Ctrl-C: record what the kernel completed
@@ -401,7 +403,8 @@ class Model:
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
         return train_kernels.infer_dataset(
             out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
-            self._params, self.layout.table, self._slopes, workspace.capacity, loss_code,
+            self._params, self.layout.table, self._slopes, self._regularization,
+            workspace.capacity, loss_code,
             metric_codes)
 
     # ---------------------------------------------------------------- weights

@@ -94,6 +94,101 @@ def step_backward(dA, Z, A):
     return np.zeros_like(dA)  # zero wherever the derivative exists
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def elu(Z):
+    return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+
+
+def elu_backward(dA, Z, A):
+    return dA * np.where(Z > 0, 1.0, np.exp(np.minimum(Z, 0)))
+
+
+def selu(Z):
+    return SELU_SCALE * np.where(Z > 0, Z, SELU_ALPHA * np.expm1(np.minimum(Z, 0)))
+
+
+def selu_backward(dA, Z, A):
+    return dA * SELU_SCALE * np.where(Z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(Z, 0)))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu(Z):
+    # the exact (erf) form, Keras' approximate=False
+    return (0.5 * Z * (1 + _erf(Z / math.sqrt(2)))).astype(Z.dtype)
+
+
+def gelu_backward(dA, Z, A):
+    cdf = 0.5 * (1 + _erf(Z / math.sqrt(2)))
+    pdf = np.exp(-0.5 * Z * Z) / math.sqrt(2 * math.pi)
+    return (dA * (cdf + Z * pdf)).astype(Z.dtype)
+
+
+def softplus(Z):
+    return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+
+def softplus_backward(dA, Z, A):
+    return dA * sigmoid(Z)
+
+
+def softsign(Z):
+    return Z / (1 + np.abs(Z))
+
+
+def softsign_backward(dA, Z, A):
+    return dA / (1 + np.abs(Z)) ** 2
+
+
+def swish(Z):
+    return Z * sigmoid(Z)
+
+
+def swish_backward(dA, Z, A):
+    s = sigmoid(Z)
+    return dA * (s + Z * s * (1 - s))
+
+
+def hard_sigmoid(Z):
+    # Keras 3: relu6(z + 3) / 6
+    return np.clip(Z + 3, 0, 6) / 6
+
+
+def hard_sigmoid_backward(dA, Z, A):
+    return np.where((Z > -3) & (Z < 3), dA / 6, 0)
+
+
+def relu6(Z):
+    return np.clip(Z, 0, 6)
+
+
+def relu6_backward(dA, Z, A):
+    return np.where((Z > 0) & (Z < 6), dA, 0)
+
+
+def exponential(Z):
+    with np.errstate(over="ignore"):  # exp of a large Z is inf, as in the kernels
+        return np.exp(Z)
+
+
+def exponential_backward(dA, Z, A):
+    with np.errstate(over="ignore"):
+        return dA * np.exp(Z)
+
+
+def mish(Z):
+    return Z * np.tanh(softplus(Z))
+
+
+def mish_backward(dA, Z, A):
+    t = np.tanh(softplus(Z))
+    return dA * (t + Z * sigmoid(Z) * (1 - t * t))
+
+
 ACTIVATIONS = {
     "linear": (linear, linear_backward),
     "relu": (relu, relu_backward),
@@ -102,6 +197,17 @@ ACTIVATIONS = {
     "tanh": (tanh, tanh_backward),
     "softmax": (softmax, softmax_backward),
     "step": (step, step_backward),
+    "elu": (elu, elu_backward),
+    "selu": (selu, selu_backward),
+    "gelu": (gelu, gelu_backward),
+    "softplus": (softplus, softplus_backward),
+    "softsign": (softsign, softsign_backward),
+    "swish": (swish, swish_backward),
+    "silu": (swish, swish_backward),
+    "hard_sigmoid": (hard_sigmoid, hard_sigmoid_backward),
+    "relu6": (relu6, relu6_backward),
+    "exponential": (exponential, exponential_backward),
+    "mish": (mish, mish_backward),
 }
 
 
@@ -225,6 +331,56 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
     return (weight[:, 0] * row_loss).sum(), dZ
 
 
+# ---------------------------------------------------------------- regularizers
+# ``regularization`` is one tuple per layer, (kernel_l1, kernel_l2, kernel_alpha,
+# bias_l1, bias_l2, bias_alpha), or None for none. The alpha terms are scikit-learn
+# MLP's: 0.5 * alpha * sum(w**2) / rows, rows being those of the batch scored.
+
+def penalty_and_gradients(weights, regularization, rows):
+    """The weights' total penalty and its gradient, shaped like ``weights``.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1 (n_in, n_out), b1 (n_out,), ...]``.
+    regularization : list of 6-tuples of float, one per layer, or None
+    rows : int
+        Rows of the batch (or data set) scored: the alpha terms' divisor.
+
+    Returns
+    -------
+    penalty : float
+        ``sum l1 * |w| + l2 * w**2 + 0.5 * alpha * w**2 / rows`` over every weight.
+    grads : list of ndarray
+        ``l1 * sign(w) + 2 * l2 * w + alpha * w / rows``.
+    """
+    grads = [np.zeros_like(w) for w in weights]
+    if regularization is None:
+        return 0.0, grads
+    if len(regularization) * 2 != len(weights):
+        raise ValueError(f"regularization must have one tuple per layer "
+                         f"({len(weights) // 2}); got {len(regularization)}")
+    total = 0.0
+    for l, coefficients in enumerate(regularization):
+        for index, (l1, l2, alpha) in ((2 * l, coefficients[:3]), (2 * l + 1, coefficients[3:])):
+            w = weights[index]
+            total += float(l1 * np.abs(w).sum() + l2 * (w * w).sum()
+                           + 0.5 * alpha * (w * w).sum() / rows)
+            grads[index] = (l1 * np.sign(w) + 2 * l2 * w + alpha * w / rows).astype(w.dtype)
+    return total, grads
+
+
+def evaluate_loss(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
+                  regularization=None):
+    """What ``Model.evaluate`` reports as the loss: the weighted mean row loss over all
+    of X (n_samples, n_features) plus the penalty, its alpha terms over n_samples rows."""
+    Zs, As = forward(weights, activations, X, slopes)
+    loss_sum, _ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
+                                        sample_weight, _slopes(slopes, len(activations))[-1])
+    penalty, _ = penalty_and_gradients(weights, regularization, X.shape[0])
+    return float(loss_sum / X.shape[0] + penalty)
+
+
 # --------------------------------------------------------------------- network
 def _slopes(slopes, n_layers):
     if slopes is None:
@@ -273,9 +429,10 @@ def forward(weights, activations, X, slopes=None):
     return Zs, As
 
 
-def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None):
+def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
+                           regularization=None):
     """Like ``gradients``, but return the weighted loss *sum* of the batch (the number
-    the training loop adds up) instead of its mean."""
+    the training loop adds up) instead of its mean; the penalty counts ``rows`` times."""
     slopes = _slopes(slopes, len(activations))
     Zs, As = forward(weights, activations, X, slopes)
     loss_sum, dZ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
@@ -288,10 +445,15 @@ def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None,
         if l > 0:
             dZ = activation_backward(activations[l - 1], dA_prev, Zs[l - 1], As[l - 1],
                                      slopes[l - 1])
+    if regularization is not None:
+        penalty, penalty_grads = penalty_and_gradients(weights, regularization, X.shape[0])
+        loss_sum = loss_sum + X.shape[0] * penalty
+        grads = [g + p for g, p in zip(grads, penalty_grads)]
     return loss_sum, grads
 
 
-def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None):
+def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
+              regularization=None):
     """The batch's mean loss and its gradient with respect to every weight.
 
     Parameters
@@ -308,16 +470,18 @@ def gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None)
     sample_weight : ndarray, (rows,), optional
     slopes : list of float, optional
         Leaky ReLU's negative slope per layer.
+    regularization : list of 6-tuples, optional
+        Weight penalties per layer (see ``penalty_and_gradients``).
 
     Returns
     -------
     batch_mean_loss : scalar
-        ``sum(sample_weight * row_loss) / rows``.
+        ``sum(sample_weight * row_loss) / rows`` plus the penalty.
     grads : list of ndarray
         Its gradient, shaped like ``weights``.
     """
     loss_sum, grads = loss_sum_and_gradients(weights, activations, X, Y, loss,
-                                             sample_weight, slopes)
+                                             sample_weight, slopes, regularization)
     return loss_sum / X.shape[0], grads
 
 
@@ -458,7 +622,8 @@ class RMSprop:
 
 # -------------------------------------------------------------------- training
 def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, shuffle=False,
-          rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None):
+          rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None,
+          regularization=None):
     """Train by mini-batch gradient descent, as ``fastann.kernels.train.train_epochs``.
 
     Parameters
@@ -488,6 +653,9 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
         Leaky ReLU's negative slope per layer.
     lr_by_epoch : sequence of float, (epochs,), optional
         The learning rate of each epoch (default: ``optimizer.lr`` throughout).
+    regularization : list of 6-tuples, optional
+        Weight penalties per layer (see ``penalty_and_gradients``), in each batch's loss
+        and gradient.
 
     Returns
     -------
@@ -525,7 +693,8 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
             else:
                 rows = slice(start, start + batch_size)
             loss_sum, grads = loss_sum_and_gradients(weights, activations, X[rows], Y[rows],
-                                                     loss, sample_weight[rows], slopes)
+                                                     loss, sample_weight[rows], slopes,
+                                                     regularization)
             epoch_loss += loss_sum
             optimizer.update(weights, grads, lr_by_epoch[epoch])
         history["loss"].append(float(epoch_loss / n))

@@ -248,7 +248,7 @@ def test_sparse_class_weight_key_beyond_the_classes():
     (lambda: fa.Dense(4, activation="relux"), r"unknown activation 'relux'; expected one of "
                                               r".*'relu'.*'sigmoid'"),
     (lambda: fa.Dense(4, activation=3), r"activation must be a name \(str\); got int 3"),
-    (lambda: fa.Dense(4, kernel_initializer="zeros"), r"unknown kernel_initializer 'zeros'; "
+    (lambda: fa.Dense(4, kernel_initializer="orthogonal"), r"unknown kernel_initializer 'orthogonal'; "
                                                       r"expected one of .*'glorot_uniform'"),
     (lambda: fa.Dense(0), r"Dense units must be a positive int; got 0"),
     (lambda: fa.Dense(2.0), r"Dense units must be a positive int; got 2.0"),

@@ -21,6 +21,7 @@ SCRIPT = textwrap.dedent("""
         ("relu", "sigmoid", "binary_crossentropy", (X.sum(1) > 1.5).astype(int), "adam"),
         ("tanh", "softmax", "sparse_categorical_crossentropy", rng.integers(0, 3, 40), "rmsprop"),
         ("leaky_relu", "linear", "mse", X.sum(1), fa.SGD(lr=0.01, momentum=0.9)),
+        ("gelu", "mish", "mse", X.sum(1), "sgd"),
     ]
     for hidden, output, loss, y, optimizer in runs:
         units = 3 if output == "softmax" else 1
@@ -30,7 +31,10 @@ SCRIPT = textwrap.dedent("""
         model.fit(X, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
         model.evaluate(X, y)
         model.predict(X)
-    for kernel in (train.train_epochs, train.infer_dataset):
+    from fastann.kernels import activations
+    # the smooth activations (erf, expm1, log1p, ...) are kernels of their own
+    for kernel in (train.train_epochs, train.infer_dataset, activations.smooth_forward,
+                   activations.smooth_backward):
         assert kernel.signatures, kernel
         for signature in kernel.signatures:
             assert "float64" not in str(signature), (kernel, signature)

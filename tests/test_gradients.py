@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import fastann as fa
+from fastann import activations as activation_table
 from fastann import reference
 from fastann.kernels import losses, network
 from fastann.layout import Workspace
 
 from cases import HIDDEN, LOSS_CASES
-KINKED = ("relu", "leaky_relu")
 KINK_MARGIN = 1e-3  # no pre-activation of a kinked layer this close to 0
 EPS = 1e-6
 N_SAMPLES = 6
@@ -55,9 +55,11 @@ def finite_differences(model, X, y, weight):
 
 
 def kink_distance(weights, activations, X, slopes=None):
-    """Smallest |Z| over the layers whose activation has a kink at 0."""
+    """Smallest distance of a pre-activation from a kink of its layer's activation
+    (the kinks come from the activation table)."""
     Zs, _ = reference.forward(weights, activations, X, slopes)
-    distances = [np.abs(Z).min() for Z, name in zip(Zs, activations) if name in KINKED]
+    distances = [np.abs(Z - kink).min() for Z, name in zip(Zs, activations)
+                 for kink in activation_table.get(name).kinks]
     return min(distances, default=np.inf)
 
 

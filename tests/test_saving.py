@@ -69,8 +69,9 @@ def _rewrite(source, target, config=None, /, **changes):
 
 def _assert_same_state(loaded, model):
     assert loaded.layers == tuple(
-        fa.Dense(layer.units, layer.activation_spec.name, layer.kernel_initializer,
-                 layer.init_scale, layer.negative_slope) for layer in model.layers)
+        fa.Dense(layer.units, layer.activation_spec.name,
+                 kernel_initializer=layer.kernel_initializer, init_scale=layer.init_scale,
+                 negative_slope=layer.negative_slope) for layer in model.layers)
     assert (loaded.dtype, loaded.seed, loaded.input_dim) == (
         model.dtype, model.seed, model.input_dim)
     for got, expected in zip(loaded.get_weights(), model.get_weights()):

@@ -13,6 +13,7 @@ from .losses import gives_dZ
 from .metrics import accumulate_metrics
 from .network import backward, forward, output_loss
 from .optimizers import apply_update, state_slots
+from .regularizers import add_penalty
 from .rng import shuffle_order
 
 # Positions in the int64 ``counters`` array, the model's running totals.
@@ -55,14 +56,16 @@ def copy_row(destination, source, row):
 
 @kernel(entry=True)
 def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
-                  layers, slopes, capacity, loss_code, metric_codes):
+                  layers, slopes, regularization, capacity, loss_code, metric_codes):
     """Run the network over X (n, n_features) in blocks of ``capacity`` rows.
 
     When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
     rows, score the outputs against Y (n, n_out) with weight (n,): return the weighted
     mean loss and write each metric's mean into metric_means (n_metrics,); the gradient
-    written into ``delta`` is scratch. Prediction and evaluation share this one kernel
-    so that a model compiles one inference loop, not two.
+    written into ``delta`` is scratch. The loss includes the regularizers' penalty
+    (``regularization``: (n_layers, N_COEFFICIENTS), batch-mean terms over the n rows
+    scored). Prediction and evaluation share this one kernel so that a model compiles
+    one inference loop, not two.
     """
     n = X.shape[0]
     keep_outputs = out.shape[0] > 0
@@ -85,7 +88,10 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
     scale = one / like(max(n, 1), params)
     for m in range(metric_means.shape[0]):
         metric_means[m] *= scale
-    return total * scale
+    if not score:
+        return zero
+    # delta stands in for the gradient buffer: with_gradient=False writes nothing
+    return total * scale + add_penalty(delta, params, layers, regularization, scale, False)
 
 
 @kernel
@@ -104,8 +110,8 @@ def train_epochs(params, opt_state, rng_state, counters,
                  grads, backup_params, backup_state, Z_buffer, A_buffer, delta,
                  order, batch_X, batch_Y, batch_weight,
                  X, Y, weight, X_val, Y_val, weight_val,
-                 layers, slopes, loss_code, metric_codes, opt_code, opt_hyper, lr_by_epoch,
-                 capacity, shuffle):
+                 layers, slopes, regularization, loss_code, metric_codes, opt_code, opt_hyper,
+                 lr_by_epoch, capacity, shuffle):
     """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
 
     Model state, updated in place: params (n_params,), opt_state (N_SLOTS * n_params,),
@@ -117,6 +123,8 @@ def train_epochs(params, opt_state, rng_state, counters,
     batch_X (capacity, n_features); batch_Y (capacity, n_out); batch_weight (capacity,).
     Data: X (n, n_features), Y (n, n_out), weight (n,); the validation set likewise
     (zero rows for none). ``capacity`` is the batch size; the last batch may be shorter.
+    regularization (n_layers, N_COEFFICIENTS): the layers' weight penalties, added to each
+    batch's loss (times its rows) and gradient, and to the validation loss.
     """
     n = X.shape[0]
     zero = like(0, params)
@@ -169,6 +177,11 @@ def train_epochs(params, opt_state, rng_state, counters,
                 if training:
                     backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
                              slopes, capacity, loss_code)
+                    # the penalty of the weights this batch saw, weighted by its rows
+                    # as the data loss is (Keras reports the epoch's row-weighted mean)
+                    loss += like(rows, params) * add_penalty(
+                        grads, params, layers, regularization, one / like(rows, params),
+                        True)
                     counters[STEPS] += 1
                     apply_update(params, opt_state, grads, opt_code, opt_hyper, lr,
                                  counters[STEPS])
@@ -178,7 +191,8 @@ def train_epochs(params, opt_state, rng_state, counters,
             if training:
                 epoch_loss[epoch] = loss * inverse_rows
             else:
-                val_loss[epoch] = loss * inverse_rows
+                val_loss[epoch] = loss * inverse_rows + add_penalty(
+                    grads, params, layers, regularization, inverse_rows, False)
         if not (np.isfinite(epoch_loss[epoch]) and all_finite(params)):
             copy_into(params, backup_params)
             copy_into(state_used, state_backup)
