@@ -2,9 +2,8 @@
 from the same random_state), unshuffled batches, float64: the same weights, loss curve
 and stopping epoch after several epochs, for every solver setting, activation and head.
 
-alpha is 0 in the stochastic comparisons: fastann's stochastic L2 is the optimizer's
-weight decay (it also decays the biases), so only lbfgs has scikit-learn's exact
-penalty, and it is compared with alpha > 0 and sample weights.
+Every comparison has scikit-learn's L2 term (alpha > 0); lbfgs's objective is also
+compared with sample weights.
 """
 import warnings
 
@@ -51,7 +50,7 @@ def problem(head, n=61, n_features=5, seed=0):
 
 def pair(head, **params):
     cls = "MLPRegressor" if head in ("regression", "multioutput") else "MLPClassifier"
-    common = dict(hidden_layer_sizes=(7, 4), shuffle=False, random_state=3, alpha=0.0,
+    common = dict(hidden_layer_sizes=(7, 4), shuffle=False, random_state=3, alpha=0.01,
                   batch_size=16, max_iter=6)
     common.update(params)
     return getattr(fsk, cls)(**common), getattr(neural_network, cls)(**common)
@@ -67,6 +66,7 @@ def fit_both(head, X, y, **params):
 
 
 def assert_same_fit(ours, theirs, atol=1e-10):
+    """Weights, counters, loss curve and loss equal."""
     assert ours.n_iter_ == theirs.n_iter_
     assert ours.t_ == theirs.t_
     assert ours.out_activation_ == theirs.out_activation_
@@ -74,7 +74,8 @@ def assert_same_fit(ours, theirs, atol=1e-10):
         assert a.dtype == np.float64
         np.testing.assert_allclose(a, b, rtol=0, atol=atol)
     if hasattr(theirs, "loss_curve_"):
-        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=0, atol=atol)
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=0,
+                                   atol=atol)
     np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=0, atol=atol)
 
 

@@ -20,10 +20,9 @@ identity           mean of (y - p)**2 / 2 over elements  mean_squared_error, w *
 =================  ====================================  ==============================
 
 With those weights the output gradient is scikit-learn's ``(p - y) / batch_rows``; the
-squared error's reported loss is rescaled by ``1 / n_out``. The L2 term
-``alpha * W / batch_rows`` is the optimizer's ``weight_decay`` (``alpha / batch_size``)
-in the stochastic solvers, which also decays the biases and uses the full batch size
-for a shorter last batch; the lbfgs objective has the exact term (weights only).
+squared error's reported data term is rescaled by ``1 / n_out``. The L2 term
+``alpha * W / batch_rows`` (weights only) is ``fastann.regularizers.BatchMeanL2`` on
+every layer's kernel in the stochastic solvers; the lbfgs objective computes it itself.
 """
 import numbers
 import warnings
@@ -40,6 +39,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from .. import losses, optimizers, schedules
 from ..layers import Dense
+from ..regularizers import BatchMeanL2
 from ..layout import Workspace
 from ..model import Model
 from ..kernels import objective
@@ -218,11 +218,15 @@ class BaseMLP(BaseEstimator):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def _new_model(self, layer_units, dtype, seed):
+    def _new_model(self, layer_units, dtype, seed, alpha=0.0):
+        """A Model of scikit-learn's architecture holding ``coefs_``/``intercepts_``;
+        ``alpha``: the BatchMeanL2 coefficient of every kernel (0: none)."""
         hidden = ACTIVATIONS[self.activation]
         output = ACTIVATIONS.get(self.out_activation_, self.out_activation_)
-        layers = [Dense(units, activation=hidden) for units in layer_units[1:-1]]
-        layers.append(Dense(layer_units[-1], activation=output))
+        penalty = BatchMeanL2(alpha) if alpha > 0 else None
+        layers = [Dense(units, activation=hidden, kernel_regularizer=penalty)
+                  for units in layer_units[1:-1]]
+        layers.append(Dense(layer_units[-1], activation=output, kernel_regularizer=penalty))
         model = Model(layers, input_dim=layer_units[0], dtype=np.dtype(dtype).name, seed=seed)
         self._load_weights(model)
         return model
@@ -292,21 +296,29 @@ class BaseMLP(BaseEstimator):
         weight, weight_total = self._row_weights(weight_train, n_samples, dtype)
         Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
 
+        # scikit-learn divides the L2 gradient by the batch's weight sum, the
+        # regularizer by its rows: the same for unit weights and for the full batch
+        alpha = self.alpha * n_samples / weight_total
         model = getattr(self, "_model", None)
-        fresh = model is None or model.input_dim != X.shape[1]
+        # fit starts a fresh optimizer (as scikit-learn); partial_fit continues one
+        fresh = (not incremental or model is None or model.optimizer is None
+                 or model.input_dim != X.shape[1])
         if fresh:
             seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-            model = self._new_model(layer_units, dtype, seed)
+            model = self._new_model(layer_units, dtype, seed, alpha)
+            self._compile(model)
         else:
             self._load_weights(model)
-        if not incremental or fresh or model.optimizer is None:
-            self._compile(model, n_samples, batch_size, weight_total)
+            alpha = model.layers[0].kernel_regularizer.alpha if self.alpha > 0 else 0.0
         self._model = model
 
         self.n_iter_ = 0
+        # fastann's loss L holds the data term D and the penalty; scikit-learn's
+        # squared error reports D / n_out instead of D. Unweighted, D is n_out / 2
+        # times the "mse" metric, so scikit-learn's loss is L - (n_out - 1) / 2 * mse
+        # (with sample weights the metric is unweighted: approximate when alpha > 0)
         loss_scale = self._loss_scale()
-        n_batches = -(-n_samples // batch_size)
-        penalty_scale = 0.5 * self.alpha * n_batches / weight_total
+        mse_factor = (self.n_outputs_ - 1) / 2.0 if "mse" in model.metrics_names else 0.0
         stop = False
         try:
             while not stop:
@@ -328,12 +340,14 @@ class BaseMLP(BaseEstimator):
                     raise ValueError("Solver produced non-finite parameter weights. The input "
                                      "data may contain large values and need to be "
                                      "preprocessed.") from None
-                losses = history.history["loss"]
-                penalty = penalty_scale * sum(float(np.dot(W.ravel(), W.ravel()))
-                                              for W in model.get_weights()[0::2])
+                losses = np.asarray(history.history["loss"], np.float64)
+                if mse_factor and alpha > 0:
+                    losses = losses - mse_factor * np.asarray(history.history["mse"])
+                else:
+                    losses = losses * loss_scale
                 for epoch_loss in losses:
-                    stop = self._end_epoch(float(epoch_loss) * loss_scale + penalty,
-                                           n_samples, model, X_val, y_val, weight_val)
+                    stop = self._end_epoch(float(epoch_loss), n_samples, model, X_val, y_val,
+                                           weight_val)
                     if stop:
                         break
                 if incremental:
@@ -351,19 +365,17 @@ class BaseMLP(BaseEstimator):
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
             self._load_weights(model)
 
-    def _compile(self, model, n_samples, batch_size, weight_total):
+    def _compile(self, model):
         """A fresh optimizer, as scikit-learn makes one per ``fit``."""
-        decay = self.alpha * n_samples / (batch_size * weight_total)
         if self.solver == "adam":
             optimizer = optimizers.Adam(lr=self.learning_rate_init, beta_1=self.beta_1,
-                                        beta_2=self.beta_2, epsilon=self.epsilon,
-                                        weight_decay=decay)
+                                        beta_2=self.beta_2, epsilon=self.epsilon)
         else:
             optimizer = optimizers.SGD(lr=self.learning_rate_init, momentum=self.momentum,
-                                       nesterov=bool(self.nesterovs_momentum),
-                                       weight_decay=decay)
+                                       nesterov=bool(self.nesterovs_momentum))
         loss = OUTPUTS[self.out_activation_][0]
-        model.compile(optimizer=optimizer, loss=loss, metrics=[])
+        several = self.out_activation_ == "identity" and self.n_outputs_ > 1
+        model.compile(optimizer=optimizer, loss=loss, metrics=["mse"] if several else [])
         self._learning_rate = float(self.learning_rate_init)
 
     def _set_rates(self, model, chunk, n_samples):
