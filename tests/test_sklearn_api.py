@@ -3,7 +3,6 @@ trips, warm_start, partial_fit, multi-label and multi-output targets, string lab
 DataFrame feature names, scikit-learn's errors, refused calls leaving the estimator
 as it was, scores against scikit-learn's on real data sets, and parallel grid searches
 (processes and a real Dask cluster) identical to the serial one."""
-import io
 import pickle
 import warnings
 
@@ -182,8 +181,10 @@ def test_test_scores_within_002_of_sklearn(name):
     theirs_cls = getattr(neural_network, cls.__name__)
     scores = []
     for seed in range(3):
-        ours = cls(hidden_layer_sizes=(32,), random_state=seed, **params).fit(X_train, y_train)
-        theirs = theirs_cls(hidden_layer_sizes=(32,), random_state=seed, **params).fit(X_train, y_train)
+        ours = cls(hidden_layer_sizes=(32,), random_state=seed, **params)
+        theirs = theirs_cls(hidden_layer_sizes=(32,), random_state=seed, **params)
+        ours.fit(X_train, y_train)
+        theirs.fit(X_train, y_train)
         scores.append((ours.score(X_test, y_test), theirs.score(X_test, y_test)))
     ours_mean, theirs_mean = np.mean(scores, axis=0)
     assert abs(ours_mean - theirs_mean) <= 0.02, scores

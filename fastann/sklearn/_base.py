@@ -206,6 +206,8 @@ class BaseMLP(BaseEstimator):
             self.coefs_.append(coef.astype(dtype, copy=False))
             self.intercepts_.append(intercept.astype(dtype, copy=False))
         self._model = None
+        self._best_coefs = [c.copy() for c in self.coefs_]
+        self._best_intercepts = [i.copy() for i in self.intercepts_]
         if self.solver in STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0

@@ -1,6 +1,5 @@
 """``MLPClassifier`` and ``MLPRegressor``: scikit-learn's parameters, defaults and
 fitted attributes, trained by fastann (see ``fastann.sklearn._base``)."""
-import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
