@@ -4,7 +4,6 @@ DataFrame feature names, scikit-learn's errors, refused calls leaving the estima
 as it was, scores against scikit-learn's on real data sets, and parallel grid searches
 (processes and a real Dask cluster) identical to the serial one."""
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn import datasets, neural_network
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
