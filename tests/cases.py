@@ -22,3 +22,12 @@ PARITY_CASES = [(hidden, loss, output) for hidden in HIDDEN for loss, output in 
                 if output in ("sigmoid", "softmax", "linear")] + [
     ("tanh", loss, output) for loss, output in LOSS_CASES
     if loss == "mean_squared_error" and output not in ("linear", "tanh")]
+
+
+def load_example(name):
+    """Import ``examples/<name>.py`` (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"fastann_example_{name}",
+                                                  EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
