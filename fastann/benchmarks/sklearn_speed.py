@@ -99,6 +99,7 @@ def run_sklearn_bench(small=False, repeats=3, file=None):
     from ..sklearn import MLPClassifier
 
     rows = []
+    _print_header(file)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for case, data, params in _cases(small):
@@ -109,33 +110,37 @@ def run_sklearn_bench(small=False, repeats=3, file=None):
             rows.append(dict(case=case, fastann_s=ours, sklearn_s=theirs,
                              speedup=theirs / ours, fastann_score=our_score,
                              sklearn_score=their_score))
+            _print_row(rows[-1], file)
         _grid_seconds(2, True)  # warm-up of the worker processes' caches
         serial, serial_score = _grid_seconds(1, small)
         parallel, parallel_score = _grid_seconds(2, small)
     rows.append(dict(case="grid search 16 configs x 3 folds, breast_cancer",
                      n_jobs_1_s=serial, n_jobs_2_s=parallel, speedup=serial / parallel,
                      same_best_score=serial_score == parallel_score))
-    _print_table(rows, file)
+    _print_row(rows[-1], file)
     return rows
 
 
-def _print_table(rows, file):
+def _print_header(file):
     import sklearn
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}",
-          file=file)
+          file=file, flush=True)
     print(f"{'case':44} {'fastann s':>10} {'sklearn s':>10} {'speedup':>8} "
-          f"{'score fa':>9} {'score sk':>9}", file=file)
-    for row in rows:
-        if "n_jobs_1_s" in row:
-            print(f"{row['case']:44} {'n_jobs=2':>10} {'n_jobs=1':>10} "
-                  f"{row['speedup']:7.2f}x", file=file)
-            print(f"{'':44} {row['n_jobs_2_s']:10.3f} {row['n_jobs_1_s']:10.3f}", file=file)
-        else:
-            print(f"{row['case']:44} {row['fastann_s']:10.3f} {row['sklearn_s']:10.3f} "
-                  f"{row['speedup']:7.1f}x {row['fastann_score']:9.4f} "
-                  f"{row['sklearn_score']:9.4f}", file=file)
+          f"{'score fa':>9} {'score sk':>9}", file=file, flush=True)
+
+
+def _print_row(row, file):
+    if "n_jobs_1_s" in row:
+        print(f"{row['case']:44} {'n_jobs=2':>10} {'n_jobs=1':>10} "
+              f"{row['speedup']:7.2f}x", file=file)
+        print(f"{'':44} {row['n_jobs_2_s']:10.3f} {row['n_jobs_1_s']:10.3f}", file=file,
+              flush=True)
+    else:
+        print(f"{row['case']:44} {row['fastann_s']:10.3f} {row['sklearn_s']:10.3f} "
+              f"{row['speedup']:7.1f}x {row['fastann_score']:9.4f} "
+              f"{row['sklearn_score']:9.4f}", file=file, flush=True)
 
 
 if __name__ == "__main__":
