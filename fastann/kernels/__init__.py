@@ -4,4 +4,5 @@ Validation lives in the Python wrapper (``fastann.model``); kernels assume valid
 Importing this package imports every kernel module; each kernel drops cached machine
 code that was compiled from older kernel sources (see ``_jit._drop_if_stale``).
 """
-from . import activations, blas, dense, losses, metrics, network, optimizers, rng, train  # noqa: F401
+from . import (activations, blas, dense, losses, metrics, network, objective,  # noqa: F401
+               optimizers, rng, train)

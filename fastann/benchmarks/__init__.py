@@ -1,0 +1,1 @@
+"""Benchmark jobs, one module per job, using fastann through its public API."""

@@ -1,0 +1,55 @@
+"""The full-batch objective of scikit-learn's MLPs, for ``solver="lbfgs"``.
+
+``loss_and_gradient`` is one kernel call per evaluation of the objective: the forward
+pass over every row, the loss fused with the output layer, the backward pass, and the
+L2 penalty on the weights (not the biases), all divided by the sum of sample weights,
+as scikit-learn's ``_loss_grad_lbfgs``:
+``(sum_i w_i loss_i + alpha / 2 * sum ||W||^2) / sum_i w_i``.
+"""
+from ._jit import kernel, like
+from .losses import gives_dZ
+from .network import backward, forward, layer_params, output_loss
+
+
+@kernel
+def add_l2(grads, params, layers, alpha, scale):
+    """grads[W] += scale * alpha * W for every layer's weights; return sum ||W||^2.
+
+    grads, params: (n_params,); layers: (n_layers, N_COLUMNS) int64.
+    """
+    total = like(0, params)
+    step = alpha * scale
+    for l in range(layers.shape[0]):
+        W, _ = layer_params(params, layers, l)
+        dW, _ = layer_params(grads, layers, l)
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                w = W[i, j]
+                total += w * w
+                dW[i, j] += step * w
+    return total
+
+
+@kernel(entry=True)
+def loss_and_gradient(grads, Z_buffer, A_buffer, delta, X, Y, weight, params, layers,
+                      slopes, loss_code, alpha, weight_sum, loss_scale):
+    """Return the objective and write its gradient into grads (n_params,).
+
+    Z_buffer, A_buffer: (n * total_units,); delta: (2 * n * max_units,); X (n, n_features);
+    Y (n, n_out); weight (n,), the per-row weights the loss kernel takes (the caller
+    folds in the factor that turns fastann's per-row mean over outputs into the sum or
+    half-square scikit-learn uses); params (n_params,); slopes (n_layers,).
+    The data term is the loss kernel's weighted sum times ``loss_scale``; the gradient
+    is divided by ``weight_sum`` (the sum of the sample weights), so that ``loss_scale``
+    is 1 / weight_sum for the cross-entropies and 1 / (weight_sum * n_out) for the
+    half squared error.
+    """
+    n = X.shape[0]
+    one = like(1, params)
+    half = like(0.5, params)
+    inverse = one / weight_sum
+    forward(Z_buffer, A_buffer, X, params, layers, slopes, n, not gives_dZ(loss_code))
+    data = output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, n, loss_code, inverse)
+    backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, n, loss_code)
+    squares = add_l2(grads, params, layers, alpha, inverse)
+    return data * loss_scale + half * alpha * squares * inverse

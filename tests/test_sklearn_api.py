@@ -1,0 +1,234 @@
+"""The estimator contract beyond scikit-learn's checks: clone, pickle and joblib round
+trips, warm_start, partial_fit, multi-label and multi-output targets, string labels,
+DataFrame feature names, scikit-learn's errors, refused calls leaving the estimator
+as it was, scores against scikit-learn's on real data sets, and parallel grid searches
+(processes and a real Dask cluster) identical to the serial one."""
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import datasets, neural_network
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from fastann.sklearn import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_same_parameters_as_sklearn():
+    for ours, theirs in ((MLPClassifier(), neural_network.MLPClassifier()),
+                         (MLPRegressor(), neural_network.MLPRegressor())):
+        extra = {"dtype"} | ({"class_weight"} if isinstance(ours, MLPClassifier) else set())
+        mine = ours.get_params()
+        assert set(mine) - extra == set(theirs.get_params())
+        for name, value in theirs.get_params().items():
+            assert mine[name] == value, name
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_pickle_joblib_clone(cancer, solver, tmp_path):
+    X, y = cancer
+    clf = MLPClassifier((8,), solver=solver, max_iter=20, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), expected)
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    loaded = joblib.load(tmp_path / "clf.joblib", mmap_mode="r")
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    fresh = clone(clf)
+    assert not hasattr(fresh, "coefs_")
+    np.testing.assert_array_equal(fresh.fit(X, y).predict_proba(X), expected)
+
+
+def test_fit_starts_over_and_warm_start_continues(cancer):
+    X, y = cancer
+    clf = MLPClassifier((8,), max_iter=5, random_state=0)
+    first = clf.fit(X, y).coefs_[0].copy()
+    np.testing.assert_array_equal(clf.fit(X, y).coefs_[0], first)
+    clf.set_params(warm_start=True)
+    assert not np.array_equal(clf.fit(X, y).coefs_[0], first)
+    with pytest.raises(ValueError, match="warm_start can only be used"):
+        clf.fit(X, np.where(y == 1, 2, y) + (y == 0))
+
+
+def test_partial_fit(cancer):
+    X, y = cancer
+    clf = MLPClassifier((8,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    for _ in range(3):
+        clf.partial_fit(X[:100], y[:100], classes=[0, 1])
+    assert clf.n_iter_ == 1 and clf.t_ == 300
+    with pytest.raises(ValueError, match="classes not in"):
+        clf.partial_fit(X[:5], np.full(5, 7))
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+
+
+def test_multilabel_and_multioutput():
+    X, Y = datasets.make_multilabel_classification(n_samples=80, n_classes=4,
+                                                   random_state=0)
+    clf = MLPClassifier((16,), max_iter=50, random_state=0).fit(X, Y)
+    assert clf.predict(X).shape == Y.shape and clf.out_activation_ == "logistic"
+    assert clf.predict_proba(X).shape == Y.shape
+    X, Y = datasets.make_regression(n_samples=80, n_targets=3, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=50, random_state=0).fit(X, Y)
+    assert reg.predict(X).shape == Y.shape and reg.n_outputs_ == 3
+
+
+def test_string_labels_and_binary_proba(cancer):
+    X, y = cancer
+    names = np.array(["benign", "malignant"])[y]
+    clf = MLPClassifier((8,), max_iter=30, random_state=0).fit(X, names)
+    assert set(clf.predict(X)) <= {"benign", "malignant"}
+    proba = clf.predict_proba(X)
+    assert proba.shape == (X.shape[0], 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba))
+
+
+def test_dataframe_feature_names(cancer):
+    X, y = cancer
+    frame = pd.DataFrame(X[:, :5], columns=list("abcde"))
+    clf = MLPClassifier((8,), max_iter=10, random_state=0).fit(frame, y)
+    assert list(clf.feature_names_in_) == list("abcde")
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(frame[list("edcba")])
+
+
+def test_sklearn_errors_and_refused_calls_change_nothing(cancer):
+    X, y = cancer
+    with pytest.raises(NotFittedError):
+        MLPClassifier().predict(X)
+    with pytest.raises(InvalidParameterError, match="solver"):
+        MLPClassifier(solver="nadam").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        MLPRegressor(alpha=-1).fit(X, y)
+    clf = MLPClassifier((8,), max_iter=10, random_state=0).fit(X, y)
+    before = pickle.dumps(clf)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(bad, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
+    with pytest.raises(InvalidParameterError):
+        clf.set_params(max_iter=0).fit(X, y)
+    clf.set_params(max_iter=10)
+    assert pickle.dumps(clf) == before
+    with pytest.raises(ValueError, match="poisson"):
+        MLPRegressor(loss="poisson").fit(X, y)
+
+
+def test_sparse_input_is_converted(cancer):
+    import scipy.sparse
+    X, y = cancer
+    dense = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+    sparse = MLPClassifier((8,), max_iter=5, random_state=0).fit(scipy.sparse.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X))
+
+
+def test_float32_stays_float32(cancer):
+    X, y = cancer
+    clf = MLPClassifier((8,), max_iter=5, random_state=0).fit(X.astype(np.float32), y)
+    assert clf.coefs_[0].dtype == np.float32
+    assert clf.predict_proba(X).dtype == np.float32
+    assert MLPClassifier((8,), max_iter=5, dtype="float32").fit(X, y).coefs_[0].dtype == \
+        np.float32
+
+
+def test_class_weight(cancer):
+    X, y = cancer
+    plain = MLPClassifier((8,), max_iter=5, random_state=0, shuffle=False).fit(X, y)
+    heavy = MLPClassifier((8,), max_iter=5, random_state=0, shuffle=False,
+                          class_weight={0: 5.0, 1: 1.0}).fit(X, y)
+    assert heavy.predict_proba(X)[:, 0].mean() > plain.predict_proba(X)[:, 0].mean()
+
+
+SCORE_CASES = {
+    "breast_cancer": (datasets.load_breast_cancer, MLPClassifier, dict(max_iter=60)),
+    "digits": (datasets.load_digits, MLPClassifier, dict(max_iter=40)),
+    "wine": (datasets.load_wine, MLPClassifier, dict(max_iter=150)),
+    "iris": (datasets.load_iris, MLPClassifier, dict(max_iter=300)),
+    "diabetes": (datasets.load_diabetes, MLPRegressor,
+                 dict(max_iter=30, learning_rate_init=0.01)),
+    "iris_lbfgs": (datasets.load_iris, MLPClassifier, dict(solver="lbfgs", max_iter=100)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCORE_CASES))
+def test_test_scores_within_002_of_sklearn(name):
+    load, cls, params = SCORE_CASES[name]
+    X, y = load(return_X_y=True)
+    if cls is MLPRegressor:
+        y = (y - y.mean()) / y.std()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    theirs_cls = getattr(neural_network, cls.__name__)
+    scores = []
+    for seed in range(3):
+        ours = cls(hidden_layer_sizes=(32,), random_state=seed, **params)
+        theirs = theirs_cls(hidden_layer_sizes=(32,), random_state=seed, **params)
+        ours.fit(X_train, y_train)
+        theirs.fit(X_train, y_train)
+        scores.append((ours.score(X_test, y_test), theirs.score(X_test, y_test)))
+    ours_mean, theirs_mean = np.mean(scores, axis=0)
+    assert abs(ours_mean - theirs_mean) <= 0.02, scores
+
+
+def grid(n_jobs, backend=None):
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=15, random_state=0))
+    search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(8,), (16,)],
+                                 "mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3, n_jobs=n_jobs)
+    if backend is None:
+        search.fit(X, y)
+    else:
+        with joblib.parallel_backend(backend):
+            search.fit(X, y)
+    return search.cv_results_["mean_test_score"], search.best_params_
+
+
+def test_parallel_grid_search_and_cross_val_equal_serial():
+    serial = grid(1)
+    parallel = grid(-1)
+    np.testing.assert_array_equal(parallel[0], serial[0])
+    assert parallel[1] == serial[1]
+    X, y = datasets.load_iris(return_X_y=True)
+    clf = MLPClassifier((8,), max_iter=20, random_state=0)
+    np.testing.assert_array_equal(cross_val_score(clf, X, y, n_jobs=-1),
+                                  cross_val_score(clf, X, y, n_jobs=1))
+
+
+def test_dask_example_imports_without_side_effects(capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "examples" / "sweep_on_dask.py"
+    spec = importlib.util.spec_from_file_location("fastann_example_sweep_on_dask", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert callable(example.main) and capsys.readouterr().out == ""
+
+
+def test_grid_search_on_a_dask_cluster_equals_serial():
+    distributed = pytest.importorskip("dask.distributed")
+    serial = grid(1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        on_dask = grid(-1, backend="dask")
+    np.testing.assert_array_equal(on_dask[0], serial[0])
+    assert on_dask[1] == serial[1]

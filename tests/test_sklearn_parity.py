@@ -1,0 +1,180 @@
+"""fastann.sklearn against scikit-learn's own MLPs: the same initial weights (drawn
+from the same random_state), unshuffled batches, float64: the same weights, loss curve
+and stopping epoch after several epochs, for every solver setting, activation and head.
+
+Every comparison has scikit-learn's L2 term (alpha > 0); lbfgs's objective is also
+compared with sample weights.
+"""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import neural_network
+from sklearn.exceptions import ConvergenceWarning
+
+from fastann import sklearn as fsk
+
+ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
+HEADS = ["binary", "multiclass", "multilabel", "regression", "multioutput"]
+SOLVERS = {
+    "adam": dict(solver="adam", learning_rate_init=0.01),
+    "sgd": dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
+    "sgd_momentum": dict(solver="sgd", momentum=0.9, nesterovs_momentum=False,
+                         learning_rate_init=0.02),
+    "sgd_nesterov": dict(solver="sgd", momentum=0.9, nesterovs_momentum=True,
+                         learning_rate_init=0.02),
+    "sgd_invscaling": dict(solver="sgd", learning_rate="invscaling", power_t=0.3,
+                           learning_rate_init=0.05),
+    # tol so large that no epoch improves: the rate drops 5x every 3 epochs
+    "sgd_adaptive": dict(solver="sgd", learning_rate="adaptive", tol=10.0,
+                         n_iter_no_change=2, learning_rate_init=0.05),
+}
+
+
+def problem(head, n=61, n_features=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_features))
+    score = X @ rng.standard_normal((n_features, 3))
+    if head == "binary":
+        y = (score[:, 0] > 0).astype(int)
+    elif head == "multiclass":
+        y = score.argmax(axis=1)
+    elif head == "multilabel":
+        y = (score > 0).astype(int)
+    elif head == "regression":
+        y = score[:, 0]
+    else:
+        y = score[:, :2]
+    return X, y
+
+
+def pair(head, **params):
+    cls = "MLPRegressor" if head in ("regression", "multioutput") else "MLPClassifier"
+    common = dict(hidden_layer_sizes=(7, 4), shuffle=False, random_state=3, alpha=0.01,
+                  batch_size=16, max_iter=6)
+    common.update(params)
+    return getattr(fsk, cls)(**common), getattr(neural_network, cls)(**common)
+
+
+def fit_both(head, X, y, **params):
+    ours, theirs = pair(head, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    return ours, theirs
+
+
+def assert_same_fit(ours, theirs, atol=1e-10):
+    """Weights, counters, loss curve and loss equal."""
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.t_ == theirs.t_
+    assert ours.out_activation_ == theirs.out_activation_
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert a.dtype == np.float64
+        np.testing.assert_allclose(a, b, rtol=0, atol=atol)
+    if hasattr(theirs, "loss_curve_"):
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=0,
+                                   atol=atol)
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_solvers_match_sklearn(solver, head):
+    X, y = problem(head)
+    ours, theirs = fit_both(head, X, y, activation="tanh", **SOLVERS[solver])
+    assert_same_fit(ours, theirs)
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activations_match_sklearn(activation, head):
+    X, y = problem(head, seed=1)
+    for solver in ("adam", "sgd_nesterov"):
+        ours, theirs = fit_both(head, X, y, activation=activation, **SOLVERS[solver])
+        assert_same_fit(ours, theirs)
+
+
+def test_adaptive_rate_drops_as_sklearn():
+    X, y = problem("multiclass")
+    ours, theirs = fit_both("multiclass", X, y, max_iter=9, **SOLVERS["sgd_adaptive"])
+    assert_same_fit(ours, theirs)
+    assert ours._learning_rate == pytest.approx(theirs._optimizer.learning_rate, rel=1e-12)
+    assert ours._learning_rate == pytest.approx(0.05 / 25)
+
+
+@pytest.mark.parametrize("head", ["binary", "regression"])
+def test_tol_stops_at_the_same_epoch(head):
+    X, y = problem(head)
+    ours, theirs = fit_both(head, X, y, solver="adam", tol=10.0, n_iter_no_change=3,
+                            max_iter=50)
+    assert theirs.n_iter_ == 5  # the first epoch always improves on inf
+    assert_same_fit(ours, theirs)
+    assert ours.best_loss_ == pytest.approx(theirs.best_loss_, abs=1e-10)
+
+
+def test_warm_start_and_partial_fit_continue_as_sklearn():
+    X, y = problem("multiclass")
+    ours, theirs = pair("multiclass", solver="sgd", momentum=0.9, learning_rate_init=0.02,
+                        warm_start=True, max_iter=3, activation="relu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for estimator in (ours, theirs):
+            estimator.fit(X, y)
+            estimator.fit(X, y)
+            estimator.partial_fit(X, y)
+            estimator.partial_fit(X[:20], y[:20])
+    assert_same_fit(ours, theirs)
+
+
+def test_early_stopping_matches_sklearn():
+    X, y = problem("multiclass", n=120)
+    ours, theirs = fit_both("multiclass", X, y, solver="adam", learning_rate_init=0.01,
+                            early_stopping=True, n_iter_no_change=2, tol=0.5, max_iter=30)
+    assert_same_fit(ours, theirs)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
+    assert ours.best_validation_score_ == theirs.best_validation_score_
+    assert ours.best_loss_ is None
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_lbfgs_objective_matches_sklearn(activation, head):
+    """The compiled objective against scikit-learn's ``_loss_grad_lbfgs`` at the same
+    point, with the L2 penalty and sample weights."""
+    X, y = problem(head, seed=2)
+    weights = np.random.default_rng(5).uniform(0.2, 3.0, X.shape[0])
+    ours, theirs = fit_both(head, X, y, solver="lbfgs", activation=activation, max_iter=1,
+                            alpha=0.3)
+    Y = (theirs._label_binarizer.transform(y) if head in ("binary", "multiclass",
+                                                         "multilabel") else y)
+    Y = np.asarray(Y, np.float64).reshape(X.shape[0], -1)
+    point = np.random.default_rng(7).uniform(-0.5, 0.5, sum(
+        c.size + i.size for c, i in zip(theirs.coefs_, theirs.intercepts_)))
+    layer_units = [X.shape[1], 7, 4, Y.shape[1]]
+    theirs._coef_indptr, theirs._intercept_indptr, start = [], [], 0
+    for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
+        theirs._coef_indptr.append((start, start + n_in * n_out, (n_in, n_out)))
+        start += n_in * n_out
+    for n_out in layer_units[1:]:
+        theirs._intercept_indptr.append((start, start + n_out))
+        start += n_out
+    n_layers = len(layer_units)
+    for sample_weight in (None, weights):
+        expected_loss, expected_grad = theirs._loss_grad_lbfgs(
+            point.copy(), X, Y, sample_weight, [X] + [None] * (n_layers - 1),
+            [None] * (n_layers - 1), [np.empty(0)] * (n_layers - 1),
+            [np.empty(0)] * (n_layers - 1))
+        problem_ = ours._lbfgs_problem(X, Y, sample_weight)
+        loss, grad = problem_(point)
+        assert loss == pytest.approx(expected_loss, abs=1e-10)
+        np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("head", ["binary", "multiclass", "regression"])
+def test_lbfgs_fit_matches_sklearn(head):
+    X, y = problem(head, seed=3)
+    ours, theirs = fit_both(head, X, y, solver="lbfgs", activation="tanh", max_iter=15,
+                            alpha=0.01)
+    assert_same_fit(ours, theirs)
