@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from . import _checks, losses, optimizers
+from . import _checks, _threads, losses, optimizers
 from . import metrics as metric_table
 from ._signals import deferred_interrupt
 from .callbacks import Callback, History, ProgressLogger
@@ -225,7 +225,8 @@ class Model:
                                    class_weight)
         if self.layout is None:
             self._build(data.X.shape[1])
-        return self._train(data, epochs, batch_size, bool(shuffle), verbose, callbacks)
+        with _threads.for_training(self.layout.sizes, batch_size, data.X.shape[0]):
+            return self._train(data, epochs, batch_size, bool(shuffle), verbose, callbacks)
 
     def _training_data(self, X, y, validation_split, validation_data, sample_weight,
                        class_weight):

@@ -10,10 +10,10 @@ machine (another CPU, another BLAS) shows up as a row where the two differ.
 import statistics
 import time
 
+import numba
 import numpy as np
 
-from .kernels._jit import kernel
-from .kernels.dense import (PATH_NAMES, PATHS, dense_backward, dense_backward_input,
+from ..kernels.dense import (PATH_NAMES, PATHS, dense_backward, dense_backward_input,
                             dense_forward, forward_path, input_gradient_path,
                             weight_gradient_path)
 
@@ -42,7 +42,9 @@ CLOSE = 1.1  # a rule within this factor of the fastest path counts as agreeing
 DTYPES = ("float32", "float64")
 
 
-@kernel(entry=True)
+# Not cached: a cached function that inlines fastann's kernels outlives their source in
+# Numba's cache when they change (Numba checks only the defining file's timestamp).
+@numba.njit(nogil=True)
 def repeat_operation(operation, path, calls, A_prev, W, b, Z, dZ, dW, db, dA_prev):
     """Run one dense operation (its index in OPERATIONS) by ``path``, ``calls`` times."""
     for _ in range(calls):
@@ -148,3 +150,19 @@ def format_table(rows):
         f"{'x'.join(map(str, worst['shape']))}, {worst['rule']} at "
         f"{worst['rule_over_fastest']:.2f}x {worst['fastest']}")
     return "\n".join(lines)
+
+
+def job(settings, names, options, progress):
+    """``fastann bench --crossovers``: the table and how often the rules hit."""
+    from .cli import measured_alone
+
+    def measure_all():
+        rows = measure(target_s=settings.crossover_target_s,
+                       repeats=settings.crossover_repeats, progress=progress)
+        return {"crossovers": rows, "crossover_summary": summary(rows)}
+
+    report = measured_alone(settings, measure_all)
+    print(f"dense kernel paths, best of {settings.crossover_repeats} loops of about "
+          f"{settings.crossover_target_s * 1e3:g} ms per path and shape; us per call")
+    print(format_table(report["crossovers"]))
+    return report
