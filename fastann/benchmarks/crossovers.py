@@ -13,9 +13,9 @@ import time
 import numba
 import numpy as np
 
-from ..kernels.dense import (PATH_NAMES, PATHS, dense_backward, dense_backward_input,
-                            dense_forward, forward_path, input_gradient_path,
-                            weight_gradient_path)
+from ..kernels.dense import (PATH_NAMES, PATHS, VECTOR_BYTES, dense_backward,
+                             dense_backward_input, dense_forward, forward_path,
+                             input_gradient_path, weight_gradient_path)
 
 OPERATIONS = ("forward", "weight_gradient", "input_gradient")  # the keys of PATHS
 FORWARD, WEIGHT_GRADIENT, INPUT_GRADIENT = range(3)  # their codes in repeat_operation
@@ -117,9 +117,11 @@ def summary(rows):
     """How often the rules pick the fastest path (or one within CLOSE of it)."""
     ratios = [row["rule_over_fastest"] for row in rows]
     worst = max(rows, key=lambda row: row["rule_over_fastest"])
+    close = sum(ratio <= CLOSE for ratio in ratios)
     return {"cases": len(rows),
             "fastest": sum(row["rule"] == row["fastest"] for row in rows),
-            "close": sum(ratio <= CLOSE for ratio in ratios),
+            "close": close, "hit_rate": close / len(rows),
+            "vector_bytes": VECTOR_BYTES,
             "median_rule_over_fastest": statistics.median(ratios),
             "worst": worst}
 
@@ -144,7 +146,9 @@ def format_table(rows):
     lines.append("")
     lines.append(
         f"the rules pick the fastest path in {result['fastest']} of {result['cases']} "
-        f"cases and one within {CLOSE:.1f}x of it in {result['close']}; median "
+        f"cases and one within {CLOSE:.1f}x of it in {result['close']} (hit rate "
+        f"{100 * result['hit_rate']:.0f} %, target 90 %; rules for {VECTOR_BYTES}-byte "
+        f"vectors); median "
         f"{result['median_rule_over_fastest']:.2f}x; worst: {worst['dtype']} "
         f"{worst['operation']} "
         f"{'x'.join(map(str, worst['shape']))}, {worst['rule']} at "
