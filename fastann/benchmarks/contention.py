@@ -55,9 +55,12 @@ class _Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-c", _WORKER, name, "all" if rows is None else str(rows)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
+        self.name = name
+
+    def wait_ready(self):
         if self.process.stdout.readline().strip() != "ready":
             self.close()
-            raise RuntimeError(f"the {name} worker failed to start")
+            raise RuntimeError(f"the {self.name} worker failed to start")
 
     def start(self, seconds):
         self.process.stdin.write(f"{seconds}\n")
@@ -80,8 +83,11 @@ def measure_workload(name, rows, seconds, rounds, pause_s):
     """{mode: {"idle", "busy", "pair"}: median epochs/s}, and the kept shares."""
     speeds = {mode: {"idle": [], "busy": [], "pair": []} for mode in MODES}
     workers = {mode: (_Worker(name, rows, mode), _Worker(name, rows, mode))
-               for mode in MODES}
+               for mode in MODES}  # all four start up at once
     try:
+        for pair in workers.values():
+            for worker in pair:
+                worker.wait_ready()
         for _ in range(rounds):
             for mode, (first, second) in workers.items():
                 time.sleep(pause_s)

@@ -46,6 +46,7 @@ import numpy as np
 from . import workloads as _workloads
 from .rounds import calibrate, fastann_round, reference_round
 
+LOSS_EPOCHS = 3  # at least this many epochs before the losses are compared
 PEERS = ("jax", "sklearn", "keras", "torch", "fann")
 ALL_SIDES = ("fastann", "reference") + PEERS
 
@@ -89,7 +90,7 @@ class JaxSide:
             for l, activation in enumerate(activations):
                 Z = A @ params[2 * l] + params[2 * l + 1]
                 if activation == "relu":
-                    A = jnp.maximum(Z, 0)
+                    A = jax.nn.relu(Z)  # derivative 0 at 0 (jnp.maximum's is 0.5 there)
                 elif activation == "sigmoid":
                     A = jax.nn.sigmoid(Z) if l < len(activations) - 1 else Z
                 elif activation == "softmax":
@@ -230,7 +231,8 @@ def restart():
     # fresh start without compiling train_step again
     model.set_weights(weights)
     for variable in model.optimizer.variables:
-        variable.assign(np.zeros(variable.shape, variable.dtype))
+        if "learning_rate" not in variable.name:  # a variable too in Keras 3: keep it
+            variable.assign(np.zeros(variable.shape, variable.dtype))
 print(json.dumps({"ready": keras.__version__}), flush=True)
 for line in sys.stdin:
     epochs = int(line)
@@ -509,8 +511,9 @@ def measure_peers(workload, rounds, target_s, pause_s, peers, directory, progres
             result[name] = {"epochs_per_round": epochs[name],
                             "epochs_per_s": statistics.median(speeds), "speeds": speeds}
         # The losses after the same number of epochs on every side (the timed rounds
-        # ran different numbers): the fewest any side ran in a round.
-        common = min(epochs.values())
+        # ran different numbers): the fewest any side ran in a round, and at least
+        # LOSS_EPOCHS so that the last loss follows updates.
+        common = max(LOSS_EPOCHS, min(epochs.values()))
         result["loss_epochs"] = common
         for name, run in sides:
             result[name]["final_loss"] = _final_loss(run(workload, common)[1])
