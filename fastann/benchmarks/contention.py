@@ -9,6 +9,7 @@ Each measurement is taken twice: with fastann's thread policy (``fastann._thread
 and with ``FASTANN_BLAS_THREADS=off`` (BLAS' own thread count: what fastann did
 before the policy), in alternating rounds.
 """
+import datetime
 import json
 import os
 import statistics
@@ -125,7 +126,7 @@ def run(settings, names, progress=print):
     from .machine import _cpu_snapshot, _other_cpu, machine_info
 
     started = _cpu_snapshot()
-    report = {"date": __import__("datetime").datetime.now().isoformat(timespec="seconds"),
+    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
               "settings": settings.__dict__, "workloads": [], "skipped": {}}
     for name in names:
         try:

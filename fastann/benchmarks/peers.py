@@ -32,6 +32,7 @@ How each peer is written (as an expert writes it, on its public API):
 """
 import contextlib
 import ctypes
+import datetime
 import ctypes.util
 import json
 import os
@@ -101,8 +102,9 @@ class JaxSide:
 
         def loss_of(params, X, Y):
             out = forward(params, X)
-            if loss_name == "binary_crossentropy":  # on logits, stable
-                return jnp.mean(jnp.maximum(out, 0) - out * Y + jnp.log1p(jnp.exp(-jnp.abs(out))))
+            if loss_name == "binary_crossentropy":  # on the logits: softplus(z) - y z,
+                # whose derivative is sigmoid(z) - y at 0 too (max and abs forms are not)
+                return jnp.mean(jax.nn.softplus(out) - out * Y)
             if loss_name == "sparse_categorical_crossentropy":
                 return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(out), axis=1))
             if loss_name == "mse":
@@ -125,9 +127,8 @@ class JaxSide:
                 params = [p - (lr * g).astype(dtype) for p, g in zip(params, grads)]
             return (params, m, v, t), loss
 
-        def epoch(carry, _):
+        def epoch(carry, X, Y):
             state, key, _ = carry
-            X, Y = self.X, self.Y
             if shuffle:
                 key, sub = jax.random.split(key)
                 order = jax.random.permutation(sub, n)
@@ -139,12 +140,11 @@ class JaxSide:
             if rest:
                 state, last = step(state, X[full * batch:], Y[full * batch:])
                 total = total + last * rest
-            return (state, key, total / n), None
+            return state, key, total / n
 
-        def train(state, key, epochs):
-            carry = lax.fori_loop(0, epochs, lambda i, c: epoch(c, None)[0],
-                                  (state, key, jnp.zeros((), dtype)))
-            return carry
+        def train(state, key, epochs, X, Y):  # the data as arguments, not constants
+            return lax.fori_loop(0, epochs, lambda i, carry: epoch(carry, X, Y),
+                                 (state, key, jnp.zeros((), dtype)))
 
         self._train = jax.jit(train)
         self._jnp = jnp
@@ -158,7 +158,7 @@ class JaxSide:
                  [jnp.zeros_like(p) for p in params], jnp.zeros((), jnp.int32))
         key = self._jax.random.PRNGKey(0)
         start = time.perf_counter()
-        carry = self._train(state, key, epochs)
+        carry = self._train(state, key, epochs, self.X, self.Y)
         self._jax.block_until_ready(carry)
         elapsed = time.perf_counter() - start
         loss = float(carry[2])
@@ -534,7 +534,7 @@ def run(settings, names, peers=PEERS, progress=print):
     from .machine import _cpu_snapshot, _other_cpu, machine_info
 
     started = _cpu_snapshot()
-    report = {"date": __import__("datetime").datetime.now().isoformat(timespec="seconds"),
+    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
               "settings": settings.__dict__, "workloads": [], "skipped": {}}
     with tempfile.TemporaryDirectory(prefix="fastann-peers-") as directory:
         for name in names:

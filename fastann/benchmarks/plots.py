@@ -32,7 +32,7 @@ def plot_speedups(ratios, path, title="epochs/s over fastann.reference (NumPy)")
     for values in ratios.values():
         sides += [side for side in values if side not in sides]
     width = 0.8 / max(1, len(sides))
-    figure, axis = plt.subplots(figsize=(max(6, 1.6 * len(workloads) * max(1, len(sides)) / 2), 4.5))
+    figure, axis = plt.subplots(figsize=(min(14, 3 + 0.5 * len(workloads) * len(sides)), 4.5))
     for index, side in enumerate(sides):
         xs = [w + (index - (len(sides) - 1) / 2) * width for w in range(len(workloads))
               if side in ratios[workloads[w]]]
