@@ -152,9 +152,9 @@ def _format_threads(threads):
         if f"{side}_1_epochs_per_s" in threads:
             one = threads[f"{side}_1_epochs_per_s"]
             every = threads[f"{side}_all_epochs_per_s"]
+            policy = "; as its thread policy chooses" if side == "fastann" else ""
             parts.append(f"{side} {_number(one)} ep/s on 1 thread, {_number(every)} on up "
-                         f"to {threads['all_threads']} ({every / one:.2f}x; fastann: as "
-                         f"its thread policy chooses)")
+                         f"to {threads['all_threads']} ({every / one:.2f}x{policy})")
     return f"threads ({threads['workload']}, {threads['rows']:,} rows): " + "; ".join(parts)
 
 
