@@ -18,7 +18,7 @@ try:
 except ImportError:  # the benchmarks need the bench (or test) extra
     collect_ignore_glob = ["test_*.py"]
 
-from fastann import _workloads
+from fastann.benchmarks import workloads as _workloads
 
 # name -> (rows, epochs per round). Full size: about 0.3 s per reference round.
 FULL_SIZES = {"and_gate": (None, 5000), "perceptron": (None, 5000),

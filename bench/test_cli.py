@@ -6,7 +6,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from fastann import _workloads, bench, crossovers
+from fastann.benchmarks import (cli, compile_probes, crossovers, scaling, settings,
+                                table)
+from fastann.benchmarks import workloads as _workloads
+from fastann.benchmarks.products import ProductsRound
 from fastann.kernels import dense
 from fastann.__main__ import main as fastann_main
 from fastann.kernels.network import UNIT_OFFSET
@@ -48,7 +51,7 @@ def test_initial_weights_are_the_models():
 @pytest.fixture
 def small_peak(monkeypatch):
     """--quick with a small GEMM for the peak, to keep these tests short."""
-    monkeypatch.setattr(bench, "QUICK", replace(bench.QUICK, peak_sizes=(256,)))
+    monkeypatch.setattr(settings, "QUICK", replace(settings.QUICK, peak_sizes=(256,)))
 
 
 def test_fastann_bench_quick_runs(tmp_path, capsys, small_peak):
@@ -69,7 +72,7 @@ def test_fastann_bench_quick_runs(tmp_path, capsys, small_peak):
 
 def test_unknown_workload_is_refused(capsys):
     with pytest.raises(SystemExit):
-        bench.main(["--workloads", "nope"])
+        cli.main(["--workloads", "nope"])
     assert "unknown workload" in capsys.readouterr().err
 
 
@@ -80,10 +83,10 @@ def test_fastann_command_lists_its_commands(capsys):
 
 
 def test_fastann_bench_scaling_runs(tmp_path, capsys, monkeypatch, small_peak):
-    monkeypatch.setattr(bench, "SCALING_SERIES", {"hidden": (8, 16), "batch_size": (4,)})
-    monkeypatch.setattr(bench, "SCALING_BASE", dict(bench.SCALING_BASE, rows=64))
+    monkeypatch.setattr(scaling, "SCALING_SERIES", {"hidden": (8, 16), "batch_size": (4,)})
+    monkeypatch.setattr(scaling, "SCALING_BASE", dict(scaling.SCALING_BASE, rows=64))
     path = tmp_path / "scaling.json"
-    assert bench.main(["--scaling", "--quick", "--rounds", "1", "--json", str(path),
+    assert cli.main(["--scaling", "--quick", "--rounds", "1", "--json", str(path),
                        "--plot", str(tmp_path / "scaling.png")]) == 0
     out = capsys.readouterr().out
     assert "ms/epoch" in out and "plot:" in out
@@ -98,7 +101,7 @@ def test_fastann_bench_crossovers_runs(tmp_path, capsys, monkeypatch):
     shapes = ((4, 4, 1), (16, 12, 10))
     monkeypatch.setattr(crossovers, "SHAPES", shapes)
     path = tmp_path / "crossovers.json"
-    assert bench.main(["--crossovers", "--quick", "--json", str(path)]) == 0
+    assert cli.main(["--crossovers", "--quick", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "rule/fastest" in out and "the rules pick the fastest path" in out
     report = json.loads(path.read_text())
@@ -119,7 +122,7 @@ def test_fastann_bench_crossovers_runs(tmp_path, capsys, monkeypatch):
 
 def test_scaling_and_crossovers_are_exclusive(capsys):
     with pytest.raises(SystemExit):
-        bench.main(["--scaling", "--crossovers"])
+        cli.main(["--scaling", "--crossovers"])
     assert "not allowed with" in capsys.readouterr().err
 
 
@@ -127,7 +130,7 @@ def test_products_round_runs_the_networks_products():
     """The products-alone ceiling does every batch's forward and backward products
     (checked on the last batch: 3 rows of a 10-row epoch at batch size 7)."""
     workload = _workloads.synthetic(5, 6, 4, rows=10, batch_size=7)
-    products = bench.ProductsRound(workload)
+    products = ProductsRound(workload)
     elapsed, _ = products(workload, 1)
     assert elapsed > 0
     layout, capacity = products.layout, products.capacity
@@ -151,12 +154,12 @@ def test_products_round_runs_the_networks_products():
 
 
 def test_numba_floor_probe_runs_cold_and_cached(tmp_path):
-    cold = bench.numba_floor_probe(str(tmp_path))
-    cached = bench.numba_floor_probe(str(tmp_path))
+    cold = compile_probes.numba_floor_probe(str(tmp_path))
+    cached = compile_probes.numba_floor_probe(str(tmp_path))
     assert "error" not in cold and "error" not in cached, (cold, cached)
     assert cold["to_first_epoch_s"] > cold["import_s"] > 0
     assert any(name.endswith(".nbi") for name in _all_files(tmp_path))  # it cached
-    line = bench._format_compile({bench.NUMBA_FLOOR: {"cold": cold, "cached": cached}})
+    line = table._format_compile({settings.NUMBA_FLOOR: {"cold": cold, "cached": cached}})
     assert "one-function Numba program" in line
 
 

@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from fastann import _workloads
-from fastann.bench import loss_agreement, reference_losses
+from fastann.benchmarks import workloads as _workloads
+from fastann.benchmarks.rounds import loss_agreement, reference_losses
 
 ROUNDS = 5  # timed rounds per side, each from a fresh start
 

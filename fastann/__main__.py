@@ -1,13 +1,16 @@
 """The ``fastann`` command.
 
-    fastann bench [--quick] [--json PATH] [--scaling] ...
+    fastann bench [--quick] [--json PATH] [--peers] [--contention] [--sklearn] [--scaling] ...
     fastann --version
 
-``fastann bench --help`` lists the options (``python -m fastann.bench`` is the same).
+``fastann bench --help`` lists the options (``python -m fastann.benchmarks`` is the
+same). The benchmarks live in ``fastann.benchmarks``, which ``import fastann`` does not
+load.
 """
 import sys
 
-COMMANDS = {"bench": "time fastann against its NumPy reference (fastann bench --help)"}
+COMMANDS = {"bench": "time fastann against its NumPy reference and its peers "
+                     "(fastann bench --help)"}
 
 
 def main(argv=None):
@@ -27,9 +30,9 @@ def main(argv=None):
         print(f"fastann: unknown command {command!r}; expected one of "
               f"{', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    from . import bench
+    from .benchmarks import cli
 
-    return bench.main(rest, prog="fastann bench")
+    return cli.main(rest, prog="fastann bench")
 
 
 if __name__ == "__main__":

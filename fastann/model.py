@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from . import _checks, losses, optimizers, regularizers, utils
+from . import _blas_threads, _checks, losses, optimizers, regularizers, utils
 from . import metrics as metric_table
 from ._errors import NotSupportedError
 from ._signals import deferred_interrupt
@@ -471,7 +471,9 @@ class Model:
             run = _Run(epochs=epochs, initial_epoch=int(initial_epoch),
                        n_epochs=max(0, epochs - int(initial_epoch)), batch_size=batch_size,
                        shuffle=bool(shuffle), verbose=verbose)
-            return self._train(data, run, callbacks)
+            # BLAS threads for these products and the cores free now (_blas_threads.py)
+            with _blas_threads.for_training(self.layout.sizes, batch_size, data.X.shape[0]):
+                return self._train(data, run, callbacks)
 
     def _features(self, name, x):
         """x as (n_samples, input_dim) in the model's dtype; (n, *input_shape) is

@@ -14,7 +14,7 @@ import pytest
 
 import fastann as fa
 from fastann import activations as activation_table
-from fastann import crossovers
+from fastann.benchmarks import crossovers
 from fastann import losses as loss_table
 from fastann import optimizers as optimizer_table
 from fastann import reference

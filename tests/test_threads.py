@@ -4,13 +4,15 @@ The kernels' own loops run on one thread. BLAS may split a large product over it
 threads, but it splits the outputs, so each output is still summed by one thread in
 one order. The shapes here are large enough for OpenBLAS to use every thread.
 """
+import os
+
 import numpy as np
 import pytest
 
 import fastann as fa
+from fastann import _blas_threads
 
 pytest.importorskip("threadpoolctl")
-from fastann.bench import single_thread  # noqa: E402  (needs threadpoolctl)
 
 
 def trained_weights(X, y):
@@ -22,27 +24,71 @@ def trained_weights(X, y):
 
 
 def blas_threads():
-    """The largest thread count among the BLAS libraries loaded (SciPy's: the kernels')."""
-    import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS the kernels call)
-    from threadpoolctl import threadpool_info
-
-    return max(pool["num_threads"] for pool in threadpool_info()
-               if pool["user_api"] == "blas")
+    """The thread count of the BLAS the kernels call (SciPy's), as threadpoolctl reads it."""
+    return max(lib.num_threads for lib in _blas_threads._blas_controller().lib_controllers)
 
 
-def test_float64_weights_do_not_depend_on_the_number_of_threads():
+def test_float64_weights_do_not_depend_on_the_number_of_threads(monkeypatch):
     if blas_threads() < 2:
         pytest.skip("BLAS runs one thread here: nothing to compare")
     generator = np.random.default_rng(0)
     X = generator.standard_normal((1024, 256))
     y = generator.integers(0, 10, 1024)
+    monkeypatch.setenv("FASTANN_BLAS_THREADS", "off")  # BLAS' own count: every thread
     on_all_threads = trained_weights(X, y)
-    with single_thread():
+    monkeypatch.delenv("FASTANN_BLAS_THREADS")
+    on_policy = trained_weights(X, y)
+    with _blas_threads.limited(1):
         assert blas_threads() == 1
         on_one_thread = trained_weights(X, y)
-    for all_threads, one_thread in zip(on_all_threads, on_one_thread):
+    for all_threads, policy, one_thread in zip(on_all_threads, on_policy, on_one_thread):
         np.testing.assert_array_equal(all_threads, one_thread)
+        np.testing.assert_array_equal(policy, one_thread)
 
+
+# ------------------------------------------------------------------ the policy's math
+@pytest.mark.parametrize("work, usable, busy, expected", [
+    (2 ** 18, 2, 0, 1),  # small products: one thread however many cores are free
+    (_blas_threads.WORK_PER_THREAD * 2, 2, 0, 2),  # large enough for two, both cores free
+    (_blas_threads.WORK_PER_THREAD * 2, 2, 1, 1),  # one core taken by another process
+    (_blas_threads.WORK_PER_THREAD * 2, 2, 3, 1),  # more busy than cores: still one
+    (_blas_threads.WORK_PER_THREAD * 64, 16, 4, 12),  # never more than the free cores
+    (_blas_threads.WORK_PER_THREAD * 3, 16, 0, 3),  # never more than the work pays for
+    (_blas_threads.WORK_PER_THREAD * 8, 4, 0.4, 4),  # a core under half busy counts as free
+    (_blas_threads.WORK_PER_THREAD * 8, 4, 0.6, 3),
+])
+def test_thread_count_follows_the_work_and_the_free_cores(work, usable, busy, expected):
+    assert _blas_threads.blas_threads(work, usable, busy) == expected
+
+
+def test_largest_product_of_a_batch():
+    # 784-256-256-10 at 128 rows: the first layer's 128 x 784 x 256
+    assert _blas_threads.largest_product((784, 256, 256, 10), 128) == 128 * 784 * 256
+    assert _blas_threads.largest_product((2, 4, 1), 4) == 4 * 2 * 4
+
+
+def test_busy_cores_leaves_out_this_process():
+    assert 0 <= _blas_threads.busy_cores() < 64
+    assert 1 <= _blas_threads.usable_cores() <= (os.cpu_count() or 1)
+
+
+def test_fit_keeps_to_a_limit_the_caller_set_and_restores_the_count():
+    before = blas_threads()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_threads.for_training((256, 256, 10), 1024, 4096):
+            assert blas_threads() == 1
+    with _blas_threads.for_training((2, 4, 1), None, 4):  # tiny products: one thread
+        assert blas_threads() == 1
+    assert blas_threads() == before
+
+
+def test_the_policy_can_be_turned_off(monkeypatch):
+    before = blas_threads()
+    monkeypatch.setenv("FASTANN_BLAS_THREADS", "off")
+    with _blas_threads.for_training((2, 4, 1), None, 4):
+        assert blas_threads() == before
 
 # ----------------------------------------------------- one model, many threads
 import threading  # noqa: E402

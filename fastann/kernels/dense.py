@@ -12,6 +12,7 @@ its ``*_path`` rule below, whose constants come from timing every path over a ta
 shapes: ``fastann bench --crossovers`` repeats that measurement and prints where the
 rules agree with it.
 """
+from ._cpu import vector_bytes
 from ._jit import kernel, like
 from .blas import gemm
 
@@ -40,7 +41,7 @@ BLAS_MIN_SIDE = 4
 BLAS_MIN_ROWS = 8
 BLAS_SHORT_INNER = 32
 NARROW = 8  # below this many outputs (and fewer than inputs), loops run along the inputs
-VECTOR_BYTES = 32  # an AVX2 register: 8 float32 or 4 float64
+VECTOR_BYTES = vector_bytes()  # this CPU's vector register: 32 with AVX2, 64 with AVX-512
 # A weight gradient of at most this many entries (a single sigmoid unit on a few
 # inputs) is summed over the rows one entry at a time, in a register: 1.5-5x faster
 # than accumulating rows into dW in memory, measured over 4-128 rows and layers from

@@ -140,7 +140,7 @@ class Workload:
         return self.y.reshape(self.n_samples, n_out).astype(self.dtype)
 
     def reference_optimizer(self):
-        from . import reference
+        from .. import reference
 
         return {"sgd": reference.SGD, "adam": reference.Adam}[self.optimizer](lr=self.lr)
 
@@ -148,7 +148,7 @@ class Workload:
         """A no-argument function that runs ``fastann.reference.train`` for ``epochs``
         epochs from the initial weights (or ``weights``) and returns (weights, history).
         Everything it needs is prepared here, so timing the call times training only."""
-        from . import reference
+        from .. import reference
 
         initial, rng_state = self.initial_weights()
         arguments = (initial if weights is None else [w.copy() for w in weights],
@@ -162,7 +162,7 @@ class Workload:
 def reference_available():
     """None when ``fastann.reference`` can be imported, else the reason it cannot."""
     try:
-        from . import reference  # noqa: F401
+        from .. import reference  # noqa: F401
     except ImportError as error:
         return f"fastann.reference is not importable ({error})"
     return None

@@ -10,12 +10,12 @@ machine (another CPU, another BLAS) shows up as a row where the two differ.
 import statistics
 import time
 
+import numba
 import numpy as np
 
-from .kernels._jit import kernel
-from .kernels.dense import (PATH_NAMES, PATHS, dense_backward, dense_backward_input,
-                            dense_forward, forward_path, input_gradient_path,
-                            weight_gradient_path)
+from ..kernels.dense import (PATH_NAMES, PATHS, VECTOR_BYTES, dense_backward,
+                             dense_backward_input, dense_forward, forward_path,
+                             input_gradient_path, weight_gradient_path)
 
 OPERATIONS = ("forward", "weight_gradient", "input_gradient")  # the keys of PATHS
 FORWARD, WEIGHT_GRADIENT, INPUT_GRADIENT = range(3)  # their codes in repeat_operation
@@ -42,7 +42,9 @@ CLOSE = 1.1  # a rule within this factor of the fastest path counts as agreeing
 DTYPES = ("float32", "float64")
 
 
-@kernel(entry=True)
+# Not cached: a cached function that inlines fastann's kernels outlives their source in
+# Numba's cache when they change (Numba checks only the defining file's timestamp).
+@numba.njit(nogil=True)
 def repeat_operation(operation, path, calls, A_prev, W, b, Z, dZ, dW, db, dA_prev):
     """Run one dense operation (its index in OPERATIONS) by ``path``, ``calls`` times."""
     for _ in range(calls):
@@ -115,9 +117,11 @@ def summary(rows):
     """How often the rules pick the fastest path (or one within CLOSE of it)."""
     ratios = [row["rule_over_fastest"] for row in rows]
     worst = max(rows, key=lambda row: row["rule_over_fastest"])
+    close = sum(ratio <= CLOSE for ratio in ratios)
     return {"cases": len(rows),
             "fastest": sum(row["rule"] == row["fastest"] for row in rows),
-            "close": sum(ratio <= CLOSE for ratio in ratios),
+            "close": close, "hit_rate": close / len(rows),
+            "vector_bytes": VECTOR_BYTES,
             "median_rule_over_fastest": statistics.median(ratios),
             "worst": worst}
 
@@ -142,9 +146,27 @@ def format_table(rows):
     lines.append("")
     lines.append(
         f"the rules pick the fastest path in {result['fastest']} of {result['cases']} "
-        f"cases and one within {CLOSE:.1f}x of it in {result['close']}; median "
+        f"cases and one within {CLOSE:.1f}x of it in {result['close']} (hit rate "
+        f"{100 * result['hit_rate']:.0f} %, target 90 %; rules for {VECTOR_BYTES}-byte "
+        f"vectors); median "
         f"{result['median_rule_over_fastest']:.2f}x; worst: {worst['dtype']} "
         f"{worst['operation']} "
         f"{'x'.join(map(str, worst['shape']))}, {worst['rule']} at "
         f"{worst['rule_over_fastest']:.2f}x {worst['fastest']}")
     return "\n".join(lines)
+
+
+def job(settings, names, options, progress):
+    """``fastann bench --crossovers``: the table and how often the rules hit."""
+    from .cli import measured_alone
+
+    def measure_all():
+        rows = measure(target_s=settings.crossover_target_s,
+                       repeats=settings.crossover_repeats, progress=progress)
+        return {"crossovers": rows, "crossover_summary": summary(rows)}
+
+    report = measured_alone(settings, measure_all)
+    print(f"dense kernel paths, best of {settings.crossover_repeats} loops of about "
+          f"{settings.crossover_target_s * 1e3:g} ms per path and shape; us per call")
+    print(format_table(report["crossovers"]))
+    return report
