@@ -145,3 +145,13 @@ def _print_row(row, file):
 
 if __name__ == "__main__":
     run_sklearn_bench()
+
+
+def job(settings, names, options, progress):
+    """``fastann bench --sklearn``: the table above, smaller under ``--quick``; the
+    machine line first, as every job prints it."""
+    from .machine import format_machine, machine_info
+
+    print(format_machine(machine_info()))
+    rows = run_sklearn_bench(small=settings.mode == "quick")
+    return {"sklearn": rows}
