@@ -6,7 +6,8 @@ dimension, then per layer
 
 * Dense: ``Gemm`` (``MatMul`` without a bias), then its activation,
 * Activation: the activation,
-* BatchNormalization: ONNX ``BatchNormalization`` with the moving statistics,
+* BatchNormalization: its inference formula (Sub, Mul, Mul, Add) over the moving
+  statistics,
 * Dropout: nothing (inference is the identity),
 
 and the output ``output`` (batch, units): what ``model.predict_proba`` returns. Values are
@@ -253,16 +254,28 @@ def _dense(g, x, info):
 
 
 def _batch_normalization(g, x, info):
+    """Inference mode, as the kernel computes it: ``gamma * ((x - moving_mean) * inv_std)
+    + beta`` with ``inv_std = 1 / sqrt(moving_variance + epsilon)`` taken in the model's
+    dtype, so ONNX Runtime matches ``predict`` to the last bits (its own
+    BatchNormalization operator rounds differently)."""
     layer, n = info.layer, info.n_out
+    dtype = np.dtype(g.dtype)
     arrays = list(info.weights)
     gamma = arrays.pop(0) if getattr(layer, "scale", True) else np.ones(n)
     beta = arrays.pop(0) if getattr(layer, "center", True) else np.zeros(n)
-    mean, variance = arrays
-    inputs = [g.constant(f"bn{info.index}_{stem}", as_float_array(value, g.dtype))
-              for stem, value in (("scale", gamma), ("bias", beta), ("mean", mean),
-                                  ("var", variance))]
-    return g.op("BatchNormalization", [x] + inputs, opset=15,
-                epsilon=float(getattr(layer, "epsilon", 1e-3)), stem=f"bn{info.index}")
+    mean, variance = (np.asarray(a, dtype) for a in arrays)
+    epsilon = dtype.type(getattr(layer, "epsilon", 1e-3))
+    inv_std = dtype.type(1) / np.sqrt(variance + epsilon)
+    stem = f"bn{info.index}"
+    centred = g.op("Sub", [x, g.constant(f"{stem}_mean", as_float_array(mean, g.dtype))],
+                   stem=f"{stem}_centred")
+    x_hat = g.op("Mul", [centred, g.constant(f"{stem}_inv_std",
+                                             as_float_array(inv_std, g.dtype))],
+                 stem=f"{stem}_normalized")
+    scaled = g.op("Mul", [x_hat, g.constant(f"{stem}_gamma", as_float_array(gamma, g.dtype))],
+                  stem=f"{stem}_scaled")
+    return g.op("Add", [scaled, g.constant(f"{stem}_beta", as_float_array(beta, g.dtype))],
+                stem=stem)
 
 
 LAYERS = {
