@@ -55,10 +55,11 @@ def _numeric(name, value):
 
 def in_dtype(name, array, dtype):
     """A finite array as ``dtype``, refusing values that the dtype cannot hold (they
-    would become inf), and copying only when the layout or type needs it."""
+    would become inf), and copying only when the layout or type needs it: a read-only
+    array (a ``np.memmap`` opened with mode "r") is read in place, never copied."""
     dtype = np.dtype(dtype)
     with np.errstate(over="ignore"):  # overflow is detected below, with a better message
-        converted = np.require(array, dtype=dtype, requirements=["C", "A", "W"])
+        converted = np.require(array, dtype=dtype, requirements=["C", "A"])
     if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and \
             not np.isfinite(converted).all():
         largest = float(np.abs(array).max())

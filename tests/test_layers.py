@@ -92,7 +92,7 @@ def training_pass(model, X, Y, weight, rng_state, params=None, backward=True):
     network.forward_layers(work.Z, work.A, X, params, layout.table, model._slopes, rows,
                            not losses.gives_dZ(code), extras, True)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   code, 1.0 / rows)
+                                   code, model.loss.hyper_vector(model.dtype), 1.0 / rows)
     if backward:
         network.backward_layers(work.grads, work.delta, work.Z, work.A, X, params,
                                 layout.table, model._slopes, rows, code, extras)

@@ -32,7 +32,7 @@ def add_l2(grads, params, layers, alpha, scale):
 
 @kernel(entry=True)
 def loss_and_gradient(grads, Z_buffer, A_buffer, delta, X, Y, weight, params, layers,
-                      slopes, loss_code, alpha, weight_sum, loss_scale):
+                      slopes, loss_code, loss_hyper, alpha, weight_sum, loss_scale):
     """Return the objective and write its gradient into grads (n_params,).
 
     Z_buffer, A_buffer: (n * total_units,); delta: (2 * n * max_units,); X (n, n_features);
@@ -42,14 +42,15 @@ def loss_and_gradient(grads, Z_buffer, A_buffer, delta, X, Y, weight, params, la
     The data term is the loss kernel's weighted sum times ``loss_scale``; the gradient
     is divided by ``weight_sum`` (the sum of the sample weights), so that ``loss_scale``
     is 1 / weight_sum for the cross-entropies and 1 / (weight_sum * n_out) for the
-    half squared error.
+    half squared error. loss_hyper (kernels.losses.N_HYPER,): the loss's parameters.
     """
     n = X.shape[0]
     one = like(1, params)
     half = like(0.5, params)
     inverse = one / weight_sum
     forward(Z_buffer, A_buffer, X, params, layers, slopes, n, not gives_dZ(loss_code))
-    data = output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, n, loss_code, inverse)
+    data = output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, n, loss_code,
+                       loss_hyper, inverse)
     backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, n, loss_code)
     squares = add_l2(grads, params, layers, alpha, inverse)
     return data * loss_scale + half * alpha * squares * inverse

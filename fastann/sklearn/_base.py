@@ -449,8 +449,8 @@ class BaseMLP(BaseEstimator):
         self._model = self._new_model(layer_units, X.dtype, seed=0)
         weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype,
                                                normalize=False)
-        loss_code = losses.get(OUTPUTS[self.out_activation_][0]).code
-        return LossAndGradient(self._model, loss_code, X, Y, weight, weight_sum, self.alpha,
+        loss = losses.get(OUTPUTS[self.out_activation_][0])
+        return LossAndGradient(self._model, loss, X, Y, weight, weight_sum, self.alpha,
                                self._loss_scale())
 
     def _fit_lbfgs(self, X, Y, sample_weight):
@@ -504,8 +504,8 @@ class LossAndGradient:
     ----------
     model : fastann.Model
         Its layout, activations and dtype; its weights are not touched.
-    loss_code : int
-        The fastann loss kernel's code (``fastann.losses``).
+    loss : fastann.losses.Loss
+        The fastann loss (its kernel code and parameters).
     X : ndarray (n_samples, n_features), Y : ndarray (n_samples, n_outputs)
     weight : ndarray (n_samples,)
         Per-row weights for the loss kernel (see ``BaseMLP._row_weights``).
@@ -516,12 +516,13 @@ class LossAndGradient:
         1 for the cross-entropies, 1 / n_outputs for the squared error.
     """
 
-    def __init__(self, model, loss_code, X, Y, weight, weight_sum, alpha, loss_scale):
+    def __init__(self, model, loss, X, Y, weight, weight_sum, alpha, loss_scale):
         self.layout = model.layout
         self.dtype = model.dtype
         self.X, self.weight = X, weight
         self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
-        self.loss_code = loss_code
+        self.loss_code = loss.code
+        self.loss_hyper = loss.hyper_vector(self.dtype)
         self.slopes = np.array([layer.negative_slope for layer in model.layers], self.dtype)
         self.workspace = Workspace(self.layout, X.shape[0], self.dtype)
         self.params = np.zeros(self.layout.n_params, self.dtype)
@@ -542,7 +543,7 @@ class LossAndGradient:
         loss = objective.loss_and_gradient(
             self.grads, self.workspace.Z, self.workspace.A, self.workspace.delta, self.X,
             self.Y, self.weight, self.params, self.layout.table, self.slopes,
-            self.loss_code, alpha, weight_sum, loss_scale)
+            self.loss_code, self.loss_hyper, alpha, weight_sum, loss_scale)
         return float(loss), self.grads[self.order].astype(np.float64)
 
     def unpack_into(self, model, packed):
