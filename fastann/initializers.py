@@ -33,6 +33,8 @@ import numbers
 
 import numpy as np
 
+from ._options import Configured
+
 TRUNCATION_STDDEV = 0.87962566103423978
 
 
@@ -65,7 +67,7 @@ def _check_seed(owner, seed):
     return None if seed is None else int(seed)
 
 
-class Initializer:
+class Initializer(Configured):
     """Base class. ``draw(random, shape, scale)`` returns float64 values of ``shape``."""
 
     name = None
@@ -102,16 +104,6 @@ class Initializer:
             raise TypeError(f"{cls.__name__}.from_config expects a dict; got "
                             f"{type(config).__name__}")
         return cls(**config)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self):
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class _VarianceScaling(Initializer):

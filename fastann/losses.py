@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._options import lookup
+from ._options import Configured, lookup
 from .kernels import losses as codes
 
 
@@ -148,7 +148,7 @@ def _number(owner, name, value, low=-math.inf, high=math.inf, low_inclusive=True
     return float(value)
 
 
-class LossFunction:
+class LossFunction(Configured):
     """Base of the loss classes (as ``keras.losses``): ``spec()`` is what the kernels run.
 
     Subclasses name their table entry (``_entry``) and arguments (``_fields``).
@@ -179,16 +179,6 @@ class LossFunction:
             raise ValueError(f"{cls.__name__} config has unknown keys {unknown}; expected "
                              f"{list(cls._fields)}")
         return cls(**{k: v for k, v in config.items() if k in cls._fields})
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self):
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class _FromLogits(LossFunction):

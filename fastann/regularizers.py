@@ -27,6 +27,8 @@ import numbers
 
 import numpy as np
 
+from ._options import Configured
+
 from .kernels import regularizers as kernel
 
 
@@ -37,7 +39,7 @@ def _coefficient(owner, name, value):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configured):
     """Base class: ``l1``, ``l2`` and ``batch_l2`` coefficients, what the kernel reads."""
 
     _fields = ()
@@ -67,16 +69,6 @@ class Regularizer:
             raise ValueError(f"{cls.__name__} config has unknown keys {unknown}; expected "
                              f"{list(cls._fields)}")
         return cls(**config)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == other.get_config()
-
-    def __hash__(self):
-        return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1(Regularizer):
