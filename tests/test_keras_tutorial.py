@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "keras_tutorial.py"
-SEED = sorted((ROOT.parent.parent / "shared" / "seeds").glob("004_*.txt"))
+SEED = sorted((ROOT.parent / "shared" / "seeds").glob("004_*.txt"))  # ../shared beside the checkout
 
 
 def test_the_example_is_the_seed_program_with_its_imports_changed():
