@@ -99,7 +99,8 @@ def save_model(model, path):
         arrays["opt_state"] = state.opt_state
     if model.layout.n_moving:
         arrays["moving"] = state.moving
-    _write_atomically(path, arrays, mode)
+    # a file object: savez appends no suffix
+    write_atomically(path, lambda file: np.savez(file, **arrays), mode)
     return path
 
 
@@ -128,12 +129,20 @@ def _config(model):
             "compile": compiled}
 
 
+def _name_or_config(option):
+    """An option as the file stores it: its name (lower case), or an object's
+    ``{"class_name", "config"}``."""
+    if isinstance(option, str):
+        return option.lower()
+    return {"class_name": type(option).__name__, "config": option.get_config()}
+
+
 def _layer_config(layer):
     if type(layer).__name__ != "Dense":
         return {"class_name": type(layer).__name__, **layer.get_config()}
     config = {"units": layer.units,
               "activation": layer.activation_spec.name,
-              "kernel_initializer": layer.kernel_initializer.lower(),
+              "kernel_initializer": _name_or_config(layer.kernel_initializer),
               "init_scale": float(layer.init_scale),
               "negative_slope": float(layer.negative_slope)}
     serialized = layer.get_config()  # options as JSON (regularizers, initializers)
@@ -143,12 +152,16 @@ def _layer_config(layer):
     return config
 
 
-def _write_atomically(path, arrays, mode=None):
+def write_atomically(path, write, mode=None):
+    """Call ``write(file)`` on a temporary file beside ``path``, sync it and rename it over
+    ``path``, so a crash leaves the old file or the whole new one, never half a file.
+    ``mode``: the permission bits to give it (``_existing_target``'s, the replaced
+    file's); None leaves the umask's. The ``.npz``, ``.keras`` and ONNX writers use it."""
     directory = os.path.dirname(os.path.abspath(path))
     temporary, handle = _create_temporary(directory, os.path.basename(path))
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)  # a file object: savez appends no suffix
+            write(file)
             file.flush()
             if mode is not None:  # the replaced file's permissions, not the umask's
                 os.chmod(file.fileno() if os.chmod in os.supports_fd else temporary, mode)
@@ -370,9 +383,12 @@ def _architecture(config):
         _require_keys(f"layers[{index}]", layer, set(_LAYER_KEYS),
                       optional & set(layer) if isinstance(layer, dict) else set())
         _require_int(f"layers[{index}].units", layer["units"])
-        for key in ("activation", "kernel_initializer"):
-            if not isinstance(layer[key], str):
-                raise _Invalid(f"layers[{index}].{key} must be a name; got {layer[key]!r}")
+        if not isinstance(layer["activation"], str):
+            raise _Invalid(f"layers[{index}].activation must be a name; got "
+                           f"{layer['activation']!r}")
+        if not isinstance(layer["kernel_initializer"], (str, dict)):  # dict: an object's
+            raise _Invalid(f"layers[{index}].kernel_initializer must be a name or "
+                           f"{{'class_name', 'config'}}; got {layer['kernel_initializer']!r}")
         for key in ("init_scale", "negative_slope"):
             if isinstance(layer[key], bool) or not isinstance(layer[key], (int, float)):
                 raise _Invalid(f"layers[{index}].{key} must be a number; got {layer[key]!r}")

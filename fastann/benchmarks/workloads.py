@@ -1,4 +1,4 @@
-"""The benchmark workloads of issue 4, defined once for ``fastann bench`` and ``bench/``.
+"""The benchmark workloads, defined once for ``fastann bench`` and ``bench/``.
 
 Each workload fixes its data, network, loss, optimizer and batching. ``build(name)``
 returns a ``Workload`` whose ``model()`` and ``initial_weights()`` give fastann and

@@ -89,25 +89,12 @@ def describe(model, action="export"):
 
 
 def write_atomically(path, data):
-    """Write ``data`` (bytes) to ``path`` through a temporary file in the same directory
-    and ``os.replace``, so ``path`` is the old file or the whole new one."""
-    from ..saving import _create_temporary, _fsync_directory
+    """Write ``data`` (bytes) to ``path`` atomically, keeping the permission bits of a
+    file it replaces (``fastann.saving.write_atomically``)."""
+    from ..saving import _existing_target, write_atomically as write_file
 
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary, handle = _create_temporary(directory, os.path.basename(path))
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
+    path, mode = _existing_target(path)
+    write_file(path, lambda file: file.write(data), mode)
 
 
 def fspath(path, argument="filepath"):
