@@ -48,7 +48,8 @@ import zlib
 
 import numpy as np
 
-from . import _safe_zip, optimizers
+from . import _safe_zip, activations, losses, optimizers
+from .kernels import losses as loss_codes
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
 from .layers import Activation, BatchNormalization, Dense, Dropout
@@ -124,9 +125,49 @@ def _config(model):
     if model.loss is not None:
         compiled = {"loss": model.loss.name, "metrics": list(model.metrics_names),
                     "optimizer": model.optimizer.get_config()}
+        options = _loss_options(model.loss)
+        if options:  # Huber(delta), from_logits, the focal loss' gamma and alpha
+            compiled["loss_options"] = options
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "dtype": model.dtype.name,
             "seed": model.seed, "input_dim": model.input_dim, "layers": layers,
             "compile": compiled}
+
+
+def _loss_options(spec):
+    """What a loss object set beyond its table entry's defaults: ``{"hyper": [[position,
+    value], ...], "output_activation": name}`` (the keys that differ), or {}."""
+    base = losses.get(spec.name)
+    options = {}
+    if spec.hyper != base.hyper:
+        options["hyper"] = [[int(position), float(value)] for position, value in spec.hyper]
+    if spec.output_activation != base.output_activation:
+        options["output_activation"] = spec.output_activation
+    return options
+
+
+def _loss_from(compiled):
+    """The ``Loss`` a file's compile settings name, with its saved options."""
+    spec = losses.get(compiled["loss"])
+    options = compiled.get("loss_options")
+    if options is None:
+        return spec
+    _require_keys("compile.loss_options", options, set(),
+                  {"hyper", "output_activation"})
+    hyper = options.get("hyper", [[p, v] for p, v in spec.hyper])
+    if not isinstance(hyper, list) or not all(
+            isinstance(item, list) and len(item) == 2 and isinstance(item[0], int)
+            and not isinstance(item[0], bool) and 0 <= item[0] < loss_codes.N_HYPER
+            and isinstance(item[1], (int, float)) and not isinstance(item[1], bool)
+            and math.isfinite(item[1]) for item in hyper):
+        raise _Invalid(f"compile.loss_options.hyper must be a list of [position < "
+                       f"{loss_codes.N_HYPER}, finite number] pairs; got {hyper!r}")
+    output = options.get("output_activation", spec.output_activation)
+    if output is not None and (not isinstance(output, str) or output not in
+                               activations.ACTIVATIONS):
+        raise _Invalid(f"compile.loss_options.output_activation must be an activation name; "
+                       f"got {output!r}")
+    return dataclasses.replace(spec, hyper=tuple((p, float(v)) for p, v in hyper),
+                               output_activation=output)
 
 
 def _name_or_config(option):
@@ -438,7 +479,7 @@ def _build(config, layers):
     compiled = config["compile"]
     if compiled is None:
         return model
-    _require_keys("compile", compiled, _COMPILE_KEYS)
+    _require_keys("compile", compiled, _COMPILE_KEYS, {"loss_options"})
     metrics = compiled["metrics"]
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise _Invalid(f"compile.metrics must be a list of names; got {metrics!r}")
@@ -448,7 +489,7 @@ def _build(config, layers):
         raise _Invalid(f"compile.optimizer must be a dict; got {compiled['optimizer']!r}")
     try:
         optimizer = optimizers.from_config(compiled["optimizer"])
-        model.compile(loss=compiled["loss"], optimizer=optimizer, metrics=metrics)
+        model.compile(loss=_loss_from(compiled), optimizer=optimizer, metrics=metrics)
     except (TypeError, ValueError, KeyError) as error:
         raise _Invalid(f"compile: {error}") from None
     return model

@@ -585,3 +585,25 @@ def test_best_only_checkpoint_loads(tmp_path, data):
     val_loss = best.evaluate(X[72:], labels[72:], verbose=0, return_dict=True)["loss"]
     assert val_loss == pytest.approx(checkpoint.best, rel=1e-12)
     assert os.listdir(tmp_path) == ["best.npz"]
+
+
+@pytest.mark.parametrize("loss, target", [
+    (fa.losses.Huber(delta=0.3), "values"),
+    (fa.losses.BinaryCrossentropy(from_logits=True), "labels"),
+])
+def test_a_loss_objects_settings_survive_save_and_load(tmp_path, loss, target):
+    """Huber's delta and from_logits are part of the compiled loss: a loaded model trains
+    on with them, exactly as the saved one."""
+    generator = np.random.default_rng(4)
+    X = generator.normal(size=(40, 3))
+    y = X[:, :1] * 2 if target == "values" else (X[:, 0] > 0).astype(int)
+    model = fa.Model([fa.Dense(4, activation="tanh"), fa.Dense(1)], input_dim=3,
+                     dtype="float64", seed=1)
+    model.compile(optimizer=fa.optimizers.Adam(learning_rate=0.01, clipvalue=0.5), loss=loss)
+    model.fit(X, y, epochs=2, verbose=0, shuffle=False)
+    loaded = fa.load_model(model.save(tmp_path / "m"))
+    assert loaded.loss == model.loss and loaded.loss.hyper  # not the table's defaults
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    before = model.fit(X, y, epochs=2, verbose=0, shuffle=False).history["loss"]
+    after = loaded.fit(X, y, epochs=2, verbose=0, shuffle=False).history["loss"]
+    assert before == after
