@@ -634,7 +634,7 @@ class Model:
             if data.X_val.shape[0]:
                 _checks.finite_results(f"fit, epoch {first + done}", "validation_data",
                                        logs.val_loss[:done])
-            for i in range(done):
+            for i in range(done if callbacks else 0):  # no Python per epoch without them
                 epoch_logs = {name: float(values[i]) for name, values in columns.items()}
                 for callback in late:
                     callback.on_epoch_begin(first + i, {})
