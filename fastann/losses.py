@@ -156,6 +156,7 @@ class LossFunction(Configured):
 
     _entry = None
     _fields = ()
+    _ignored_keys = frozenset({"name", "reduction", "dtype"})  # Keras' loss config
 
     def spec(self):
         """The ``Loss`` table entry with this object's hyper-parameters."""
@@ -164,21 +165,6 @@ class LossFunction(Configured):
     @property
     def name(self):
         return self._entry
-
-    def get_config(self):
-        return {field: getattr(self, field) for field in self._fields}
-
-    @classmethod
-    def from_config(cls, config):
-        if not isinstance(config, dict):
-            raise TypeError(f"{cls.__name__}.from_config expects a dict; got "
-                            f"{type(config).__name__}")
-        unknown = sorted(set(config) - set(cls._fields) - {"name", "reduction", "dtype"},
-                         key=str)
-        if unknown:
-            raise ValueError(f"{cls.__name__} config has unknown keys {unknown}; expected "
-                             f"{list(cls._fields)}")
-        return cls(**{k: v for k, v in config.items() if k in cls._fields})
 
 
 class _FromLogits(LossFunction):

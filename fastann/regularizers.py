@@ -55,21 +55,6 @@ class Regularizer(Configured):
         l1, l2, batch_l2 = self.coefficients()
         return float(l1 * np.abs(x).sum() + (l2 + 0.5 * batch_l2 / batch_rows) * (x * x).sum())
 
-    def get_config(self):
-        """{argument: value}: ``type(self).from_config`` makes an equal regularizer."""
-        return {field: getattr(self, field) for field in self._fields}
-
-    @classmethod
-    def from_config(cls, config):
-        if not isinstance(config, dict):
-            raise TypeError(f"{cls.__name__}.from_config expects a dict; got "
-                            f"{type(config).__name__}")
-        unknown = sorted(set(config) - set(cls._fields), key=str)
-        if unknown:
-            raise ValueError(f"{cls.__name__} config has unknown keys {unknown}; expected "
-                             f"{list(cls._fields)}")
-        return cls(**config)
-
 
 class L1(Regularizer):
     """``l1 * sum(|w|)``; gradient ``l1 * sign(w)`` (0 at 0).
