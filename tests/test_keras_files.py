@@ -393,3 +393,24 @@ def test_unbuilt_model(tmp_path):
     with pytest.raises(ValueError, match="input size is not known"):
         fa.Model([fa.Dense(2)]).save(tmp_path / "m.keras")
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_devices_are_refused_without_reading_them(tmp_path):
+    link = tmp_path / "endless.keras"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="endless.keras.*character device"):
+        fa.load_model(link)
+
+
+def test_encrypted_members_are_refused(tmp_path, archive):
+    data = bytearray(_write(tmp_path, archive, "whole.keras").read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        offset = data.find(signature)
+        while offset != -1:  # set the "encrypted" flag bit of every header
+            data[offset + flags_at] |= 1
+            offset = data.find(signature, offset + 4)
+    path = tmp_path / "bad.keras"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="bad.keras.*encrypted"):
+        fa.load_model(path)

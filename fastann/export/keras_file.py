@@ -31,8 +31,9 @@ rule for (``weight_decay``, clipping, EMA, ``amsgrad``, ``nesterov`` RMSprop mom
 
 Reading trusts nothing: no code is imported or run (layers, activations and optimizers are
 looked up in the tables below, ``Lambda`` and custom objects are refused), nothing is
-unpickled; every zip member's declared size is checked against the bytes in the file
-before it is read, every HDF5 dataset's shape, dtype and stored size against what the
+unpickled; the archive is opened through ``fastann._safe_zip``, as fastann's own files
+are (devices and FIFOs refused unread, encrypted or overlapping members refused, every
+member's declared size checked against the bytes in the file before it is read); every HDF5 dataset's shape, dtype and stored size against what the
 config implies, and HDF5 links and external storage are refused.
 """
 import io
@@ -47,12 +48,12 @@ import zlib
 
 import numpy as np
 
+from .._safe_zip import UnsafeZipError, open_zip
 from ._layers import activation_name, describe, fspath, require, write_atomically
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose archive layout this follows
 MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
 MAX_JSON_BYTES = 16 * 2**20
-MAX_DEFLATE_RATIO = 1032  # the most DEFLATE can compress; more means a forged header
 
 # fastann activation name -> Keras' name (None: Keras has no such activation)
 TO_KERAS_ACTIVATION = {
@@ -383,20 +384,22 @@ def load_keras(path):
         No such file.
     """
     path = fspath(path, "path")
-    with open(path, "rb") as file:
-        data = file.read()
-    try:
-        return _load(data)
-    except _Invalid as error:
-        raise ValueError(f"{path!r} cannot be read as a Keras model: {error}") from None
-    except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile,
-            zlib.error, RecursionError, NotImplementedError, OverflowError) as error:
-        raise ValueError(f"{path!r} is not a valid .keras file: {type(error).__name__}: "
-                         f"{error}") from error
+    try:  # refuses devices, FIFOs, forged sizes and zip bombs before reading a member
+        archive = open_zip(path, max_members=len(MEMBERS) + 8)
+    except UnsafeZipError as error:
+        raise ValueError(f"{path!r} is not a valid .keras file: {error.reason}") from None
+    with archive:
+        try:
+            return _load(_read_members(archive))
+        except _Invalid as error:
+            raise ValueError(f"{path!r} cannot be read as a Keras model: {error}") from None
+        except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile,
+                zlib.error, RecursionError, NotImplementedError, OverflowError) as error:
+            raise ValueError(f"{path!r} is not a valid .keras file: "
+                             f"{type(error).__name__}: {error}") from error
 
 
-def _load(data):
-    members = _read_zip(data)
+def _load(members):
     config = _parse_json(members["config.json"], "config.json")
     if "metadata.json" in members:
         _parse_json(members["metadata.json"], "metadata.json")
@@ -414,42 +417,19 @@ def _load(data):
     return model
 
 
-def _read_zip(data):
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise _Invalid("it is not a zip archive (a .keras file is one)")
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        infos = zf.infolist()
-        names = [info.filename for info in infos]
-        unexpected = sorted(set(n for n in names if not n.endswith("/")) - set(MEMBERS))
-        if unexpected:
-            raise _Invalid(f"it holds members {unexpected}, which fastann does not read "
-                           f"(expected {list(MEMBERS)}; assets are not supported)")
-        if len(set(names)) != len(names):
-            raise _Invalid("it names a member twice")
-        for required in ("config.json", "model.weights.h5"):
-            if required not in names:
-                raise _Invalid(f"it has no {required!r} (it holds {names})")
-        members = {}
-        for info in infos:
-            if info.filename.endswith("/"):
-                continue
-            limit = MAX_JSON_BYTES if info.filename.endswith(".json") else len(data) * (
-                MAX_DEFLATE_RATIO if info.compress_type != zipfile.ZIP_STORED else 1)
-            if info.compress_size > len(data) or info.file_size > limit or (
-                    info.compress_type == zipfile.ZIP_STORED
-                    and info.file_size != info.compress_size) or (
-                    info.compress_type != zipfile.ZIP_STORED
-                    and info.file_size > info.compress_size * MAX_DEFLATE_RATIO + 1024):
-                raise _Invalid(f"member {info.filename!r} declares {info.file_size} bytes "
-                               f"({info.compress_size} compressed), more than the "
-                               f"{len(data)}-byte file can hold")
-            with zf.open(info) as stream:
-                content = stream.read(info.file_size + 1)
-            if len(content) != info.file_size:
-                raise _Invalid(f"member {info.filename!r} holds {len(content)} bytes, not "
-                               f"the {info.file_size} it declares")
-            members[info.filename] = content
-    return members
+def _read_members(archive):
+    """{name: bytes} of the members a .keras file may hold, from a checked archive (sizes
+    already bounded by the file's bytes, see ``fastann._safe_zip``)."""
+    names = [name for name in archive.names if not name.endswith("/")]
+    unexpected = sorted(set(names) - set(MEMBERS))
+    if unexpected:
+        raise _Invalid(f"it holds members {unexpected}, which fastann does not read "
+                       f"(expected {list(MEMBERS)}; assets are not supported)")
+    for required in ("config.json", "model.weights.h5"):
+        if required not in names:
+            raise _Invalid(f"it has no {required!r} (it holds {names})")
+    return {name: archive.read(name, MAX_JSON_BYTES if name.endswith(".json") else None)
+            for name in names}
 
 
 def _parse_json(content, member):
