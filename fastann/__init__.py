@@ -25,6 +25,7 @@ from .model import Model, Sequential
 from .optimizers import SGD, Adam, RMSprop
 from .plotting import plot_history
 from .saving import load_model
+from .export import keras_file as _keras_file  # noqa: F401 (registers the .keras writer)
 
 __version__ = "0.1.0"
 

@@ -37,6 +37,10 @@ MAX_WORKSPACES = 4
 DEFAULT_BATCH_SIZE = 32  # Keras' batch_size=None
 FULL_BATCH = "full"  # fit(batch_size="full"): every row in one step (plain gradient descent)
 INPUT_SIDE = (Flatten,)  # layers the kernels never see: they only reshape the input
+# How ``save`` writes each kind of file: {suffix: writer(model, path)}, filled in by the
+# modules that own the formats as they are imported (``fastann.saving``: .npz;
+# ``fastann.export.keras_file``: .keras), so that this module imports neither.
+FILE_WRITERS = {}
 
 
 class NotReadyError(RuntimeError, ValueError):
@@ -945,14 +949,9 @@ class Model:
         (``fastann.export.keras_file``). Returns the path written. Models with a Flatten
         are not saved to ``.npz`` yet (the file stores the Dense stack): ``to_json`` and
         ``get_weights`` describe them."""
-        if isinstance(path, (str, os.PathLike)) and os.fspath(path).lower().endswith(".keras"):
-            from .export.keras_file import save_keras
-            return save_keras(self, path)
-        if any(isinstance(layer, INPUT_SIDE) for layer in self._layers):
-            raise NotSupportedError("saving a model with a Flatten layer to .npz yet",
-                                    "Keep model.to_json() and model.get_weights() instead")
-        from .saving import save_model  # saving imports this module
-        return save_model(self, path)
+        keras_file = isinstance(path, (str, os.PathLike)) and os.fspath(path).lower().endswith(
+            ".keras")
+        return FILE_WRITERS[".keras" if keras_file else ".npz"](self, path)
 
     def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
         """Write the inference graph for serving, as Keras 3's ``Model.export``.

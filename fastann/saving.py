@@ -40,8 +40,6 @@ import dataclasses
 import json
 import math
 import os
-import secrets
-import stat
 import struct
 import zipfile
 import zlib
@@ -49,12 +47,14 @@ import zlib
 import numpy as np
 
 from . import _safe_zip, activations, losses, optimizers
+from ._atomic_files import existing_target, write_atomically
 from .kernels import losses as loss_codes
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
 from .layers import Activation, BatchNormalization, Dense, Dropout
 from .layout import Layout
-from .model import DTYPES, Model
+from ._errors import NotSupportedError
+from .model import DTYPES, FILE_WRITERS, INPUT_SIDE, Model
 
 FORMAT = "fastann.model"
 FORMAT_VERSION = 1
@@ -82,13 +82,16 @@ def save_model(model, path):
     if not isinstance(model, Model):
         raise TypeError(f"save_model expects a fastann.Model; got {type(model).__name__}")
     model._require_built("save")
+    if any(isinstance(layer, INPUT_SIDE) for layer in model.layers):
+        raise NotSupportedError("saving a model with a Flatten layer to .npz yet",
+                                "Keep model.to_json() and model.get_weights() instead")
     model._guard.check_idle("save")  # mid-fit in another thread: a mix of two steps
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not path.endswith(SUFFIX):
         path += SUFFIX
-    path, mode = _existing_target(path)
+    path, mode = existing_target(path)
     state = model.get_training_state()
     arrays = {
         "config": np.array(json.dumps(_config(model), allow_nan=False, sort_keys=True)),
@@ -103,20 +106,6 @@ def save_model(model, path):
     # a file object: savez appends no suffix
     write_atomically(path, lambda file: np.savez(file, **arrays), mode)
     return path
-
-
-def _existing_target(path):
-    """(the path to replace, its permission bits or None): a symbolic link is followed
-    to the file it names, and anything but a regular file is refused."""
-    target = os.path.realpath(path) if os.path.islink(path) else path
-    try:
-        status = os.stat(target)
-    except FileNotFoundError:
-        return target, None
-    if not stat.S_ISREG(status.st_mode):
-        raise ValueError(f"cannot save to {path!r}: it exists and is not a regular file "
-                         f"(mode {stat.filemode(status.st_mode)})")
-    return target, stat.S_IMODE(status.st_mode)
 
 
 def _config(model):
@@ -191,57 +180,6 @@ def _layer_config(layer):
         if field.name not in config and getattr(layer, field.name) != field.default:
             config[field.name] = serialized[field.name]
     return config
-
-
-def write_atomically(path, write, mode=None):
-    """Call ``write(file)`` on a temporary file beside ``path``, sync it and rename it over
-    ``path``, so a crash leaves the old file or the whole new one, never half a file.
-    ``mode``: the permission bits to give it (``_existing_target``'s, the replaced
-    file's); None leaves the umask's. The ``.npz``, ``.keras`` and ONNX writers use it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary, handle = _create_temporary(directory, os.path.basename(path))
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            if mode is not None:  # the replaced file's permissions, not the umask's
-                os.chmod(file.fileno() if os.chmod in os.supports_fd else temporary, mode)
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _create_temporary(directory, name):
-    """A new hidden file beside the target. os.open with mode 0o666 lets the umask set
-    the final file's permissions, as np.savez would."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return temporary, os.open(temporary, flags, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file in {directory!r}")
-
-
-def _fsync_directory(directory):
-    """Make the rename itself durable where the platform allows (not on Windows)."""
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
 
 
 # ------------------------------------------------------------------------- load
@@ -534,3 +472,6 @@ def _require_keys(where, mapping, keys, optional=frozenset()):
 def _require_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Invalid(f"config {name} must be an integer; got {value!r}")
+
+
+FILE_WRITERS[SUFFIX] = save_model

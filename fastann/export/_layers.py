@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._atomic_files import existing_target, write_atomically as write_file
+
 
 def _dense_weight_count(layer):
     return 2 if getattr(layer, "use_bias", True) else 1
@@ -90,10 +92,8 @@ def describe(model, action="export"):
 
 def write_atomically(path, data):
     """Write ``data`` (bytes) to ``path`` atomically, keeping the permission bits of a
-    file it replaces (``fastann.saving.write_atomically``)."""
-    from ..saving import _existing_target, write_atomically as write_file
-
-    path, mode = _existing_target(path)
+    file it replaces (``fastann._atomic_files``)."""
+    path, mode = existing_target(path)
     write_file(path, lambda file: file.write(data), mode)
 
 

@@ -39,7 +39,6 @@ config implies, and HDF5 links and external storage are refused.
 import io
 import json
 import math
-import os
 import re
 import time
 import warnings
@@ -49,6 +48,7 @@ import zlib
 import numpy as np
 
 from .._safe_zip import UnsafeZipError, open_zip
+from ..model import FILE_WRITERS, Model
 from ._layers import activation_name, describe, fspath, require, write_atomically
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose archive layout this follows
@@ -814,7 +814,6 @@ def _read_optimizer_vars(h5, dtype):
 
 
 def _build(spec, weights):
-    from ..model import Model
 
     try:
         model = Model(spec["layers"], input_dim=spec["input_dim"], dtype=spec["dtype"],
@@ -931,3 +930,6 @@ def _restore_optimizer(model, arrays, n_slots):
             slots[s][variable][...] = arrays[2 + variable * n_slots + s]
     if steps >= 0:
         model._counters[train_kernels.STEPS] = steps
+
+
+FILE_WRITERS[".keras"] = save_keras

@@ -22,7 +22,6 @@ operators it runs in float64 (``Where``, ``Exp``, ``Log``, ``Abs``, ...), with t
 values. ``OPSET`` (20, the first with ``Gelu``) is the default and the graph states it;
 a lower ``opset_version`` is accepted when every operator used exists in it.
 """
-import math
 from dataclasses import dataclass
 from typing import Callable, Optional
 
