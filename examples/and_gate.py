@@ -25,7 +25,7 @@ def build(dtype="float64"):
                       fa.Dense(1, activation="sigmoid", kernel_initializer="scaled_normal",
                                init_scale=0.01)],
                      input_dim=2, dtype=dtype, seed=42)
-    model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.1))
+    model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.1), metrics=["accuracy"])
     return model
 
 

@@ -23,7 +23,7 @@ def build(hidden_units, dtype="float64", seed=0):
     hidden = [fa.Dense(hidden_units, activation="tanh")] if hidden_units else []
     model = fa.Model(hidden + [fa.Dense(1, activation="sigmoid")], input_dim=2, dtype=dtype,
                      seed=seed)
-    model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.5))
+    model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.5), metrics=["accuracy"])
     return model
 
 

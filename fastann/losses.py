@@ -95,7 +95,6 @@ class Loss:
     code: int
     encode_targets: Callable
     output_activation: Optional[str]  # the output activation it requires, if any
-    default_metrics: tuple
     accuracy: Optional[str] = None
     hyper: tuple = ()  # ((position in the kernel's hyper vector, value), ...)
 
@@ -107,27 +106,26 @@ class Loss:
         return values
 
 
-_ACC = ("accuracy",)
 LOSSES = {
     loss.name: loss
     for loss in (
         Loss("binary_crossentropy", codes.BINARY_CROSSENTROPY, binary_targets, "sigmoid",
-             _ACC, "binary"),
-        Loss("mean_squared_error", codes.MEAN_SQUARED_ERROR, regression_targets, None, ()),
+             "binary"),
+        Loss("mean_squared_error", codes.MEAN_SQUARED_ERROR, regression_targets, None),
         Loss("categorical_crossentropy", codes.CATEGORICAL_CROSSENTROPY, one_hot_targets,
-             "softmax", _ACC, "categorical"),
+             "softmax", "categorical"),
         Loss("sparse_categorical_crossentropy", codes.CATEGORICAL_CROSSENTROPY, sparse_targets,
-             "softmax", _ACC, "categorical"),
-        Loss("mean_absolute_error", codes.MEAN_ABSOLUTE_ERROR, regression_targets, None, ()),
-        Loss("huber", codes.HUBER, regression_targets, None, (), None,
+             "softmax", "categorical"),
+        Loss("mean_absolute_error", codes.MEAN_ABSOLUTE_ERROR, regression_targets, None),
+        Loss("huber", codes.HUBER, regression_targets, None, None,
              ((codes.DELTA, 1.0),)),
-        Loss("log_cosh", codes.LOG_COSH, regression_targets, None, ()),
-        Loss("poisson", codes.POISSON, regression_targets, None, ()),
-        Loss("kl_divergence", codes.KL_DIVERGENCE, probability_targets, None, ()),
-        Loss("hinge", codes.HINGE, hinge_targets, None, ()),
-        Loss("squared_hinge", codes.SQUARED_HINGE, hinge_targets, None, ()),
+        Loss("log_cosh", codes.LOG_COSH, regression_targets, None),
+        Loss("poisson", codes.POISSON, regression_targets, None),
+        Loss("kl_divergence", codes.KL_DIVERGENCE, probability_targets, None),
+        Loss("hinge", codes.HINGE, hinge_targets, None),
+        Loss("squared_hinge", codes.SQUARED_HINGE, hinge_targets, None),
         Loss("binary_focal_crossentropy", codes.BINARY_FOCAL_CROSSENTROPY, binary_targets,
-             "sigmoid", _ACC, "binary",
+             "sigmoid", "binary",
              ((codes.GAMMA, 2.0), (codes.ALPHA, 0.25), (codes.CLASS_BALANCING, 0.0))),
     )
 }

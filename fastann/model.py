@@ -315,11 +315,12 @@ class Model:
             kernels compute the loss).
         metrics : str or list of str, optional
             ``accuracy``, ``binary_accuracy``, ``categorical_accuracy``, ``mae``, ``mse``.
-            Default: ``["accuracy"]`` for the cross-entropies, none for MSE.
+            Default: none, as in Keras (``evaluate`` then returns the loss alone).
         loss_weights : None
             Only None (models have one output and one loss).
         weighted_metrics : None
-            Only None or []: ``metrics`` already weigh each row by ``sample_weight``.
+            Only None or []: fastann's metrics are Keras' ``metrics``, computed without
+            ``sample_weight``; weighted metrics are not supported.
         run_eagerly : False
             fastann always runs its compiled kernels; True is refused.
         steps_per_execution, jit_compile, auto_scale_loss
@@ -331,7 +332,8 @@ class Model:
             raise NotSupportedError("loss_weights (models have one output and one loss)")
         if weighted_metrics not in (None, [], ()):
             raise NotSupportedError(
-                "weighted_metrics", "metrics= already weigh each row by sample_weight")
+                "weighted_metrics", "metrics= are computed without sample weights, as "
+                "Keras' metrics= are")
         if run_eagerly not in (False, None, 0):
             raise NotSupportedError("run_eagerly=True",
                                     "fastann always runs its compiled kernels")
@@ -359,7 +361,7 @@ class Model:
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise TypeError(f"metrics must be a metric name or a list of metric names; got "
                             f"{type(metrics).__name__}")
-        names = list(spec.default_metrics if metrics is None else metrics)
+        names = list(metrics or ())  # Keras: no metrics unless asked for
         n_out = layouts.output_units(self._stack, self.input_dim)
         codes = np.array([_lookup_callable("metric", name,
                                            lambda m: metric_table.resolve(m, spec, n_out),

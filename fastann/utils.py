@@ -1,5 +1,5 @@
-"""Keras' ``keras.utils`` helpers that fastann has: ``set_random_seed`` and
-``to_categorical``."""
+"""Keras' ``keras.utils`` helpers that fastann has: ``set_random_seed``,
+``to_categorical`` and ``normalize``."""
 import numbers
 import random
 
@@ -63,3 +63,26 @@ def to_categorical(x, num_classes=None):
     out = np.zeros((labels.shape[0], int(num_classes)), np.float32)
     out[np.arange(labels.shape[0]), labels] = 1
     return out
+
+
+def normalize(x, axis=-1, order=2):
+    """``x`` divided by its ``order``-norm along ``axis`` (zero norms left as 1, so
+    all-zero rows stay zero), as Keras' ``keras.utils.normalize`` on a NumPy array.
+
+    Parameters
+    ----------
+    x : array-like of floats
+    axis : int
+    order : int or float, the norm's order (``numpy.linalg.norm``'s ``ord``)
+    """
+    values = np.asarray(x)
+    if not np.issubdtype(values.dtype, np.number) or values.ndim == 0:
+        raise ValueError(f"normalize x must be a numeric array of at least one dimension; "
+                         f"got shape {values.shape}, dtype {values.dtype}")
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or \
+            not -values.ndim <= axis < values.ndim:
+        raise ValueError(f"normalize axis must be an int in [{-values.ndim}, {values.ndim}); "
+                         f"got {axis!r}")
+    norm = np.atleast_1d(np.linalg.norm(values, order, int(axis)))
+    norm[norm == 0] = 1
+    return values / np.expand_dims(norm, int(axis))

@@ -41,7 +41,7 @@ def trained_twins():
     X, y = data()
     twins = []
     for _ in range(2):
-        model = binary_model()
+        model = binary_model(metrics=["accuracy"])
         model.fit(X, y, epochs=3, batch_size=5, verbose=0)
         twins.append(model)
     return twins

@@ -505,7 +505,7 @@ def test_validation_data_with_sample_weights():
     weight_val = np.linspace(0.1, 2.0, 20)
     model = fa.Model([fa.Dense(4, activation="relu"), fa.Dense(3, activation="softmax")],
                      input_dim=3, dtype="float64", seed=0)
-    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     evaluator = Evaluator(X[30:], y[30:], sample_weight=weight_val)
     history = model.fit(X[:30], y[:30], epochs=5, verbose=0, callbacks=[evaluator],
                         validation_data=(X[30:], y[30:], weight_val)).history

@@ -77,7 +77,7 @@ def test_compile_defaults_and_keywords_in_any_order():
     model = fa.Sequential([layers.Dense(1, activation="sigmoid")])
     model.compile(loss="binary_crossentropy")
     assert model.optimizer.name == "rmsprop"  # Keras' default
-    assert model.metrics_names == ["accuracy"]
+    assert model.metrics_names == []  # Keras adds none
     model.compile(metrics="accuracy", loss="binary_crossentropy", optimizer=fa.SGD(0.1),
                   run_eagerly=False, steps_per_execution=4, jit_compile=True,
                   auto_scale_loss=False, weighted_metrics=None)
@@ -356,3 +356,24 @@ def test_functional_api_and_refused_calls_leave_the_model_unchanged():
     assert same_weights(model, type("M", (), {"get_weights": lambda self: weights})())
     assert model.optimizer is optimizer and model.epochs_trained == epochs
     assert model.loss.name == "binary_crossentropy"
+
+
+def test_utils_normalize_is_keras(keras):
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [1.0, -1.0]])
+    for axis, order in ((-1, 2), (1, 1), (-1, np.inf)):
+        np.testing.assert_allclose(fa.utils.normalize(x, axis, order),
+                                   keras.utils.normalize(x, axis, order), rtol=1e-12)
+    with pytest.raises(ValueError, match="normalize axis"):
+        fa.utils.normalize(x, axis=2)
+
+
+def test_compile_without_metrics_evaluates_to_the_loss_alone(keras):
+    """Keras adds no metric of its own: evaluate returns a float, History has the loss."""
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype("float32")
+    y = (X[:, 0] > 0).astype("float32")
+    for loss in ("binary_crossentropy", "mse"):
+        model = fa.Sequential([layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+        model.compile(optimizer="adam", loss=loss)
+        history = model.fit(X, y, epochs=2, verbose=0, validation_split=0.25)
+        assert sorted(history.history) == ["loss", "val_loss"]
+        assert isinstance(model.evaluate(X, y, verbose=0), float)

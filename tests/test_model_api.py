@@ -26,11 +26,11 @@ def blobs(n_samples=40, n_features=3, n_classes=2, seed=0):
     return X, y
 
 
-def binary_model(dtype="float64", seed=0, optimizer=None, input_dim=3, metrics=None):
+def binary_model(dtype="float64", seed=0, optimizer=None, input_dim=3, metrics=("accuracy",)):
     model = fa.Model([fa.Dense(5, activation="tanh"), fa.Dense(1, activation="sigmoid")],
                      input_dim=input_dim, dtype=dtype, seed=seed)
     model.compile(loss="binary_crossentropy", optimizer=optimizer or fa.Adam(lr=0.01),
-                  metrics=metrics)
+                  metrics=list(metrics))
     return model
 
 
@@ -453,7 +453,8 @@ def test_ctrl_c_stops_fit_with_the_weights_of_the_last_completed_epoch(batch_siz
     def build():
         model = fa.Model([fa.Dense(16, activation="relu"), fa.Dense(1, activation="sigmoid")],
                          input_dim=8, dtype="float64", seed=3)
-        model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.01, momentum=0.9))
+        model.compile(loss="binary_crossentropy", optimizer=fa.SGD(lr=0.01, momentum=0.9),
+                      metrics=["accuracy"])
         return model
 
     build().fit(X, y, epochs=2, batch_size=batch_size, verbose=0)  # compile outside the timing
