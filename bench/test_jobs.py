@@ -111,11 +111,17 @@ def test_speedup_bars_are_drawn_from_the_ratios(tmp_path):
 
 
 def test_rss_probe_reports_the_peak_against_the_data():
-    result = memory.rss_probe("mnist_shape", rows=256)
+    result = memory.rss_probe("mnist_shape", rows=2000)
     assert "error" not in result, result
-    assert result["data_bytes"] == 256 * 784 * 4 + 256 * 8
-    assert result["peak_rss"] >= result["before_data_rss"] > 0
-    assert "peak RSS" in memory.format_rss(result)
+    assert result["data_bytes"] == 2000 * 784 * 4 + 2000 * 8
+    assert result["peak_rss"] >= result["before_fit_rss"] >= result["before_data_rss"] \
+        > result["bare_rss"] > 0
+    # the probe's own process: a fresh Python is far below this one's imports
+    assert result["bare_rss"] < result["before_data_rss"] / 2
+    # fit trains on the data in place: its allocations are a small fraction of it
+    assert 0 < result["fit_numpy_peak"] < 0.25 * result["data_bytes"]
+    text = memory.format_rss(result)
+    assert "peak RSS" in text and "import numba" in text and "second fit" in text
 
 
 def test_an_unknown_job_module_is_reported(monkeypatch, capsys):
