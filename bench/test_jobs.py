@@ -89,12 +89,17 @@ def test_contention_job_runs(tmp_path, capsys, tiny):
                      "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "kept" in out and "policy" in out and "blas_default" in out
+    assert "BLAS threads" in out and "usable cores" in out
     [result] = json.loads(path.read_text())["workloads"]
     for mode in ("policy", "blas_default"):
         assert result[mode]["idle"] > 0 and result[mode]["busy"] > 0
         assert len(result[mode]["samples"]["pair"]) == 2
+        assert len(result[mode]["threads"]["pair"]) == 2
+        assert result[mode]["usable_cores"] >= 1
         assert result[mode]["busy_kept"] == pytest.approx(
             result[mode]["busy"] / result[mode]["idle"])
+    # perceptron's products are far too small for a second thread
+    assert set(result["policy"]["threads"]["busy"]) == {1}
 
 
 def test_speedup_bars_are_drawn_from_the_ratios(tmp_path):
@@ -128,3 +133,4 @@ def test_an_unknown_job_module_is_reported(monkeypatch, capsys):
     monkeypatch.setitem(cli.JOBS, "sklearn", ("no_such_job_module", "x"))
     assert cli.main(["--sklearn"]) == 2
     assert "not available" in capsys.readouterr().err
+
