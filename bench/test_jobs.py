@@ -134,3 +134,25 @@ def test_an_unknown_job_module_is_reported(monkeypatch, capsys):
     assert cli.main(["--sklearn"]) == 2
     assert "not available" in capsys.readouterr().err
 
+
+@pytest.mark.parametrize("name, rows", [("and_gate", None), ("perceptron", None),
+                                        ("mnist_shape", 300), ("keras_tutorial", 100)])
+def test_torch_side_trains_the_same_network_from_the_same_weights(name, rows):
+    """PyTorch's loop from fastann's initial weights: unshuffled workloads follow
+    fastann's trajectory; a shuffled one (other permutations) lands near it. The
+    thread count it sets is put back after the round."""
+    torch = pytest.importorskip("torch")
+    from fastann.benchmarks import workloads
+    from fastann.benchmarks.rounds import fastann_round
+
+    workload = workloads.build(name, rows)
+    side = peers.TorchSide(workload)
+    threads = torch.get_num_threads()
+    epochs = 4
+    _, torch_losses = side(workload, epochs)
+    assert torch.get_num_threads() == threads and side.threads >= 1
+    _, fastann_losses = fastann_round(workload, epochs)
+    tolerance = 0.05 if workload.shuffle else 1e-4
+    np.testing.assert_allclose(torch_losses[-1], fastann_losses[-1], rtol=tolerance)
+    # a second round restarts from the initial weights with a fresh optimizer
+    np.testing.assert_allclose(side(workload, epochs)[1], torch_losses, rtol=1e-6)
