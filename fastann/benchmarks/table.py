@@ -48,8 +48,10 @@ def run(settings, names=NAMES, compile_times=True, progress=print):
                       for side in ("fastann", "reference") if side in result}
             report["threads"] = measure_threads(workload, settings.thread_rounds, epochs,
                                                 with_reference)
+            # every row even in --quick (the target is set for the whole data; one
+            # epoch is seconds), unless --rows caps them
             progress("mnist_shape: peak RSS in a fresh process ...")
-            report["memory"] = rss_probe(name, settings.rows_of(name))
+            report["memory"] = rss_probe(name, settings.rows)
     report["machine"] = machine_info()  # after the workloads, so the BLAS is loaded
     # The peak again: if it moved, something else shared the machine during the run.
     report["gemm_peak_end"] = gemm_peak(settings.peak_sizes[:1], settings.peak_repeats)
