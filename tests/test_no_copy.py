@@ -37,22 +37,28 @@ def test_features_in_the_models_dtype_are_not_copied(data):
     assert not np.shares_memory(_checks.features("X", X, np.float64, 256), X)
 
 
+@pytest.mark.parametrize("validation", [None, "split", "data"])
 @pytest.mark.parametrize("source", ["array", "memmap"])
-def test_fit_allocates_far_less_than_a_copy_of_X(data, source):
+def test_fit_allocates_far_less_than_a_copy_of_X(data, source, validation):
+    """With validation too: validation_split's rows are views of X's last rows, and
+    validation_data is checked in place like X."""
     X, y, mapped = data
     given = X if source == "array" else mapped
+    options = {None: {}, "split": {"validation_split": 0.25},
+               "data": {"validation_data": (given[15000:], y[15000:])}}[validation]
     network = model("float32")
-    network.fit(given[:256], y[:256], epochs=1, batch_size=128, verbose=0)  # compile, buffers
-    tracemalloc.start()
+    network.fit(given[:256], y[:256], epochs=1, batch_size=128, verbose=0,
+                **({"validation_data": (given[:64], y[:64])} if validation else {}))
+    tracemalloc.start()  # after a first fit, which compiled and made the buffers
     try:
-        network.fit(given, y, epochs=1, batch_size=128, verbose=0)
+        network.fit(given, y, epochs=1, batch_size=128, verbose=0, **options)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     # What fit must make for y: the one-hot targets (n, 10) and the sample weights in
-    # float32, and the int64 batch order. A copy of X would add X.nbytes, a
-    # whole-input boolean mask X.nbytes / 4.
-    n = X.shape[0]
+    # float32, and the int64 batch order (validation_data's rows add to the training
+    # rows here). A copy of X would add X.nbytes, a whole-input boolean mask X.nbytes / 4.
+    n = X.shape[0] + (5000 if validation == "data" else 0)
     for_targets = n * (10 + 1) * 4 + n * 8
     assert peak < for_targets + 0.05 * X.nbytes, (peak, for_targets, X.nbytes)
 
