@@ -197,6 +197,14 @@ def format_report(report):
                  f"BLAS threads: what fit trained on at the end of each measurement; busy "
                  f"cores: the other running work the policy read then, of "
                  f"{'/'.join(map(str, usable)) or '?'} usable cores.")
+    not_idle = [r["workload"] for r in report["workloads"]
+                if any(max(r[mode].get("busy_cores", {}).get("idle", [0]) or [0]) > 0
+                       for mode in MODES)]
+    if not_idle:
+        lines.append(f"WARNING: other work ran during the idle measurements of "
+                     f"{', '.join(not_idle)} (busy cores > 0): the machine was not idle, "
+                     f"so those kept shares compare two loaded runs; rerun on an idle "
+                     f"machine")
     for name, why in report["skipped"].items():
         lines.append(f"{name}: skipped ({why})")
     return "\n".join(lines)
