@@ -117,7 +117,22 @@ def test_fastann_bench_crossovers_runs(tmp_path, capsys, monkeypatch):
                                                   np.dtype(row["dtype"]).itemsize)
         assert row["rule"] == dense.PATH_NAMES[rule]
         assert row["rule_over_fastest"] >= 1
+        assert row["blas_threads"] == 1  # products far under the policy's second thread
     assert report["crossover_summary"]["cases"] == len(rows)
+    assert "threads: each shape's paths ran on" in out and "usable cores" in out
+
+
+def test_crossovers_time_large_products_on_the_policys_threads():
+    """A product big enough for threads gets what fit's policy would give it, never
+    more than the usable cores; a small one gets one thread."""
+    from fastann import _blas_threads
+
+    assert crossovers.policy_threads(128 * 64 * 8) == (1, None)
+    threads, busy = crossovers.policy_threads(128 * 784 * 256)
+    assert busy is not None and busy >= 0
+    assert 1 <= threads <= _blas_threads.usable_cores()
+    assert threads == _blas_threads.blas_threads(128 * 784 * 256,
+                                                 _blas_threads.usable_cores(), busy)
 
 
 def test_scaling_and_crossovers_are_exclusive(capsys):

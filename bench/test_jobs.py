@@ -89,12 +89,17 @@ def test_contention_job_runs(tmp_path, capsys, tiny):
                      "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "kept" in out and "policy" in out and "blas_default" in out
+    assert "BLAS threads" in out and "usable cores" in out
     [result] = json.loads(path.read_text())["workloads"]
     for mode in ("policy", "blas_default"):
         assert result[mode]["idle"] > 0 and result[mode]["busy"] > 0
         assert len(result[mode]["samples"]["pair"]) == 2
+        assert len(result[mode]["threads"]["pair"]) == 2
+        assert result[mode]["usable_cores"] >= 1
         assert result[mode]["busy_kept"] == pytest.approx(
             result[mode]["busy"] / result[mode]["idle"])
+    # perceptron's products are far too small for a second thread
+    assert set(result["policy"]["threads"]["busy"]) == {1}
 
 
 def test_speedup_bars_are_drawn_from_the_ratios(tmp_path):
@@ -111,14 +116,43 @@ def test_speedup_bars_are_drawn_from_the_ratios(tmp_path):
 
 
 def test_rss_probe_reports_the_peak_against_the_data():
-    result = memory.rss_probe("mnist_shape", rows=256)
+    result = memory.rss_probe("mnist_shape", rows=2000)
     assert "error" not in result, result
-    assert result["data_bytes"] == 256 * 784 * 4 + 256 * 8
-    assert result["peak_rss"] >= result["before_data_rss"] > 0
-    assert "peak RSS" in memory.format_rss(result)
+    assert result["data_bytes"] == 2000 * 784 * 4 + 2000 * 8
+    assert result["peak_rss"] >= result["before_fit_rss"] >= result["before_data_rss"] \
+        > result["bare_rss"] > 0
+    # the probe's own process: a fresh Python is far below this one's imports
+    assert result["bare_rss"] < result["before_data_rss"] / 2
+    # fit trains on the data in place: its allocations are a small fraction of it
+    assert 0 < result["fit_numpy_peak"] < 0.25 * result["data_bytes"]
+    text = memory.format_rss(result)
+    assert "peak RSS" in text and "import numba" in text and "second fit" in text
 
 
 def test_an_unknown_job_module_is_reported(monkeypatch, capsys):
     monkeypatch.setitem(cli.JOBS, "sklearn", ("no_such_job_module", "x"))
     assert cli.main(["--sklearn"]) == 2
     assert "not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, rows", [("and_gate", None), ("perceptron", None),
+                                        ("mnist_shape", 300), ("keras_tutorial", 100)])
+def test_torch_side_trains_the_same_network_from_the_same_weights(name, rows):
+    """PyTorch's loop from fastann's initial weights: unshuffled workloads follow
+    fastann's trajectory; a shuffled one (other permutations) lands near it. The
+    thread count it sets is put back after the round."""
+    torch = pytest.importorskip("torch")
+    from fastann.benchmarks import workloads
+    from fastann.benchmarks.rounds import fastann_round
+
+    workload = workloads.build(name, rows)
+    side = peers.TorchSide(workload)
+    threads = torch.get_num_threads()
+    epochs = 4
+    _, torch_losses = side(workload, epochs)
+    assert torch.get_num_threads() == threads and side.threads >= 1
+    _, fastann_losses = fastann_round(workload, epochs)
+    tolerance = 0.05 if workload.shuffle else 1e-4
+    np.testing.assert_allclose(torch_losses[-1], fastann_losses[-1], rtol=tolerance)
+    # a second round restarts from the initial weights with a fresh optimizer
+    np.testing.assert_allclose(side(workload, epochs)[1], torch_losses, rtol=1e-6)

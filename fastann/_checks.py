@@ -47,10 +47,34 @@ def _numeric(name, value):
                         f"{array.dtype}")
     if np.iscomplexobj(array):
         raise TypeError(f"{name} must be real-valued; got dtype {array.dtype}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values "
-                         f"({int((~np.isfinite(array)).sum())} of {array.size})")
+    bad = count_nonfinite(array)
+    if bad:
+        raise ValueError(f"{name} contains NaN or infinite values ({bad} of {array.size})")
     return array
+
+
+# Elements per block of count_nonfinite's pass: its boolean mask is this many bytes
+# (a mask of the whole input would be a quarter of a float32 input's size).
+FINITE_BLOCK = 2 ** 16
+
+
+def count_nonfinite(array):
+    """How many elements of ``array`` are NaN or infinite, reading it in place.
+
+    A finite sum proves every element finite (a NaN or inf term makes it NaN or inf),
+    and the sum allocates nothing input-sized; only when it is not finite (a bad value,
+    or finite values that overflowed the sum) are the bad values counted, block by
+    block along the first axis, so no mask bigger than ``FINITE_BLOCK`` is made."""
+    if array.dtype.kind not in "fc" or array.size == 0:  # bool and int: always finite
+        return 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(array, axis=None)):
+            return 0
+    if array.ndim == 0:
+        return int(not np.isfinite(array))
+    rows = max(1, FINITE_BLOCK // max(1, array.size // array.shape[0]))
+    return sum(int(np.count_nonzero(~np.isfinite(array[first:first + rows])))
+               for first in range(0, array.shape[0], rows))
 
 
 def in_dtype(name, array, dtype):
@@ -61,7 +85,7 @@ def in_dtype(name, array, dtype):
     with np.errstate(over="ignore"):  # overflow is detected below, with a better message
         converted = np.require(array, dtype=dtype, requirements=["C", "A"])
     if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and \
-            not np.isfinite(converted).all():
+            count_nonfinite(converted):
         largest = float(np.abs(array).max())
         raise ValueError(f"{name} holds values beyond the range of {dtype.name} (up to "
                          f"{largest:.4g} in magnitude; {dtype.name} holds up to "
@@ -140,8 +164,8 @@ def finite_results(action, name, values, remedy="scale the inputs, or use a floa
     """Refuse outputs or scores that overflowed the model's dtype inside the kernels
     (finite inputs and weights can still overflow when multiplied)."""
     values = np.asarray(values)
-    if not np.isfinite(values).all():
-        bad = int((~np.isfinite(values)).sum())
+    bad = count_nonfinite(values)
+    if bad:
         raise ValueError(f"{action}: {bad} of {values.size} values computed from {name} "
                          f"overflowed {values.dtype.name} to inf or NaN; {remedy}")
 

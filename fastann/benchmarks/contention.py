@@ -24,7 +24,9 @@ TARGET_BUSY, TARGET_PAIR = 0.70, 0.45  # kept shares of the idle epochs/s
 
 _WORKER = r"""
 import json, sys, time
+from fastann import _blas_threads
 from fastann.benchmarks import workloads
+from fastann.benchmarks.products import _current_blas_threads
 workload = workloads.build(sys.argv[1], rows=None if sys.argv[2] == "all" else int(sys.argv[2]))
 model = workload.model()
 workload.fit(model, 1)  # compile or load the kernels
@@ -41,7 +43,12 @@ for line in sys.stdin:
         workload.fit(model, chunk)
         epochs += chunk
     elapsed = time.perf_counter() - started
-    print(json.dumps({"epochs_per_s": epochs / elapsed}), flush=True)
+    # what the thread policy reads and picks now, as the last fit call did
+    with _blas_threads.for_training(workload.sizes, workload.batch_size, workload.n_samples):
+        threads = _current_blas_threads()
+    print(json.dumps({"epochs_per_s": epochs / elapsed, "blas_threads": threads,
+                      "busy_cores": _blas_threads.busy_cores(),
+                      "usable_cores": _blas_threads.usable_cores()}), flush=True)
 """
 _BUSY_LOOP = "while True:\n    pass\n"
 
@@ -67,8 +74,13 @@ class _Worker:
         self.process.stdin.write(f"{seconds}\n")
         self.process.stdin.flush()
 
-    def result(self):
-        return json.loads(self.process.stdout.readline())["epochs_per_s"]
+    def result(self, seen):
+        """The epochs/s of the last measurement; its thread readings appended to
+        ``seen``."""
+        answer = json.loads(self.process.stdout.readline())
+        seen.append({key: answer[key] for key in ("blas_threads", "busy_cores",
+                                                  "usable_cores")})
+        return answer["epochs_per_s"]
 
     def close(self):
         if self.process.poll() is None:
@@ -83,6 +95,7 @@ class _Worker:
 def measure_workload(name, rows, seconds, rounds, pause_s):
     """{mode: {"idle", "busy", "pair"}: median epochs/s}, and the kept shares."""
     speeds = {mode: {"idle": [], "busy": [], "pair": []} for mode in MODES}
+    seen = {mode: {"idle": [], "busy": [], "pair": []} for mode in MODES}
     workers = {mode: (_Worker(name, rows, mode), _Worker(name, rows, mode))
                for mode in MODES}  # all four start up at once
     try:
@@ -93,19 +106,20 @@ def measure_workload(name, rows, seconds, rounds, pause_s):
             for mode, (first, second) in workers.items():
                 time.sleep(pause_s)
                 first.start(seconds)
-                speeds[mode]["idle"].append(first.result())
+                speeds[mode]["idle"].append(first.result(seen[mode]["idle"]))
                 busy = subprocess.Popen([sys.executable, "-c", _BUSY_LOOP])
                 try:
                     time.sleep(pause_s)
                     first.start(seconds)
-                    speeds[mode]["busy"].append(first.result())
+                    speeds[mode]["busy"].append(first.result(seen[mode]["busy"]))
                 finally:
                     busy.kill()
                     busy.wait()
                 time.sleep(pause_s)
                 first.start(seconds)
                 second.start(seconds)
-                speeds[mode]["pair"] += [first.result(), second.result()]
+                speeds[mode]["pair"] += [first.result(seen[mode]["pair"]),
+                                         second.result(seen[mode]["pair"])]
     finally:
         for pair in workers.values():
             for worker in pair:
@@ -119,6 +133,13 @@ def measure_workload(name, rows, seconds, rounds, pause_s):
         result[mode]["pair_kept"] = min(measured["pair"]) / idle
         result[mode]["pair_kept_median"] = result[mode]["pair"] / idle
         result[mode]["samples"] = measured
+        # per situation: the BLAS threads fit trained on, and the other work the policy
+        # saw (busy cores of the usable), as read at the end of each measurement
+        result[mode]["threads"] = {key: [r["blas_threads"] for r in readings]
+                                   for key, readings in seen[mode].items()}
+        result[mode]["busy_cores"] = {key: [round(r["busy_cores"], 2) for r in readings]
+                                      for key, readings in seen[mode].items()}
+        result[mode]["usable_cores"] = seen[mode]["idle"][0]["usable_cores"]
     return result
 
 
@@ -151,8 +172,9 @@ def format_report(report):
              f"{settings['contention_rounds']} rounds of {settings['contention_s']} s per "
              f"measurement; epochs/s (medians) and the share of the idle speed kept",
              format_machine(report["machine"]), ""]
-    header = (f"{'workload':<15} {'threads':<13} {'idle ep/s':>11} {'busy ep/s':>11} "
-              f"{'kept':>6} {'pair ep/s':>11} {'kept':>6}")
+    header = (f"{'workload':<15} {'mode':<13} {'idle ep/s':>11} {'busy ep/s':>11} "
+              f"{'kept':>6} {'pair ep/s':>11} {'kept':>6}   BLAS threads / busy cores "
+              f"seen (idle; busy; pair)")
     lines += [header, "-" * len(header)]
     for result in report["workloads"]:
         for mode in MODES:
@@ -162,16 +184,42 @@ def format_report(report):
             lines.append(
                 f"{result['workload']:<15} {mode:<13} {_number(m['idle']):>11} "
                 f"{_number(m['busy']):>11} {100 * m['busy_kept']:5.0f}%{busy_ok} "
-                f"{_number(m['pair']):>11} {100 * m['pair_kept']:5.0f}%{pair_ok}")
+                f"{_number(m['pair']):>11} {100 * m['pair_kept']:5.0f}%{pair_ok}   "
+                f"{_seen(m)}")
     lines.append("")
+    usable = sorted({r[mode]["usable_cores"] for r in report["workloads"] for mode in MODES
+                     if "usable_cores" in r[mode]})
     lines.append(f"busy: beside one CPU-bound process (a Python busy loop); pair: each of "
                  f"two fastann trainings of the workload side by side (kept: the slower "
-                 f"one). Targets: {100 * TARGET_BUSY:.0f} % and {100 * TARGET_PAIR:.0f} % "
-                 f"(! below). policy: fastann's thread policy; blas_default: "
-                 f"FASTANN_BLAS_THREADS=off, BLAS' own thread count.")
+                 f"one's epochs/s over the idle median). Targets: {100 * TARGET_BUSY:.0f} % "
+                 f"and {100 * TARGET_PAIR:.0f} % (! below). policy: fastann's thread "
+                 f"policy; blas_default: FASTANN_BLAS_THREADS=off, BLAS' own thread count. "
+                 f"BLAS threads: what fit trained on at the end of each measurement; busy "
+                 f"cores: the other running work the policy read then, of "
+                 f"{'/'.join(map(str, usable)) or '?'} usable cores.")
+    not_idle = [r["workload"] for r in report["workloads"]
+                if any(max(r[mode].get("busy_cores", {}).get("idle", [0]) or [0]) > 0
+                       for mode in MODES)]
+    if not_idle:
+        lines.append(f"WARNING: other work ran during the idle measurements of "
+                     f"{', '.join(not_idle)} (busy cores > 0): the machine was not idle, "
+                     f"so those kept shares compare two loaded runs; rerun on an idle "
+                     f"machine")
     for name, why in report["skipped"].items():
         lines.append(f"{name}: skipped ({why})")
     return "\n".join(lines)
+
+
+def _seen(measured):
+    """The BLAS thread counts and the most busy cores seen in each situation, as
+    "1/0; 1/1; 1/2" (idle; busy; pair)."""
+    parts = []
+    for key in ("idle", "busy", "pair"):
+        threads = sorted(set(measured.get("threads", {}).get(key, [])), key=str)
+        busy = measured.get("busy_cores", {}).get(key, [])
+        parts.append(f"{','.join(map(str, threads)) or '?'}/"
+                     f"{max(busy) if busy else '?'}")
+    return "; ".join(parts)
 
 
 def _number(value):

@@ -13,6 +13,7 @@ import time
 import numba
 import numpy as np
 
+from .. import _blas_threads
 from ..kernels.dense import (PATH_NAMES, PATHS, VECTOR_BYTES, dense_backward,
                              dense_backward_input, dense_forward, forward_path,
                              input_gradient_path, weight_gradient_path)
@@ -89,10 +90,21 @@ def time_call(operation, path, buffers, target_s, repeats):
     return best
 
 
+def policy_threads(multiply_adds):
+    """(BLAS threads, busy cores read): what ``fit``'s thread policy gives a network
+    whose largest product is ``multiply_adds``, with the cores free now
+    (``_blas_threads.for_training``), so that a BLAS path is timed as training runs it
+    and not on every core of a machine where another process holds one."""
+    if multiply_adds < 2 * _blas_threads.WORK_PER_THREAD:
+        return 1, None
+    busy = _blas_threads.busy_cores()
+    return _blas_threads.blas_threads(multiply_adds, _blas_threads.usable_cores(), busy), busy
+
+
 def measure(shapes=None, dtypes=DTYPES, target_s=0.01, repeats=5, progress=None):
     """One row per dtype, operation and shape (default SHAPES): each path's seconds per
     call, the fastest path, the rule's path and how much slower that is than the
-    fastest."""
+    fastest, and the BLAS threads the paths ran on."""
     rows = []
     shapes = SHAPES if shapes is None else shapes
     for dtype in map(np.dtype, dtypes):
@@ -100,16 +112,20 @@ def measure(shapes=None, dtypes=DTYPES, target_s=0.01, repeats=5, progress=None)
             progress(f"crossovers: {dtype.name}, {len(shapes)} shapes")
         for shape in shapes:
             buffers = _buffers(shape, dtype)
-            for operation in OPERATIONS:
-                seconds = {PATH_NAMES[path]: time_call(operation, path, buffers, target_s,
-                                                       repeats)
-                           for path in PATHS[operation]}
+            threads, busy = policy_threads(int(np.prod(shape)))
+            with _blas_threads.limited(threads):
+                timed = {operation: {PATH_NAMES[path]: time_call(operation, path, buffers,
+                                                                 target_s, repeats)
+                                     for path in PATHS[operation]}
+                         for operation in OPERATIONS}
+            for operation, seconds in timed.items():
                 fastest = min(seconds, key=seconds.get)
                 rule = PATH_NAMES[RULES[operation](*shape, dtype.itemsize)]
                 rows.append({"dtype": dtype.name, "operation": operation,
                              "shape": list(shape), "multiply_adds": int(np.prod(shape)),
                              "seconds": seconds, "fastest": fastest, "rule": rule,
-                             "rule_over_fastest": seconds[rule] / seconds[fastest]})
+                             "rule_over_fastest": seconds[rule] / seconds[fastest],
+                             "blas_threads": threads, "busy_cores": busy})
     return rows
 
 
@@ -123,14 +139,17 @@ def summary(rows):
             "close": close, "hit_rate": close / len(rows),
             "vector_bytes": VECTOR_BYTES,
             "median_rule_over_fastest": statistics.median(ratios),
-            "worst": worst}
+            "worst": worst, "usable_cores": _blas_threads.usable_cores(),
+            "blas_threads": sorted({row.get("blas_threads") for row in rows}, key=str),
+            "busy_cores_seen": sorted({row["busy_cores"] for row in rows
+                                       if row.get("busy_cores") is not None})}
 
 
 def format_table(rows):
     names = [PATH_NAMES[path] for path in PATHS["weight_gradient"]]
     header = (f"{'dtype':<8} {'operation':<16} {'shape':>12} "
               + " ".join(f"{name + ' us':>16}" for name in names)
-              + f"  {'fastest':>13} {'rule':>13} {'rule/fastest':>12}")
+              + f" {'threads':>7}  {'fastest':>13} {'rule':>13} {'rule/fastest':>12}")
     lines = [header, "-" * len(header)]
     for row in rows:
         cells = [f"{row['seconds'][name] * 1e6:16.3f}" if name in row["seconds"]
@@ -138,7 +157,7 @@ def format_table(rows):
         flag = "" if row["rule_over_fastest"] <= CLOSE else "  <- the rule is slower"
         lines.append(f"{row['dtype']:<8} {row['operation']:<16} "
                      f"{'x'.join(map(str, row['shape'])):>12} "
-                     + " ".join(cells)
+                     + " ".join(cells) + f" {row.get('blas_threads', '?'):>7}"
                      + f"  {row['fastest']:>13} {row['rule']:>13} "
                        f"{row['rule_over_fastest']:11.2f}x{flag}")
     result = summary(rows)
@@ -153,6 +172,13 @@ def format_table(rows):
         f"{worst['operation']} "
         f"{'x'.join(map(str, worst['shape']))}, {worst['rule']} at "
         f"{worst['rule_over_fastest']:.2f}x {worst['fastest']}")
+    busy = result["busy_cores_seen"]
+    lines.append(
+        f"threads: each shape's paths ran on the BLAS threads fit's thread policy gives "
+        f"a product of that size with the cores free then ({', '.join(map(str, result['blas_threads']))} "
+        f"seen, of {result['usable_cores']} usable cores; other running work read on the "
+        f"shapes large enough to ask: "
+        f"{', '.join(map(str, busy)) if busy else 'none of them'} busy cores)")
     return "\n".join(lines)
 
 

@@ -23,8 +23,9 @@ How each peer is written (as an expert writes it, on its public API):
 - Keras 3: ``Sequential`` of ``Dense`` layers, ``set_weights``, ``compile``, ``fit`` with
   ``verbose=0``, in a subprocess with ``KERAS_BACKEND=jax``; compiled once, each round
   restarts from the initial weights with the optimizer's variables zeroed.
-- PyTorch: ``torch.nn.Sequential``, the usual loop over ``DataLoader``-free index
-  batches.
+- PyTorch: ``torch.nn.Sequential`` and autograd, the loop over preallocated batch
+  views with a fused optimizer and the thread count fastann's policy picks
+  (``TorchSide``).
 - FANN 2.2: ``fann_train_on_data`` (its C loop over epochs) with ``FANN_TRAIN_BATCH``
   (full-batch gradient descent) and the MSE error function; only the full-batch
   workloads, with sigmoid hidden units (FANN 2.2 has no ReLU) and MSE loss, which
@@ -161,10 +162,7 @@ class JaxSide:
         carry = self._train(state, key, epochs, self.X, self.Y)
         self._jax.block_until_ready(carry)
         elapsed = time.perf_counter() - start
-        loss = float(carry[2])
-        if workload.loss == "binary_crossentropy" or workload.loss == "mse":
-            pass
-        return elapsed, np.array([loss])
+        return elapsed, np.array([float(carry[2])])
 
 
 # ------------------------------------------------------------------ scikit-learn
@@ -293,8 +291,28 @@ class KerasSide:
 
 
 # ------------------------------------------------------------------ PyTorch
+def _policy_threads(workload):
+    """The threads fastann's ``fit`` would give this network's products now
+    (``_blas_threads``), so that PyTorch runs on as many cores as fastann does."""
+    from .. import _blas_threads as policy
+
+    work = policy.largest_product(workload.sizes, workload.batch_rows)
+    if work < 2 * policy.WORK_PER_THREAD:
+        return 1
+    return policy.blas_threads(work, policy.usable_cores(), policy.busy_cores())
+
+
 class TorchSide:
-    """``torch.nn.Sequential`` trained by the usual loop over index batches."""
+    """``torch.nn.Sequential`` trained as an expert writes the loop on the CPU: the data
+    and a shuffled copy preallocated (each shuffled epoch gathers into it with
+    ``index_select(out=...)``, batches are views), the output layer's activation folded
+    into the loss (``BCEWithLogitsLoss``, ``CrossEntropyLoss`` on the logits), the
+    optimizer fused (``fused=True``: one C++ kernel over all parameters), no ``.item()``
+    inside an epoch (the loss is summed in a tensor), and ``torch.set_num_threads`` at
+    the thread count fastann's policy picks for the same network. No
+    ``torch.compile``: ``torch.compile(network)`` took 36 s to compile mnist_shape's
+    network on the 2-core machine and its epochs were no faster than eager ones (the
+    step is a few large library calls, little for it to fuse)."""
 
     name = "torch"
 
@@ -303,54 +321,78 @@ class TorchSide:
 
         self.torch = torch
         self.dtype = getattr(torch, workload.dtype)
-        self.X = torch.from_numpy(workload.X)
-        self.Y = torch.from_numpy(np.ascontiguousarray(workload.Y))
-        self.labels = torch.from_numpy(workload.y.astype(np.int64))
+        self.X = torch.from_numpy(np.ascontiguousarray(workload.X))
+        if workload.loss == "sparse_categorical_crossentropy":
+            self.target = torch.from_numpy(workload.y.astype(np.int64))
+            self.loss_function = torch.nn.CrossEntropyLoss()
+        else:
+            self.target = torch.from_numpy(np.ascontiguousarray(workload.Y))
+            self.loss_function = (torch.nn.MSELoss() if workload.loss == "mse"
+                                  else torch.nn.BCEWithLogitsLoss())
+        self.X_shuffled = torch.empty_like(self.X)
+        self.target_shuffled = torch.empty_like(self.target)
+        self.network = self._network(workload)
+        self.forward = self.network  # what a step calls (the network, compiled or not)
+        self.threads = None  # the thread count of the last round
 
     def _network(self, workload):
         torch = self.torch
-        weights, _ = workload.initial_weights()
         layers = []
         for l, (units, activation) in enumerate(zip(workload.units, workload.activations)):
-            dense = torch.nn.Linear(weights[2 * l].shape[0], units, dtype=self.dtype)
-            with torch.no_grad():
-                dense.weight.copy_(torch.from_numpy(weights[2 * l].T.copy()))
-                dense.bias.copy_(torch.from_numpy(weights[2 * l + 1]))
-            layers.append(dense)
+            layers.append(torch.nn.Linear(workload.sizes[l], units, dtype=self.dtype))
             if activation == "relu":
                 layers.append(torch.nn.ReLU())
             elif activation == "sigmoid" and workload.loss == "mse":
                 layers.append(torch.nn.Sigmoid())
+            elif activation not in ("sigmoid", "softmax"):  # those two: in the loss
+                raise _Unsupported(f"no PyTorch form for {activation!r}")
         return torch.nn.Sequential(*layers)
+
+    def _restart(self, workload):
+        """The initial weights, and a fresh optimizer (its moments zeroed)."""
+        torch = self.torch
+        weights, _ = workload.initial_weights()
+        dense = [m for m in self.network if isinstance(m, torch.nn.Linear)]
+        with torch.no_grad():
+            for l, layer in enumerate(dense):
+                layer.weight.copy_(torch.from_numpy(weights[2 * l].T.copy()))
+                layer.bias.copy_(torch.from_numpy(weights[2 * l + 1]))
+        parameters = list(self.network.parameters())
+        if workload.optimizer == "adam":
+            return torch.optim.Adam(parameters, lr=workload.lr, eps=1e-7, fused=True)
+        return torch.optim.SGD(parameters, lr=workload.lr, fused=True)
 
     def __call__(self, workload, epochs):
         torch = self.torch
-        network = self._network(workload)
-        optimizer = (torch.optim.Adam(network.parameters(), lr=workload.lr, eps=1e-7)
-                     if workload.optimizer == "adam"
-                     else torch.optim.SGD(network.parameters(), lr=workload.lr))
-        if workload.loss == "binary_crossentropy":
-            loss_function, target = torch.nn.BCEWithLogitsLoss(), self.Y
-        elif workload.loss == "mse":
-            loss_function, target = torch.nn.MSELoss(), self.Y
-        else:
-            loss_function, target = torch.nn.CrossEntropyLoss(), self.labels
+        optimizer = self._restart(workload)
+        network, loss_function = self.forward, self.loss_function
         n, batch = workload.n_samples, workload.batch_rows
         generator = torch.Generator().manual_seed(0)
-        start = time.perf_counter()
-        for _ in range(epochs):
-            order = torch.randperm(n, generator=generator) if workload.shuffle else None
-            total = 0.0
-            for first in range(0, n, batch):
-                rows = slice(first, first + batch) if order is None else \
-                    order[first:first + batch]
-                optimizer.zero_grad()
-                loss = loss_function(network(self.X[rows]), target[rows])
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * min(batch, n - first)
-        elapsed = time.perf_counter() - start
-        return elapsed, np.array([total / n])
+        total = torch.zeros((), dtype=torch.float64)
+        threads_before = torch.get_num_threads()
+        self.threads = _policy_threads(workload)
+        torch.set_num_threads(self.threads)
+        try:
+            start = time.perf_counter()
+            for _ in range(epochs):
+                X, target = self.X, self.target
+                if workload.shuffle:
+                    order = torch.randperm(n, generator=generator)
+                    X = torch.index_select(self.X, 0, order, out=self.X_shuffled)
+                    target = torch.index_select(self.target, 0, order,
+                                                out=self.target_shuffled)
+                total.zero_()
+                for first in range(0, n, batch):
+                    optimizer.zero_grad()
+                    loss = loss_function(network(X[first:first + batch]),
+                                         target[first:first + batch])
+                    loss.backward()
+                    optimizer.step()
+                    total.add_(loss.detach(), alpha=min(batch, n - first))
+            elapsed = time.perf_counter() - start
+        finally:
+            torch.set_num_threads(threads_before)
+        return elapsed, np.array([float(total) / n])
 
 
 # ------------------------------------------------------------------ FANN
@@ -506,10 +548,12 @@ def measure_peers(workload, rounds, target_s, pause_s, peers, directory, progres
                 time.sleep(pause_s)
                 elapsed, _ = run(workload, epochs[name])
                 times[name].append(elapsed)
-        for name, _ in sides:
+        for name, run in sides:
             speeds = [epochs[name] / t for t in times[name]]
             result[name] = {"epochs_per_round": epochs[name],
                             "epochs_per_s": statistics.median(speeds), "speeds": speeds}
+            if getattr(run, "threads", None) is not None:  # the threads a peer ran on
+                result[name]["threads"] = run.threads
         # The losses after the same number of epochs on every side (the timed rounds
         # ran different numbers): the fewest any side ran in a round, and at least
         # LOSS_EPOCHS so that the last loss follows updates.
@@ -591,7 +635,7 @@ def format_report(report):
                 continue
             speed = _number(result[side]["epochs_per_s"])
             ratio = result[side].get("fastann_over")
-            text = speed if ratio is None else f"{speed} ({ratio:.2g}x)"
+            text = speed if ratio is None else f"{speed} ({_ratio(ratio)})"
             cells.append(f" {text:>20}")
             losses.append(f" {result[side]['final_loss']:>20.4g}")
         lines.append(f"{result['workload']:<15}" + "".join(cells))
@@ -602,6 +646,12 @@ def format_report(report):
                  "side ran in a timed round: " + ", ".join(
                      f"{r['workload']} {r['loss_epochs']}" for r in report["workloads"])
                  + ") from the same initial weights; FANN: its MSE.")
+    threads = {side: [f"{r['workload']} {r[side]['threads']}" for r in report["workloads"]
+                      if side in r and "threads" in r[side]] for side in sides}
+    lines += [f"{side} threads (as fastann's thread policy picks for the network and the "
+              f"cores free): " + ", ".join(found) for side, found in threads.items() if found]
+    lines.append("fastann: BLAS threads by its policy (_blas_threads); JAX, Keras and "
+                 "scikit-learn: their defaults")
     for result in report["workloads"]:
         for side, note in result["notes"].items():
             lines.append(f"{result['workload']}, {side}: {note}")
@@ -614,6 +664,10 @@ def format_report(report):
 
 def _number(value):
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _ratio(value):
+    return f"{value:,.0f}x" if value >= 10 else f"{value:.2g}x"
 
 
 def speedup_ratios(report):

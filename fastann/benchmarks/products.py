@@ -5,6 +5,7 @@ import time
 import numba
 import numpy as np
 
+from .. import _blas_threads
 from ..kernels._jit import view_2d, view_rows
 from ..kernels.blas import gemm
 from ..kernels.network import N_IN, layer_block, layer_params
@@ -50,7 +51,13 @@ class ProductsRound:
     weights.
 
     Its GFLOP/s are what this BLAS gives the network's shapes, the ceiling to set
-    fastann's rate against (besides the square-matrix peak)."""
+    fastann's rate against (besides the square-matrix peak). The products run on the
+    BLAS threads ``fit`` would choose for this network now (``_blas_threads``): with
+    BLAS' default (every core) on a machine where another process holds a core, one
+    stalled thread held every product up, and this ceiling read 2-15 GFLOP/s against
+    fastann's own 40. The kernel is compiled here, on one batch, so that no round
+    times compilation (it is not cached, see ``peak._numba_gemm``).
+    """
 
     def __init__(self, workload):
         sizes = workload.sizes
@@ -63,12 +70,29 @@ class ProductsRound:
         self.Z = np.zeros(units, dtype)
         self.dZ = np.random.default_rng(0).standard_normal(units).astype(dtype)
         self.dA = np.zeros(self.capacity * self.layout.max_units, dtype)
+        self.blas_threads = None  # the thread limit of the last round
+        self._epoch(workload.X[:self.capacity])  # compiles
+
+    def _epoch(self, X):
+        _products_epoch(self.params, self.grads, self.Z, self.dZ, self.dA, X,
+                        self.layout.table, self.capacity)
 
     def __call__(self, workload, epochs):
-        start = time.perf_counter()
-        for _ in range(epochs):
-            _products_epoch(self.params, self.grads, self.Z, self.dZ, self.dA, workload.X,
-                            self.layout.table, self.capacity)
-        return time.perf_counter() - start, np.zeros(0)
+        with _blas_threads.for_training(workload.sizes, workload.batch_size,
+                                        workload.n_samples):
+            self.blas_threads = _current_blas_threads()
+            start = time.perf_counter()
+            for _ in range(epochs):
+                self._epoch(workload.X)
+            elapsed = time.perf_counter() - start
+        return elapsed, np.zeros(0)
+
+
+def _current_blas_threads():
+    """The thread count of the BLAS the kernels call, or None when it cannot be read."""
+    controller = _blas_threads._blas_controller()
+    if controller is None:
+        return None
+    return min((lib.num_threads for lib in controller.lib_controllers), default=None)
 
 

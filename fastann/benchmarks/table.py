@@ -39,6 +39,8 @@ def run(settings, names=NAMES, compile_times=True, progress=print):
                        if name == "mnist_shape" else [])
         result = measure(workload, settings.rounds, settings.target_s, with_reference,
                          extra_sides)
+        for side, products in extra_sides:
+            result[side]["blas_threads"] = products.blas_threads
         report["workloads"].append(result)
         if name == "mnist_shape":
             progress("mnist_shape: 1 thread against all threads ...")
@@ -46,8 +48,10 @@ def run(settings, names=NAMES, compile_times=True, progress=print):
                       for side in ("fastann", "reference") if side in result}
             report["threads"] = measure_threads(workload, settings.thread_rounds, epochs,
                                                 with_reference)
+            # every row even in --quick (the target is set for the whole data; one
+            # epoch is seconds), unless --rows caps them
             progress("mnist_shape: peak RSS in a fresh process ...")
-            report["memory"] = rss_probe(name, settings.rows_of(name))
+            report["memory"] = rss_probe(name, settings.rows)
     report["machine"] = machine_info()  # after the workloads, so the BLAS is loaded
     # The peak again: if it moved, something else shared the machine during the run.
     report["gemm_peak_end"] = gemm_peak(settings.peak_sizes[:1], settings.peak_repeats)
@@ -138,8 +142,10 @@ def _format_mnist(result, peak, settings):
         best = result["flops_per_epoch"] * max(result["products"]["speeds"]) / 1e9
         text += (f". Its matrix products alone (the same gemm calls, nothing else), best "
                  f"round: {best:.1f} GFLOP/s = {100 * best / peak['numpy_gflops']:.0f} % of "
-                 f"the peak (median {result['products']['gflops']:.1f}), the ceiling for these "
-                 f"products on this BLAS; fastann's median is "
+                 f"the peak (median {result['products']['gflops']:.1f}, on "
+                 f"{result['products'].get('blas_threads') or '?'} BLAS thread(s) as fit "
+                 f"chooses them), the ceiling for these products on this BLAS; fastann's "
+                 f"median is "
                  f"{100 * result['fastann']['gflops'] / best:.0f} % of it")
     return text
 
