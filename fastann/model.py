@@ -322,7 +322,8 @@ class Model:
         loss_weights : None
             Only None (models have one output and one loss).
         weighted_metrics : None
-            Only None or []: ``metrics`` already weigh each row by ``sample_weight``.
+            Only None or []: metrics are computed unweighted (``sample_weight`` and
+            ``class_weight`` weigh the loss only), as Keras' ``metrics``.
         run_eagerly : False
             fastann always runs its compiled kernels; True is refused.
         steps_per_execution, jit_compile, auto_scale_loss
@@ -334,7 +335,9 @@ class Model:
             raise NotSupportedError("loss_weights (models have one output and one loss)")
         if weighted_metrics not in (None, [], ()):
             raise NotSupportedError(
-                "weighted_metrics", "metrics= already weigh each row by sample_weight")
+                "weighted_metrics",
+                "metrics= are computed unweighted, as Keras' metrics=; sample_weight weighs "
+                "the loss only")
         if run_eagerly not in (False, None, 0):
             raise NotSupportedError("run_eagerly=True",
                                     "fastann always runs its compiled kernels")

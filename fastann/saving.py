@@ -482,7 +482,7 @@ def _build(config, layers):
     _require_keys("compile", compiled, _COMPILE_KEYS, {"loss_options"})
     metrics = compiled["metrics"]
     if not isinstance(metrics, list) or not all(isinstance(m, (str, dict)) for m in metrics):
-        raise _Invalid(f"compile.metrics must be a list of metric names and metric configs; "
+        raise _Invalid(f"compile.metrics must be a list of names and metric configs; "
                        f"got {metrics!r}")
     if not isinstance(compiled["loss"], str):
         raise _Invalid(f"compile.loss must be a name; got {compiled['loss']!r}")
