@@ -260,10 +260,7 @@ def resolve(metric, loss, n_out):
             kind = loss.accuracy or ("binary" if n_out == 1 else "categorical")
             code = codes.BINARY_ACCURACY if kind == "binary" else codes.CATEGORICAL_ACCURACY
         return Resolved(metric, code, None)
-    if isinstance(metric, str):  # a Keras class name spelled in snake case
-        name, metric = metric, get(metric)
-        return Resolved(name, metric.code, metric)
-    metric = get(metric)
+    metric = get(metric)  # an object, or a class's name ("auc", "AUC"): its own name
     return Resolved(metric.name, metric.code, metric)
 
 

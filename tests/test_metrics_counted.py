@@ -313,3 +313,27 @@ def test_a_model_with_only_row_metrics_runs_without_metric_state():
     model = binary_model("float32", ["accuracy", fm.Precision()])
     settings, thresholds, counts = model._metric_state
     assert counts.shape == (kernels.N_CONFUSION,) and thresholds.dtype == np.float32
+
+
+def test_evaluate_over_several_blocks_is_one_phase_and_calls_do_not_share_counts():
+    """2,500 rows are three inference blocks: the counts run across them; evaluations
+    from several threads at once each keep counts of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+    X, y = binary_data(2500, seed=5)
+    model = binary_model("float32", binary_metrics())
+    model.fit(X, y, batch_size=64, epochs=1, verbose=0)
+    result = model.evaluate(X, y, verbose=0, return_dict=True)
+    check_binary(result, y, model.predict(X, verbose=0), "float32")
+    halves = [(X[:1200], y[:1200]), (X[1200:], y[1200:])] * 4
+    expected = [model.evaluate(a, b, verbose=0) for a, b in halves]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda ab: model.evaluate(*ab, verbose=0), halves))
+    assert together == expected
+
+
+def test_one_metric_object_or_name_is_accepted_as_keras_accepts_it():
+    model = binary_model("float32", fm.AUC(name="area"))
+    assert model.metrics_names == ["area"]
+    model = binary_model("float32", "AUC")
+    assert model.metrics_names == ["auc"]
+    assert model.get_compile_config()["metrics"] == [fm.serialize(fm.AUC())]
