@@ -738,7 +738,7 @@ class Model:
         settings, thresholds, _ = self._metric_state
         finished = np.zeros(len(self._metric_codes), self.dtype)
         metric_kernels.finish_metrics(finished, self._metric_codes,
-                                      (settings, thresholds, counts.astype(self.dtype)),
+                                      (settings, thresholds, counts),
                                       self.dtype.type(1))
         counted = np.isin(self._metric_codes, list(metric_kernels.COUNTED))
         values[counted] = finished[counted]

@@ -337,3 +337,19 @@ def test_one_metric_object_or_name_is_accepted_as_keras_accepts_it():
     model = binary_model("float32", "AUC")
     assert model.metrics_names == ["auc"]
     assert model.get_compile_config()["metrics"] == [fm.serialize(fm.AUC())]
+
+
+def test_auc_on_a_regression_head_clips_and_casts_as_keras():
+    """Keras refuses no head: predictions outside [0, 1] are clipped, labels other than
+    0 count as positive. fastann does the same."""
+    generator = np.random.default_rng(6)
+    X = generator.normal(size=(70, 3))
+    y = np.round(X[:, 0] + generator.normal(size=70), 1)  # many zeros, negatives, > 1
+    model = fa.Sequential([fa.Input(shape=(3,)), fa.layers.Dense(1)], seed=0)
+    model.compile(optimizer="sgd", loss="mse", metrics=["auc", "precision"])
+    outputs = model.predict(X, verbose=0)
+    assert outputs.min() < 0 and outputs.max() > 1
+    result = model.evaluate(X, y, verbose=0, return_dict=True)
+    for name, metric in (("auc", keras.metrics.AUC()), ("precision", keras.metrics.Precision())):
+        metric.update_state(y.reshape(-1, 1), outputs)
+        assert result[name] == pytest.approx(float(metric.result()), abs=1e-6), name
