@@ -28,6 +28,7 @@ METRICS = {
     "acc": None,
 }
 
+NEG_INF = -1e10  # Keras' metrics_utils.NEG_INF: the threshold of a top-k precision/recall
 Resolved = namedtuple("Resolved", "name code metric")
 """A compiled metric: its logs key, kernel code and metric object (None for a name)."""
 
@@ -36,15 +37,19 @@ class Metric(Configured):
     """A Keras metric object the kernels compute; ``name`` is its key in the logs."""
 
     code = None
+    threshold = 0.0  # the kernels' decision threshold (precision, recall)
 
     def settings(self):
-        """(size, curve, summation, from_logits, threshold): this metric's row of the
-        kernels' settings (see ``kernels/metrics.py``)."""
-        return 0, 0, 0, 0, 0.0
+        """{column: value}: this metric's entries in its row of the kernels' settings
+        (see ``kernels/metrics.py``); the others are 0."""
+        return {}
 
     def n_counts(self):
         """How many counts the metric keeps in the state buffer."""
         return 0
+
+    def check_head(self, n_out):
+        """Refuse settings the model's ``n_out`` outputs cannot meet (at compile)."""
 
 
 def _name(name, default):
@@ -136,29 +141,51 @@ class AUC(Metric):
         self.from_logits = bool(from_logits)
 
     def settings(self):
-        return (self.num_thresholds, self._curve, self._summation, int(self.from_logits),
-                0.0)
+        return {codes.SIZE: self.num_thresholds, codes.CURVE: self._curve,
+                codes.SUMMATION: self._summation, codes.FROM_LOGITS: int(self.from_logits)}
 
     def n_counts(self):
         return codes.auc_counts(self.num_thresholds)
 
 
+def _optional_index(argument, value, least):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{argument} must be None or an int >= {least}; got "
+                        f"{type(value).__name__} {value!r}")
+    if value < least:
+        raise ValueError(f"{argument} must be None or an int >= {least}; got {value}")
+    return int(value)
+
+
 class _Confusion(Metric):
-    """Keras' precision or recall at one threshold (predicted positive above it)."""
+    """Keras' precision or recall at one threshold (predicted positive above it),
+    optionally of one output (``class_id``) and of each row's ``top_k`` outputs."""
 
     _fields = ("thresholds", "top_k", "class_id", "name", "dtype")
     _default_name = None
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        self._threshold = _threshold(thresholds)
-        _unsupported(top_k=(top_k, None), class_id=(class_id, None))
+        self.top_k = _optional_index("top_k", top_k, 1)
+        self.class_id = _optional_index("class_id", class_id, 0)
+        # Keras: with top_k and no threshold, every top-k output is a positive prediction
+        self.threshold = (NEG_INF if thresholds is None and top_k is not None
+                          else _threshold(thresholds))
+        self.thresholds = thresholds if thresholds is None else _threshold(thresholds)
         self.dtype = _float_dtype(dtype)
-        self.thresholds = thresholds if thresholds is None else self._threshold
-        self.top_k = self.class_id = None
         self.name = _name(name, self._default_name)
 
     def settings(self):
-        return 0, 0, 0, 0, self._threshold
+        return {codes.SIZE: self.top_k or 0,
+                codes.CLASS_ID: -1 if self.class_id is None else self.class_id}
+
+    def check_head(self, n_out):
+        for argument, value in (("top_k", self.top_k), ("class_id", self.class_id)):
+            limit = n_out if argument == "top_k" else n_out - 1
+            if value is not None and value > limit:
+                raise ValueError(f"{type(self).__name__}'s {argument} must be at most "
+                                 f"{limit} for a model of {n_out} outputs; got {value}")
 
     def n_counts(self):
         return codes.N_CONFUSION
@@ -196,7 +223,7 @@ class TopKCategoricalAccuracy(Metric):
         self.name = _name(name, self._default_name)
 
     def settings(self):
-        return self.k, 0, 0, 0, 0.0
+        return {codes.SIZE: self.k}
 
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
@@ -261,6 +288,7 @@ def resolve(metric, loss, n_out):
             code = codes.BINARY_ACCURACY if kind == "binary" else codes.CATEGORICAL_ACCURACY
         return Resolved(metric, code, None)
     metric = get(metric)  # an object, or a class's name ("auc", "AUC"): its own name
+    metric.check_head(n_out)
     return Resolved(metric.name, metric.code, metric)
 
 
@@ -276,9 +304,10 @@ def plan(resolved, dtype):
     for m, item in enumerate(resolved):
         if item.metric is None:
             continue
-        size, curve, summation, from_logits, threshold = item.metric.settings()
-        settings[m] = offset, size, curve, summation, from_logits
-        thresholds[m] = threshold
+        settings[m, codes.OFFSET] = offset
+        for column, value in item.metric.settings().items():
+            settings[m, column] = value
+        thresholds[m] = item.metric.threshold
         offset += item.metric.n_counts()
     return settings, thresholds, np.zeros(offset, dtype)
 

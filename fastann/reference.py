@@ -847,23 +847,30 @@ def auc(Y, A, num_thresholds=200, curve="ROC", summation_method="interpolation",
     return float(((x[:-1] - x[1:]) * heights).sum())
 
 
-def _confusion(Y, A, threshold):
+def _confusion(Y, A, threshold, top_k=None, class_id=None):
     A = np.asarray(A)
     predicted = A > A.dtype.type(threshold)
+    if top_k is not None:  # each row's top_k outputs, ties to the lower index
+        top = np.zeros(A.shape, bool)
+        np.put_along_axis(top, np.argsort(-A, axis=1, kind="stable")[:, :top_k], True, 1)
+        predicted &= top
     actual = np.asarray(Y) != 0
+    if class_id is not None:
+        predicted, actual = predicted[:, class_id], actual[:, class_id]
     count = lambda mask: A.dtype.type(mask.sum())  # noqa: E731
     return count(predicted & actual), count(predicted & ~actual), count(~predicted & actual)
 
 
-def precision(Y, A, threshold=0.5):
-    """Keras' Precision: predicted positive when A > threshold, actual when Y != 0."""
-    tp, fp, _ = _confusion(Y, A, threshold)
+def precision(Y, A, threshold=0.5, top_k=None, class_id=None):
+    """Keras' Precision: predicted positive when A > threshold (and among the row's
+    top_k), actual when Y != 0; over output ``class_id`` only when given."""
+    tp, fp, _ = _confusion(Y, A, threshold, top_k, class_id)
     return float(tp / (tp + fp)) if tp + fp else 0.0
 
 
-def recall(Y, A, threshold=0.5):
+def recall(Y, A, threshold=0.5, top_k=None, class_id=None):
     """Keras' Recall, with precision's conventions."""
-    tp, _, fn = _confusion(Y, A, threshold)
+    tp, _, fn = _confusion(Y, A, threshold, top_k, class_id)
     return float(tp / (tp + fn)) if tp + fn else 0.0
 
 

@@ -37,6 +37,7 @@ SCRIPT = textwrap.dedent("""
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=[
         "accuracy", "auc", fa.metrics.AUC(curve="PR", from_logits=True, name="pr"),
         fa.metrics.AUC(7, summation_method="minoring", name="low"), "precision", "recall",
+        fa.metrics.Precision(top_k=2, class_id=1, name="p2"),
         "top_k_categorical_accuracy"])
     labels = runs[1][3]
     model.fit(X, labels, epochs=2, batch_size=16, verbose=0, validation_split=0.25)

@@ -50,7 +50,17 @@ CASES = {
     "recall_0.7": (lambda: fm.Recall(thresholds=[0.7]),
                    lambda d: keras.metrics.Recall(thresholds=0.7, dtype=d),
                    lambda Y, A: reference.recall(Y, A, 0.7)),
-    "top_k": (lambda: fm.TopKCategoricalAccuracy(), 
+    "precision_top_2": (lambda: fm.Precision(top_k=2),
+                        lambda d: keras.metrics.Precision(top_k=2, dtype=d),
+                        lambda Y, A: reference.precision(Y, A, -1e10, top_k=2)),
+    "recall_top_1_class_1": (lambda: fm.Recall(thresholds=0.2, top_k=1, class_id=1),
+                             lambda d: keras.metrics.Recall(0.2, top_k=1, class_id=1,
+                                                            dtype=d),
+                             lambda Y, A: reference.recall(Y, A, 0.2, top_k=1, class_id=1)),
+    "precision_class_0": (lambda: fm.Precision(class_id=0),
+                          lambda d: keras.metrics.Precision(class_id=0, dtype=d),
+                          lambda Y, A: reference.precision(Y, A, class_id=0)),
+    "top_k": (lambda: fm.TopKCategoricalAccuracy(),
               lambda d: keras.metrics.TopKCategoricalAccuracy(dtype=d),
               lambda Y, A: reference.top_k_categorical_accuracy(Y, A)),
     "top_2": (lambda: fm.TopKCategoricalAccuracy(k=2),
@@ -84,7 +94,7 @@ def kernel_value(metric, Y, A, batch):
 def predictions(kind, dtype, generator):
     """(Y, A) with ties: outputs exactly on AUC's thresholds, on 0, 0.5 and 1."""
     n = 150
-    if kind.startswith("top"):
+    if kind.startswith("top") or "top_" in kind:
         A = generator.normal(size=(n, 7)).astype(dtype)
         A[:20, 1] = A[:20, 3]  # ties with the label's output
         A[20:30] = 0.25
@@ -289,8 +299,13 @@ def test_bad_metrics_are_refused_and_leave_the_model_as_it_was(metrics, error, m
     (lambda: fm.Recall(thresholds=float("nan")), ValueError, "thresholds must be in"),
     (lambda: fm.Recall(thresholds="0.5"), TypeError, "thresholds must be a float"),
     (lambda: fm.Precision(thresholds=[0.3, 0.5]), ValueError, "several thresholds"),
-    (lambda: fm.Precision(top_k=2), ValueError, "does not support top_k=2"),
-    (lambda: fm.Recall(class_id=1), ValueError, "does not support class_id=1"),
+    (lambda: fm.Precision(top_k=0), ValueError, "top_k must be None or an int >= 1; got 0"),
+    (lambda: fm.Recall(class_id=-1), ValueError, "class_id must be None or an int >= 0"),
+    (lambda: fm.Recall(class_id=1.0), TypeError, "class_id must be None or an int"),
+    (lambda: binary_model("float32", [fm.Recall(class_id=1)]), ValueError,
+     "Recall's class_id must be at most 0 for a model of 1 outputs; got 1"),
+    (lambda: binary_model("float32", [fm.Precision(top_k=2)]), ValueError,
+     "Precision's top_k must be at most 1"),
     (lambda: fm.TopKCategoricalAccuracy(k=0), ValueError, "k must be an int >= 1; got 0"),
     (lambda: fm.TopKCategoricalAccuracy(k=2.5), TypeError, "k must be an int"),
     (lambda: fm.AUC(num_thresholds=1), ValueError, "num_thresholds must be an int > 1"),

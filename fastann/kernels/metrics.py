@@ -11,7 +11,8 @@ and compute their value from those counts at the end, as Keras' ``result()`` doe
 train.py), else ``(settings, thresholds, counts)``:
 
 - settings (n_metrics, N_SETTINGS) int64: per metric its offset in ``counts``, its
-  size (AUC's threshold count, top-k's k), curve, summation method and from_logits;
+  size (AUC's threshold count, top-k's k, precision's and recall's top_k or 0), AUC's
+  curve, summation method and from_logits, precision's and recall's class_id (or -1);
 - thresholds (n_metrics,): the decision threshold of precision and recall;
 - counts (n_counts,): the counts, zeroed at the start of every phase.
 """
@@ -27,8 +28,8 @@ AUC, PRECISION, RECALL, TOP_K_CATEGORICAL_ACCURACY = range(5, 9)
 COUNTED = frozenset({AUC, PRECISION, RECALL})  # valued from counts, not a mean of rows
 NEEDS_STATE = COUNTED | {TOP_K_CATEGORICAL_ACCURACY}
 
-OFFSET, SIZE, CURVE, SUMMATION, FROM_LOGITS = range(5)  # columns of ``settings``
-N_SETTINGS = 5
+OFFSET, SIZE, CURVE, SUMMATION, FROM_LOGITS, CLASS_ID = range(6)  # columns of ``settings``
+N_SETTINGS = 6
 ROC, PR = range(2)
 INTERPOLATION, MINORING, MAJORING = range(3)
 TRUE_POSITIVES, FALSE_POSITIVES, FALSE_NEGATIVES = range(3)  # precision's, recall's counts
@@ -124,7 +125,7 @@ def accumulate_metrics(totals, A, Y, codes, state):
                                A, Y, settings[SIZE], settings[FROM_LOGITS] != 0)
             elif code == PRECISION or code == RECALL:
                 accumulate_confusion(view_1d(state[2], settings[OFFSET], N_CONFUSION), A, Y,
-                                     state[1][m])
+                                     state[1][m], settings[SIZE], settings[CLASS_ID])
         totals[m] += total
 
 
@@ -152,14 +153,18 @@ def top_k_hits(A, Y, k):
 
 
 @kernel
-def accumulate_confusion(counts, A, Y, threshold):
-    """Add the true positives, false positives and false negatives of every output of
-    A, Y (rows, n_out) to counts (3,): predicted positive when A > threshold, actually
-    positive when Y != 0 (Keras' precision and recall)."""
+def accumulate_confusion(counts, A, Y, threshold, top_k, class_id):
+    """Add the true positives, false positives and false negatives of the outputs of
+    A, Y (rows, n_out) to counts (3,): predicted positive when A > threshold (and, when
+    top_k > 0, among the row's top_k), actually positive when Y != 0 (Keras' precision
+    and recall). Every output, or only output ``class_id`` when it is >= 0."""
     one = like(1, counts)
+    first, stop = (class_id, class_id + 1) if class_id >= 0 else (0, A.shape[1])
     for r in range(A.shape[0]):
-        for j in range(A.shape[1]):
+        for j in range(first, stop):
             predicted = A[r, j] > threshold
+            if predicted and top_k > 0:
+                predicted = in_top_k(A, r, j, top_k)
             actual = Y[r, j] != like(0, Y)
             if predicted and actual:
                 counts[TRUE_POSITIVES] += one
@@ -167,6 +172,17 @@ def accumulate_confusion(counts, A, Y, threshold):
                 counts[FALSE_POSITIVES] += one
             elif actual:
                 counts[FALSE_NEGATIVES] += one
+
+
+@kernel
+def in_top_k(A, r, j, k):
+    """Is A[r, j] among the k largest of row r? Ties go to the lower index (Keras' top_k
+    filter keeps exactly k outputs, as ``ops.top_k`` orders them)."""
+    ahead = 0
+    for i in range(A.shape[1]):
+        if A[r, i] > A[r, j] or (A[r, i] == A[r, j] and i < j):
+            ahead += 1
+    return ahead < k
 
 
 @kernel
