@@ -1,6 +1,17 @@
-"""The metric table: name → kernel code. ``accuracy`` resolves by loss and output size,
-as in Keras."""
-from ._options import lookup
+"""Metrics: names and Keras metric objects → the kernels' codes and metric state.
+
+Names resolve through ``METRICS`` (``accuracy`` by loss and output size, as in Keras)
+or ``CLASSES``. ``AUC``, ``Precision``, ``Recall``, ``TopKCategoricalAccuracy`` and
+``SparseTopKCategoricalAccuracy`` are Keras 3's objects, with Keras' arguments and
+``get_config``; the kernels compute them over the whole phase (see
+``fastann/kernels/metrics.py``). ``plan`` builds the preallocated state they need.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from ._errors import NotSupportedError
+from ._options import Configured, lookup
 from .kernels import metrics as codes
 
 METRICS = {
@@ -17,11 +28,294 @@ METRICS = {
     "acc": None,
 }
 
+NEG_INF = -1e10  # Keras' metrics_utils.NEG_INF: the threshold of a top-k precision/recall
+Resolved = namedtuple("Resolved", "name code metric")
+"""A compiled metric: its logs key, kernel code and metric object (None for a name)."""
 
-def resolve(name, loss, n_out):
-    """Kernel code of metric ``name`` for a model trained with ``loss`` and ``n_out`` outputs."""
-    code = lookup(METRICS, name, "metric")
-    if code is not None:
-        return code
-    kind = loss.accuracy or ("binary" if n_out == 1 else "categorical")
-    return codes.BINARY_ACCURACY if kind == "binary" else codes.CATEGORICAL_ACCURACY
+
+class Metric(Configured):
+    """A Keras metric object the kernels compute; ``name`` is its key in the logs."""
+
+    code = None
+    threshold = 0.0  # the kernels' decision threshold (precision, recall)
+
+    def settings(self):
+        """{column: value}: this metric's entries in its row of the kernels' settings
+        (see ``kernels/metrics.py``); the others are 0."""
+        return {}
+
+    def n_counts(self):
+        """How many counts the metric keeps in the state buffer."""
+        return 0
+
+    def check_head(self, n_out):
+        """Refuse settings the model's ``n_out`` outputs cannot meet (at compile)."""
+
+
+def _name(name, default):
+    if name is None:
+        return default
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str or None; got {name!r}")
+    return name
+
+
+def _float_dtype(dtype):
+    """Keras' metric ``dtype``: None or a float dtype, kept for the config only (the
+    kernels compute every metric in the model's dtype)."""
+    if dtype is None:
+        return None
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise ValueError(f"dtype must be None or a float dtype such as 'float32'; got "
+                         f"{dtype!r}")
+    return np.dtype(dtype).name
+
+
+def _unsupported(**options):
+    """Refuse the Keras arguments fastann does not implement, when given."""
+    for argument, (value, default) in options.items():
+        if value != default:
+            raise NotSupportedError(f"{argument}={value!r}",
+                                    f"leave it at its default, {default!r}")
+
+
+def _threshold(thresholds):
+    """Keras' ``thresholds`` of Precision/Recall: None (0.5) or one value in [0, 1]."""
+    if thresholds is None:
+        return 0.5
+    if isinstance(thresholds, (list, tuple)):
+        if len(thresholds) != 1:
+            raise NotSupportedError(
+                f"several thresholds ({list(thresholds)!r})",
+                "a metric gives one value per epoch: pass one float threshold")
+        thresholds = thresholds[0]
+    if isinstance(thresholds, bool) or not isinstance(thresholds, (int, float, np.number)):
+        raise TypeError(f"thresholds must be a float in [0, 1] or None; got "
+                        f"{type(thresholds).__name__} {thresholds!r}")
+    if not 0 <= float(thresholds) <= 1:  # NaN fails too
+        raise ValueError(f"thresholds must be in [0, 1]; got {thresholds!r}")
+    return float(thresholds)
+
+
+class AUC(Metric):
+    """Keras' ``AUC``: the area under the ROC or precision-recall curve over
+    ``num_thresholds`` evenly spaced thresholds, from counts over the whole phase.
+    Every output counts as one prediction (Keras' ``multi_label=False``)."""
+
+    code = codes.AUC
+    _fields = ("num_thresholds", "curve", "summation_method", "name", "dtype", "thresholds",
+               "multi_label", "num_labels", "label_weights", "from_logits")
+    _CURVES = {"roc": codes.ROC, "pr": codes.PR}
+    _SUMMATIONS = {"interpolation": codes.INTERPOLATION, "minoring": codes.MINORING,
+                   "majoring": codes.MAJORING}
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
+                 label_weights=None, from_logits=False):
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds,
+                                                               (int, np.integer)):
+            raise TypeError(f"num_thresholds must be an int > 1; got "
+                            f"{type(num_thresholds).__name__} {num_thresholds!r}")
+        if num_thresholds <= 1:
+            raise ValueError(f"num_thresholds must be an int > 1; got {num_thresholds}")
+        if isinstance(curve, str) and curve.lower() == "prgain":
+            raise NotSupportedError("curve='PRGAIN'", "use 'ROC' or 'PR'")
+        self._curve = lookup(self._CURVES, curve, "AUC curve")
+        self._summation = lookup(self._SUMMATIONS, summation_method, "AUC summation_method")
+        if not isinstance(from_logits, (bool, np.bool_)):
+            raise TypeError(f"from_logits must be True or False; got {from_logits!r}")
+        dtype = _float_dtype(dtype)
+        _unsupported(thresholds=(thresholds, None), multi_label=(multi_label, False),
+                     num_labels=(num_labels, None), label_weights=(label_weights, None))
+        self.num_thresholds = int(num_thresholds)
+        self.curve = curve.upper()
+        self.summation_method = summation_method.lower()
+        self.name = _name(name, "auc")
+        self.dtype = dtype
+        self.thresholds = self.num_labels = self.label_weights = None
+        self.multi_label = False
+        self.from_logits = bool(from_logits)
+
+    def settings(self):
+        return {codes.SIZE: self.num_thresholds, codes.CURVE: self._curve,
+                codes.SUMMATION: self._summation, codes.FROM_LOGITS: int(self.from_logits)}
+
+    def n_counts(self):
+        return codes.auc_counts(self.num_thresholds)
+
+
+def _optional_index(argument, value, least):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{argument} must be None or an int >= {least}; got "
+                        f"{type(value).__name__} {value!r}")
+    if value < least:
+        raise ValueError(f"{argument} must be None or an int >= {least}; got {value}")
+    return int(value)
+
+
+class _Confusion(Metric):
+    """Keras' precision or recall at one threshold (predicted positive above it),
+    optionally of one output (``class_id``) and of each row's ``top_k`` outputs."""
+
+    _fields = ("thresholds", "top_k", "class_id", "name", "dtype")
+    _default_name = None
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        self.top_k = _optional_index("top_k", top_k, 1)
+        self.class_id = _optional_index("class_id", class_id, 0)
+        # Keras: with top_k and no threshold, every top-k output is a positive prediction
+        self.threshold = (NEG_INF if thresholds is None and top_k is not None
+                          else _threshold(thresholds))
+        self.thresholds = thresholds if thresholds is None else _threshold(thresholds)
+        self.dtype = _float_dtype(dtype)
+        self.name = _name(name, self._default_name)
+
+    def settings(self):
+        return {codes.SIZE: self.top_k or 0,
+                codes.CLASS_ID: -1 if self.class_id is None else self.class_id}
+
+    def check_head(self, n_out):
+        for argument, value in (("top_k", self.top_k), ("class_id", self.class_id)):
+            limit = n_out if argument == "top_k" else n_out - 1
+            if value is not None and value > limit:
+                raise ValueError(f"{type(self).__name__}'s {argument} must be at most "
+                                 f"{limit} for a model of {n_out} outputs; got {value}")
+
+    def n_counts(self):
+        return codes.N_CONFUSION
+
+
+class Precision(_Confusion):
+    """Keras' ``Precision``: true positives / predicted positives over the phase."""
+
+    code = codes.PRECISION
+    _default_name = "precision"
+
+
+class Recall(_Confusion):
+    """Keras' ``Recall``: true positives / actual positives over the phase."""
+
+    code = codes.RECALL
+    _default_name = "recall"
+
+
+class TopKCategoricalAccuracy(Metric):
+    """Keras' ``TopKCategoricalAccuracy``: the share of rows whose one-hot label is
+    among the ``k`` highest outputs (ties count as hits, as in Keras)."""
+
+    code = codes.TOP_K_CATEGORICAL_ACCURACY
+    _fields = ("k", "name", "dtype")
+    _default_name = "top_k_categorical_accuracy"
+
+    def __init__(self, k=5, name=None, dtype=None):
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"k must be an int >= 1; got {type(k).__name__} {k!r}")
+        if k < 1:
+            raise ValueError(f"k must be an int >= 1; got {k}")
+        self.dtype = _float_dtype(dtype)
+        self.k = int(k)
+        self.name = _name(name, self._default_name)
+
+    def settings(self):
+        return {codes.SIZE: self.k}
+
+
+class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    """Keras' ``SparseTopKCategoricalAccuracy``, for integer labels (the
+    ``sparse_categorical_crossentropy`` head, whose labels the kernels see one-hot)."""
+
+    _fields = ("k", "name", "dtype", "from_sorted_ids")
+    _default_name = "sparse_top_k_categorical_accuracy"
+
+    def __init__(self, k=5, name=None, dtype=None, from_sorted_ids=False):
+        _unsupported(from_sorted_ids=(from_sorted_ids, False))
+        super().__init__(k, name, dtype)
+        self.from_sorted_ids = False
+
+
+CLASSES = {"auc": AUC, "precision": Precision, "recall": Recall,
+           "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+           "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in CLASSES.values()}
+NAMES = sorted(set(METRICS) | set(CLASSES))
+
+
+def _lookup_name(name):
+    """The table entry of a metric name, or an error listing every valid name."""
+    return lookup({**METRICS, **CLASSES}, name, "metric")
+
+
+def get(identifier):
+    """A metric name (str), a metric object, or a metric object's ``serialize`` form."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, dict):
+        class_name = identifier.get("class_name")
+        if class_name not in _BY_CLASS_NAME or not isinstance(identifier.get("config"), dict):
+            raise ValueError(f"a metric config must be {{'class_name': one of "
+                             f"{sorted(_BY_CLASS_NAME)}, 'config': {{...}}}}; got "
+                             f"{identifier!r}")
+        return _BY_CLASS_NAME[class_name].from_config(identifier["config"])
+    if isinstance(identifier, str) and identifier.lower() in CLASSES:
+        return CLASSES[identifier.lower()]()
+    if isinstance(identifier, str):
+        _lookup_name(identifier)
+        return identifier
+    raise TypeError(f"a metric must be a name, a fastann.metrics object or its config; got "
+                    f"{type(identifier).__name__} {identifier!r}")
+
+
+def serialize(metric):
+    """What ``get`` rebuilds ``metric`` from: a name stays a name, an object becomes
+    ``{"class_name", "config"}`` (JSON-ready, saved with the model)."""
+    if isinstance(metric, Metric):
+        return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return metric
+
+
+def resolve(metric, loss, n_out):
+    """The ``Resolved`` metric for a model trained with ``loss`` and ``n_out`` outputs."""
+    if isinstance(metric, str) and metric.lower() not in CLASSES:
+        code = _lookup_name(metric)
+        if code is None:
+            kind = loss.accuracy or ("binary" if n_out == 1 else "categorical")
+            code = codes.BINARY_ACCURACY if kind == "binary" else codes.CATEGORICAL_ACCURACY
+        return Resolved(metric, code, None)
+    metric = get(metric)  # an object, or a class's name ("auc", "AUC"): its own name
+    metric.check_head(n_out)
+    return Resolved(metric.name, metric.code, metric)
+
+
+def plan(resolved, dtype):
+    """The kernels' ``metric_state`` for the resolved metrics: None when none needs one
+    (the training loop then compiles without them), else (settings (n_metrics,
+    N_SETTINGS) int64, thresholds (n_metrics,), counts (n_counts,)) in ``dtype``."""
+    if not any(r.code in codes.NEEDS_STATE for r in resolved):
+        return None
+    settings = np.zeros((len(resolved), codes.N_SETTINGS), np.int64)
+    thresholds = np.zeros(len(resolved), dtype)
+    offset = 0
+    for m, item in enumerate(resolved):
+        if item.metric is None:
+            continue
+        settings[m, codes.OFFSET] = offset
+        for column, value in item.metric.settings().items():
+            settings[m, column] = value
+        thresholds[m] = item.metric.threshold
+        offset += item.metric.n_counts()
+    return settings, thresholds, np.zeros(offset, dtype)
+
+
+def fresh_counts(state):
+    """``state`` with counts of its own (for a call that may run beside another)."""
+    return None if state is None else (state[0], state[1], np.zeros_like(state[2]))
+
+
+__all__ = ["AUC", "Precision", "Recall", "TopKCategoricalAccuracy",
+           "SparseTopKCategoricalAccuracy", "Metric", "get", "serialize"]

@@ -22,6 +22,7 @@ from ._errors import NotSupportedError
 from ._signals import deferred_interrupt
 from ._threads import ScratchPool, TrainingGuard
 from .callbacks import Callback, EpochLines, History, ProgressLogger, step_line
+from .kernels import metrics as metric_kernels
 from .kernels import train as train_kernels
 from .kernels.optimizers import N_SLOTS
 from .kernels.rng import shuffle_order
@@ -222,6 +223,7 @@ class Model:
         self.loss = self.optimizer = None
         self.metrics_names = []
         self._metric_codes = np.zeros(0, np.int64)
+        self._metric_state = None
         self._compile_config = None
 
     def _build_if_ready(self):
@@ -313,14 +315,19 @@ class Model:
             or ``sparse_categorical_crossentropy`` (softmax output, integer labels).
             Required: fastann has no ``add_loss``. Callables are not supported (the
             kernels compute the loss).
-        metrics : str or list of str, optional
-            ``accuracy``, ``binary_accuracy``, ``categorical_accuracy``, ``mae``, ``mse``.
-            Default: none, as in Keras (``evaluate`` then returns the loss alone).
+        metrics : str, metric object, or a list of them, optional
+            Names: ``accuracy``, ``binary_accuracy``, ``categorical_accuracy``, ``mae``,
+            ``mse``, ``rmse``, ``auc``, ``precision``, ``recall``,
+            ``top_k_categorical_accuracy``, ``sparse_top_k_categorical_accuracy``; objects:
+            ``fastann.metrics.AUC(...)``, ``Precision``, ``Recall``,
+            ``TopKCategoricalAccuracy``, ``SparseTopKCategoricalAccuracy``. Unweighted,
+            as Keras' ``metrics``. Default: none, as in Keras (``evaluate`` then returns
+            the loss alone).
         loss_weights : None
             Only None (models have one output and one loss).
         weighted_metrics : None
-            Only None or []: fastann's metrics are Keras' ``metrics``, computed without
-            ``sample_weight``; weighted metrics are not supported.
+            Only None or []: metrics are computed unweighted (``sample_weight`` and
+            ``class_weight`` weigh the loss only), as Keras' ``metrics``.
         run_eagerly : False
             fastann always runs its compiled kernels; True is refused.
         steps_per_execution, jit_compile, auto_scale_loss
@@ -332,8 +339,9 @@ class Model:
             raise NotSupportedError("loss_weights (models have one output and one loss)")
         if weighted_metrics not in (None, [], ()):
             raise NotSupportedError(
-                "weighted_metrics", "metrics= are computed without sample weights, as "
-                "Keras' metrics= are")
+                "weighted_metrics",
+                "metrics= are computed unweighted, as Keras' metrics=; sample_weight weighs "
+                "the loss only")
         if run_eagerly not in (False, None, 0):
             raise NotSupportedError("run_eagerly=True",
                                     "fastann always runs its compiled kernels")
@@ -358,18 +366,30 @@ class Model:
             metrics = [metrics]
         if isinstance(metrics, dict):
             raise NotSupportedError("a dict of metrics (models have one output)")
+        if isinstance(metrics, metric_table.Metric):
+            metrics = [metrics]
         if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"metrics must be a metric name or a list of metric names; got "
-                            f"{type(metrics).__name__}")
-        names = list(metrics or ())  # Keras: no metrics unless asked for
+            raise TypeError(f"metrics must be a metric name or object or a list of them; "
+                            f"got {type(metrics).__name__}")
+        given = list(metrics or ())  # Keras: no metrics unless asked for
         n_out = layouts.output_units(self._stack, self.input_dim)
-        codes = np.array([_lookup_callable("metric", name,
-                                           lambda m: metric_table.resolve(m, spec, n_out),
-                                           sorted(metric_table.METRICS))
-                          for name in names], np.int64)
+        resolved = [_lookup_callable("metric", metric,
+                                     lambda m: metric_table.resolve(m, spec, n_out),
+                                     metric_table.NAMES)
+                    for metric in given]
+        names = [item.name for item in resolved]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"metrics must have distinct names (they key the logs); "
+                             f"{repeated} come more than once: pass name=... to tell them apart")
+        state = metric_table.plan(resolved, self.dtype)
         self.loss, self.optimizer = spec, optimizer
-        self.metrics_names, self._metric_codes = names, codes
-        self._compile_config = {"loss": spec.name, "metrics": list(names)}
+        self.metrics_names = names
+        self._metric_codes = np.array([item.code for item in resolved], np.int64)
+        self._metric_state = state
+        self._compile_config = {"loss": spec.name, "metrics": [
+            metric_table.serialize(item.name if item.metric is None else item.metric)
+            for item in resolved]}
         self._counters[train_kernels.STEPS] = 0
         if self._opt_state is not None:
             self._opt_state[:] = 0
@@ -668,7 +688,7 @@ class Model:
             workspace.batch_Y, workspace.batch_weight, X, Y, weight, *val,
             self.layout.table, self._slopes, self._extras(workspace), self._regularization,
             self.loss.code, self.loss.hyper_vector(self.dtype), self._metric_codes,
-            self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity, shuffle)
+            self._metric_state, self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity, shuffle)
 
     def _train_by_batches(self, data, capacity, workspace, order, shuffle, lr, logs,
                           callbacks):
@@ -684,6 +704,9 @@ class Model:
         batch_logs = _EpochLogs(1, len(self._metric_codes), self.dtype)
         batch_order = np.zeros(0, np.int64)
         sums = np.zeros(1 + len(self._metric_codes))
+        # the confusion counts add up over the batches: the epoch's value, not a mean
+        state = self._metric_state
+        counts = None if state is None else np.zeros_like(state[2])
         for batch, start in enumerate(range(0, n, capacity)):
             rows = order[start:start + capacity]
             for callback in callbacks:
@@ -698,17 +721,31 @@ class Model:
                 return
             sums += len(rows) * np.concatenate([batch_logs.loss, batch_logs.metrics[0]])
             seen = min(start + capacity, n)
-            running = dict(zip(["loss"] + list(self.metrics_names), (sums / seen).tolist()))
+            means = sums / seen
+            if state is not None:
+                counts += state[2]
+                self._counted_into(means[1:], counts)
+            running = dict(zip(["loss"] + list(self.metrics_names), means.tolist()))
             for callback in callbacks:
                 if callback.on_train_batch_end(batch, running):
                     self.stop_training = True
-        means = sums / n
         logs.loss[0] = means[0]
         logs.metrics[0] = means[1:]
         if data.X_val.shape[0]:
             logs.val_loss[0], logs.val_metrics[0] = self._score(data.X_val, data.Y_val,
                                                                 data.weight_val)
         self._counters[train_kernels.EPOCHS] += 1
+
+    def _counted_into(self, values, counts):
+        """Overwrite the confusion-count metrics' entries of ``values`` (n_metrics,) with
+        their values from ``counts`` (the kernels' formulas)."""
+        settings, thresholds, _ = self._metric_state
+        finished = np.zeros(len(self._metric_codes), self.dtype)
+        metric_kernels.finish_metrics(finished, self._metric_codes,
+                                      (settings, thresholds, counts),
+                                      self.dtype.type(1))
+        counted = np.isin(self._metric_codes, list(metric_kernels.COUNTED))
+        values[counted] = finished[counted]
 
     def _check_finite(self, epoch, callbacks=()):
         """After a kernel call: raise on divergence, or return True (stop training) when
@@ -809,10 +846,10 @@ class Model:
         """(loss, metric means (n_metrics,)) over checked arrays."""
         means = np.zeros(len(self._metric_codes), self.dtype)
         loss = self._infer(np.empty((0, Y.shape[1]), self.dtype), X, Y, weight, means,
-                           self._metric_codes)
+                           self._metric_codes, metric_table.fresh_counts(self._metric_state))
         return loss, means
 
-    def _infer(self, out, X, Y, weight, metric_means, metric_codes):
+    def _infer(self, out, X, Y, weight, metric_means, metric_codes, metric_state=None):
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
         loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
@@ -826,7 +863,7 @@ class Model:
                 out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
                 self._params, self.layout.table, self._slopes, self._extras(workspace),
                 self._regularization, workspace.capacity, loss_code, loss_hyper,
-                metric_codes)
+                metric_codes, metric_state)
 
     def _extras(self, workspace):
         """The kernels' ``extras``: None for a plain Dense stack (``layout.kernel_extras``)."""

@@ -803,6 +803,87 @@ def clip(grads, clipvalue=None, global_clipnorm=None):
     return grads
 
 
+# --------------------------------------------------------------------- metrics
+# Keras 3's confusion-count metrics and top-k accuracy over a whole set of outputs A and
+# targets Y (n_samples, n_out), every output one prediction, computed in A's dtype.
+def _divide_no_nan(numerator, denominator):
+    safe = np.where(denominator == 0, 1, denominator)
+    return np.where(denominator == 0, 0, numerator / safe).astype(numerator.dtype)
+
+
+def auc(Y, A, num_thresholds=200, curve="ROC", summation_method="interpolation",
+        from_logits=False):
+    """Keras' AUC with its evenly spaced thresholds: a prediction p in [0, 1] (clipped)
+    is above threshold i when max(ceil(p * (n - 1)) - 1, 0) >= i."""
+    A = np.asarray(A)
+    p = sigmoid(A) if from_logits else A
+    p = np.clip(p, 0, 1).ravel()
+    actual = (np.asarray(Y) != 0).ravel()
+    n = num_thresholds
+    bucket = np.maximum(np.ceil(p * A.dtype.type(n - 1)) - 1, 0).astype(np.int64)
+    above = bucket[None, :] >= np.arange(n)[:, None]  # (n_thresholds, n_predictions)
+    tp = (above & actual).sum(axis=1).astype(A.dtype)
+    fp = (above & ~actual).sum(axis=1).astype(A.dtype)
+    fn = actual.sum().astype(A.dtype) - tp
+    tn = (~actual).sum().astype(A.dtype) - fp
+    if curve.upper() == "PR" and summation_method == "interpolation":
+        dtp = tp[:-1] - tp[1:]
+        positive = tp + fp
+        slope = _divide_no_nan(dtp, np.maximum(positive[:-1] - positive[1:], 0))
+        intercept = tp[1:] - slope * positive[1:]
+        both = (positive[:-1] > 0) & (positive[1:] > 0)
+        ratio = np.where(both, _divide_no_nan(positive[:-1], np.maximum(positive[1:], 0)),
+                         A.dtype.type(1))
+        return float(_divide_no_nan(slope * (dtp + intercept * np.log(ratio)),
+                                    np.maximum(tp[1:] + fn[1:], 0)).sum())
+    recall_values = _divide_no_nan(tp, tp + fn)
+    if curve.upper() == "ROC":
+        x, y = _divide_no_nan(fp, fp + tn), recall_values
+    else:
+        x, y = recall_values, _divide_no_nan(tp, tp + fp)
+    heights = {"interpolation": (y[:-1] + y[1:]) / A.dtype.type(2),
+               "minoring": np.minimum(y[:-1], y[1:]),
+               "majoring": np.maximum(y[:-1], y[1:])}[summation_method]
+    return float(((x[:-1] - x[1:]) * heights).sum())
+
+
+def _confusion(Y, A, threshold, top_k=None, class_id=None):
+    A = np.asarray(A)
+    predicted = A > A.dtype.type(threshold)
+    if top_k is not None:  # each row's top_k outputs, ties to the lower index
+        top = np.zeros(A.shape, bool)
+        np.put_along_axis(top, np.argsort(-A, axis=1, kind="stable")[:, :top_k], True, 1)
+        predicted &= top
+    actual = np.asarray(Y) != 0
+    if class_id is not None:
+        predicted, actual = predicted[:, class_id], actual[:, class_id]
+    count = lambda mask: A.dtype.type(mask.sum())  # noqa: E731
+    return count(predicted & actual), count(predicted & ~actual), count(~predicted & actual)
+
+
+def precision(Y, A, threshold=0.5, top_k=None, class_id=None):
+    """Keras' Precision: predicted positive when A > threshold (and among the row's
+    top_k), actual when Y != 0; over output ``class_id`` only when given."""
+    tp, fp, _ = _confusion(Y, A, threshold, top_k, class_id)
+    return float(tp / (tp + fp)) if tp + fp else 0.0
+
+
+def recall(Y, A, threshold=0.5, top_k=None, class_id=None):
+    """Keras' Recall, with precision's conventions."""
+    tp, _, fn = _confusion(Y, A, threshold, top_k, class_id)
+    return float(tp / (tp + fn)) if tp + fn else 0.0
+
+
+def top_k_categorical_accuracy(Y, A, k=5):
+    """The share of rows whose label (arg-max of Y) has fewer than k outputs strictly
+    above it (Keras' in_top_k: ties are hits)."""
+    A = np.asarray(A)
+    labels = np.asarray(Y).argmax(axis=1)
+    at_label = A[np.arange(A.shape[0]), labels]
+    at_label = np.where(np.isnan(at_label), -np.inf, at_label)
+    return float(((A > at_label[:, None]).sum(axis=1) < k).mean())
+
+
 # -------------------------------------------------------------------- training
 def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, shuffle=False,
           rng_state=None, sample_weight=None, slopes=None, lr_by_epoch=None,

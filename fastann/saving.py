@@ -112,7 +112,7 @@ def _config(model):
     layers = [_layer_config(layer) for layer in model.layers]
     compiled = None
     if model.loss is not None:
-        compiled = {"loss": model.loss.name, "metrics": list(model.metrics_names),
+        compiled = {"loss": model.loss.name, "metrics": model.get_compile_config()["metrics"],
                     "optimizer": model.optimizer.get_config()}
         options = _loss_options(model.loss)
         if options:  # Huber(delta), from_logits, the focal loss' gamma and alpha
@@ -419,8 +419,9 @@ def _build(config, layers):
         return model
     _require_keys("compile", compiled, _COMPILE_KEYS, {"loss_options"})
     metrics = compiled["metrics"]
-    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-        raise _Invalid(f"compile.metrics must be a list of names; got {metrics!r}")
+    if not isinstance(metrics, list) or not all(isinstance(m, (str, dict)) for m in metrics):
+        raise _Invalid(f"compile.metrics must be a list of names and metric configs; "
+                       f"got {metrics!r}")
     if not isinstance(compiled["loss"], str):
         raise _Invalid(f"compile.loss must be a name; got {compiled['loss']!r}")
     if not isinstance(compiled["optimizer"], dict):

@@ -31,6 +31,19 @@ SCRIPT = textwrap.dedent("""
         model.fit(X, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
         model.evaluate(X, y, verbose=0, return_dict=True)
         model.predict_classes(X)
+    # the confusion-count and top-k metrics, in the fused loop and the batch-by-batch path
+    model = fa.Model([fa.Dense(8, activation="relu"), fa.Dense(3, activation="softmax")],
+                     dtype="float32", seed=1)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=[
+        "accuracy", "auc", fa.metrics.AUC(curve="PR", from_logits=True, name="pr"),
+        fa.metrics.AUC(7, summation_method="minoring", name="low"), "precision", "recall",
+        fa.metrics.Precision(top_k=2, class_id=1, name="p2"),
+        "top_k_categorical_accuracy"])
+    labels = runs[1][3]
+    model.fit(X, labels, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
+    model.fit(X, labels, epochs=1, batch_size=16, verbose=0, callbacks=[
+        fa.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: None)])
+    model.evaluate(X, labels, verbose=0)
     # the general passes too: every layer type, with a Dense without bias where possible
     from fastann.layers import Activation, BatchNormalization, Dropout
     no_bias = {"use_bias": False} if "use_bias" in fa.Dense.__dataclass_fields__ else {}

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
 from .losses import gives_dZ
-from .metrics import accumulate_metrics, finish_metrics
+from .metrics import accumulate_metrics, finish_metrics, reset_metrics
 from .network import (backward, backward_layers, forward, forward_layers, output_loss,
                       restore_moving, save_moving)
 from .optimizers import apply_update, state_slots
@@ -58,7 +58,7 @@ def copy_row(destination, source, row):
 @kernel(entry=True)
 def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
                   layers, slopes, extras, regularization, capacity, loss_code, loss_hyper,
-                  metric_codes):
+                  metric_codes, metric_state):
     """Run the network over X (n, n_features) in blocks of ``capacity`` rows.
 
     When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
@@ -69,14 +69,15 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
     scored). Prediction and evaluation share this one kernel so that a model compiles
     one inference loop, not two. ``extras``: None for a stack of Dense layers with
     biases, else the buffers of ``network.forward_layers`` (run in inference mode: no
-    dropout, BatchNormalization's moving statistics).
+    dropout, BatchNormalization's moving statistics). ``metric_state``: None, or the
+    counts of the confusion-count metrics (see ``metrics.py``), reset here.
     """
     n = X.shape[0]
     keep_outputs = out.shape[0] > 0
     score = Y.shape[0] > 0
     zero = like(0, params)
     one = like(1, params)
-    fill(metric_means, zero)
+    reset_metrics(metric_means, metric_state)
     total = zero
     for start in range(0, n, capacity):
         stop = min(start + capacity, n)
@@ -90,11 +91,11 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
             for r in range(stop - start):
                 copy_row(out[start + r], A, r)
         if score:
-            accumulate_metrics(metric_means, A, Y[start:stop], metric_codes)
+            accumulate_metrics(metric_means, A, Y[start:stop], metric_codes, metric_state)
             total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
                                  layers, capacity, loss_code, loss_hyper, one)
     scale = one / like(max(n, 1), params)
-    finish_metrics(metric_means, metric_codes, scale)
+    finish_metrics(metric_means, metric_codes, metric_state, scale)
     if not score:
         return zero
     # delta stands in for the gradient buffer: with_gradient=False writes nothing
@@ -118,7 +119,8 @@ def train_epochs(params, opt_state, rng_state, counters,
                  order, batch_X, batch_Y, batch_weight,
                  X, Y, weight, X_val, Y_val, weight_val,
                  layers, slopes, extras, regularization, loss_code, loss_hyper,
-                 metric_codes, opt_code, opt_hyper, lr_by_epoch, capacity, shuffle):
+                 metric_codes, metric_state, opt_code, opt_hyper, lr_by_epoch, capacity,
+                 shuffle):
     """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
 
     Model state, updated in place: params (n_params,), opt_state (N_SLOTS * n_params,),
@@ -135,6 +137,8 @@ def train_epochs(params, opt_state, rng_state, counters,
     and restored with the parameters).
     regularization (n_layers, N_COEFFICIENTS): the layers' weight penalties, added to each
     batch's loss (times its rows) and gradient, and to the validation loss.
+    metric_state: None, or the counts of the confusion-count metrics (see ``metrics.py``),
+    reset at the start of each phase.
     """
     n = X.shape[0]
     zero = like(0, params)
@@ -165,7 +169,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                 data_X, data_Y, data_weight = X_val, Y_val, weight_val
                 metrics = val_metrics[epoch]
             n_rows = data_X.shape[0]
-            fill(metrics, zero)
+            reset_metrics(metrics, metric_state)
             loss = zero
             for start in range(0, n_rows, capacity):
                 stop = min(start + capacity, n_rows)
@@ -189,7 +193,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                                        capacity, output_activation, extras, training)
                 loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
                                     capacity, loss_code, loss_hyper, one / like(rows, params))
-                accumulate_metrics(metrics, A, Y_batch, metric_codes)
+                accumulate_metrics(metrics, A, Y_batch, metric_codes, metric_state)
                 if training:
                     if extras is None:
                         backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
@@ -206,7 +210,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                     apply_update(params, opt_state, grads, opt_code, opt_hyper, lr,
                                  counters[STEPS])
             inverse_rows = one / like(n_rows, params)
-            finish_metrics(metrics, metric_codes, inverse_rows)
+            finish_metrics(metrics, metric_codes, metric_state, inverse_rows)
             if training:
                 epoch_loss[epoch] = loss * inverse_rows
             else:
