@@ -3,7 +3,8 @@
 Names resolve through ``METRICS`` (``accuracy`` by loss and output size, as in Keras)
 or ``CLASSES``. ``AUC``, ``Precision``, ``Recall``, ``TopKCategoricalAccuracy`` and
 ``SparseTopKCategoricalAccuracy`` are Keras 3's objects, with Keras' arguments and
-``get_config``; the kernels compute them over the whole phase (see
+``get_config`` (as are ``BinaryAccuracy``, ``CategoricalAccuracy``, ``MeanSquaredError``
+and the other per-row metrics, objects for the names in ``METRICS``); the kernels compute them over the whole phase (see
 ``fastann/kernels/metrics.py``). ``plan`` builds the preallocated state they need.
 """
 from collections import namedtuple
@@ -239,10 +240,69 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
         self.from_sorted_ids = False
 
 
+class _RowMetric(Metric):
+    """Keras' object for a metric the kernels average over the rows (no state): the
+    same code as its name in ``METRICS``, with Keras' ``name`` and ``dtype``."""
+
+    _fields = ("name", "dtype")
+
+    def __init__(self, name=None, dtype=None):
+        self.dtype = _float_dtype(dtype)
+        self.name = _name(name, self._default_name)
+
+
+class BinaryAccuracy(_RowMetric):
+    """Keras' ``BinaryAccuracy``: the share of outputs on the label's side of 0.5."""
+
+    code = codes.BINARY_ACCURACY
+    _fields = ("name", "dtype", "threshold")
+    _default_name = "binary_accuracy"
+
+    def __init__(self, name=None, dtype=None, threshold=0.5):
+        _unsupported(threshold=(threshold, 0.5))
+        super().__init__(name, dtype)
+        self.threshold = 0.5
+
+
+class CategoricalAccuracy(_RowMetric):
+    """Keras' ``CategoricalAccuracy``: the share of rows whose arg-max is the label's."""
+
+    code = codes.CATEGORICAL_ACCURACY
+    _default_name = "categorical_accuracy"
+
+
+class SparseCategoricalAccuracy(CategoricalAccuracy):
+    """Keras' ``SparseCategoricalAccuracy``, for integer labels (which the kernels see
+    one-hot, so the rule is categorical accuracy's)."""
+
+    _default_name = "sparse_categorical_accuracy"
+
+
+class MeanAbsoluteError(_RowMetric):
+    code = codes.MEAN_ABSOLUTE_ERROR
+    _default_name = "mean_absolute_error"
+
+
+class MeanSquaredError(_RowMetric):
+    code = codes.MEAN_SQUARED_ERROR
+    _default_name = "mean_squared_error"
+
+
+class RootMeanSquaredError(_RowMetric):
+    """Keras' ``RootMeanSquaredError``: the root of the phase's mean squared error."""
+
+    code = codes.ROOT_MEAN_SQUARED_ERROR
+    _default_name = "root_mean_squared_error"
+
+
+ROW_CLASSES = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+               MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError)
+
+
 CLASSES = {"auc": AUC, "precision": Precision, "recall": Recall,
            "top_k_categorical_accuracy": TopKCategoricalAccuracy,
            "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy}
-_BY_CLASS_NAME = {cls.__name__: cls for cls in CLASSES.values()}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in (*CLASSES.values(), *ROW_CLASSES)}
 NAMES = sorted(set(METRICS) | set(CLASSES))
 
 
@@ -318,4 +378,6 @@ def fresh_counts(state):
 
 
 __all__ = ["AUC", "Precision", "Recall", "TopKCategoricalAccuracy",
-           "SparseTopKCategoricalAccuracy", "Metric", "get", "serialize"]
+           "SparseTopKCategoricalAccuracy", "BinaryAccuracy", "CategoricalAccuracy",
+           "SparseCategoricalAccuracy", "MeanAbsoluteError", "MeanSquaredError",
+           "RootMeanSquaredError", "Metric", "get", "serialize"]

@@ -368,3 +368,38 @@ def test_auc_on_a_regression_head_clips_and_casts_as_keras():
     for name, metric in (("auc", keras.metrics.AUC()), ("precision", keras.metrics.Precision())):
         metric.update_state(y.reshape(-1, 1), outputs)
         assert result[name] == pytest.approx(float(metric.result()), abs=1e-6), name
+
+
+ROW_METRICS = [("BinaryAccuracy", "binary_accuracy", "binary_crossentropy", 1),
+               ("CategoricalAccuracy", "categorical_accuracy", "categorical_crossentropy", 3),
+               ("SparseCategoricalAccuracy", "sparse_categorical_accuracy",
+                "sparse_categorical_crossentropy", 3),
+               ("MeanAbsoluteError", "mean_absolute_error", "mse", 2),
+               ("MeanSquaredError", "mean_squared_error", "mse", 2),
+               ("RootMeanSquaredError", "root_mean_squared_error", "mse", 2)]
+
+
+@pytest.mark.parametrize("class_name, name, loss, n_out", ROW_METRICS)
+def test_per_row_metric_objects_are_their_names(class_name, name, loss, n_out):
+    """keras.metrics.BinaryAccuracy() and friends: the same numbers as their names, the
+    same logs key, Keras' config read back, and saved with the model."""
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    labels = rng.integers(0, n_out, 40)
+    y = {"binary_crossentropy": (X[:, 0] > 0).astype(float),
+         "categorical_crossentropy": np.eye(3)[labels],
+         "sparse_categorical_crossentropy": labels}.get(loss, rng.normal(size=(40, n_out)))
+    output = {"binary_crossentropy": "sigmoid", "mse": None}.get(loss, "softmax")
+    results = []
+    for metric in (name, getattr(fa.metrics, class_name)()):
+        model = fa.Sequential([fa.layers.Dense(n_out, activation=output, input_shape=(3,))],
+                              dtype="float64", seed=0)
+        model.compile(optimizer="sgd", loss=loss, metrics=[metric])
+        assert model.metrics_names == [name]
+        results.append(model.evaluate(X, y, verbose=0, return_dict=True))
+    assert results[0] == results[1]
+    ours = getattr(fa.metrics, class_name)(name="renamed", dtype="float32")
+    theirs = getattr(keras.metrics, class_name)(name="renamed")
+    assert type(ours).from_config(theirs.get_config()) == ours
+    assert fa.metrics.get(fa.metrics.serialize(ours)) == ours
