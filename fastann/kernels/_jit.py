@@ -28,7 +28,10 @@ Inlining. Numba compiles each kernel as a function of its own and LLVM's inliner
 over the linked module, decides by size whether a callee is pasted into its caller.
 ``inline=True`` marks the small glue kernels (views, the loops over layers, dispatch
 on a code) for Numba's documented ``inline="always"``: their source is pasted into the
-caller before typing, so they are never compiled on their own. Each separately compiled
+caller before typing, so they are never compiled on their own. So are the one-loop
+helpers the training loop calls several times a batch or an epoch (copies, fills, a
+block's weight penalty): on a tiny network each call cost more than its loop. Each
+separately compiled
 kernel costs 0.1-0.5 s of first-call compile time (typing, lowering, LLVM and machine
 code of its own). Kernels with loops over arrays stay separate: LLVM vectorises a loop
 best in a small function optimised on its own, and typing one huge function costs more

@@ -118,49 +118,44 @@ def activation_forward(A, Z, code, slope):
         smooth_forward(a, z, code)
 
 
-@kernel(entry=True)  # not force-inlined: it stays out of the hot kernel's code
+@kernel(entry=True)
 def smooth_forward(a, z, code):
     """a = f(z) for the activations added for Keras (codes ELU..MISH); a, z: (size,).
 
     A kernel of its own, so that the long-standing activations' kernel (and the
-    compile time of a model that uses only them) stays as it was."""
-    zero = like(0, z)
-    one = like(1, z)
-    half = like(0.5, z)
+    compile time of a model that uses only them) stays as it was. One loop that
+    branches on the code per element, not a loop per code: every model compiles this
+    kernel, and ten vectorised loops of transcendental functions took seconds of LLVM
+    time on each first fit."""
+    for i in range(z.shape[0]):
+        a[i] = smooth_value(z[i], code)
+
+
+@kernel(inline=True)
+def smooth_value(x, code):
+    """f(x) of one of the codes ELU..MISH (see the table above)."""
+    zero = like(0, x)
+    one = like(1, x)
+    half = like(0.5, x)
     if code == ELU:
-        for i in range(z.shape[0]):
-            a[i] = exponential_linear(z[i], one, one)
-    elif code == SELU:
-        alpha, scale = like(SELU_ALPHA, z), like(SELU_SCALE, z)
-        for i in range(z.shape[0]):
-            a[i] = exponential_linear(z[i], alpha, scale)
-    elif code == GELU:
-        inv_sqrt_2 = like(INV_SQRT_2, z)
-        for i in range(z.shape[0]):
-            a[i] = half * z[i] * (one + math.erf(z[i] * inv_sqrt_2))
-    elif code == SOFTPLUS:
-        for i in range(z.shape[0]):
-            a[i] = softplus(z[i])
-    elif code == SOFTSIGN:
-        for i in range(z.shape[0]):
-            a[i] = z[i] / (one + abs(z[i]))
-    elif code == SWISH:
-        for i in range(z.shape[0]):
-            a[i] = z[i] * sigmoid(z[i])
-    elif code == HARD_SIGMOID:
-        sixth = one / like(6, z)
-        for i in range(z.shape[0]):
-            a[i] = min(max(z[i] * sixth + half, zero), one)
-    elif code == RELU6:
-        six = like(6, z)
-        for i in range(z.shape[0]):
-            a[i] = min(max(z[i], zero), six)
-    elif code == EXPONENTIAL:
-        for i in range(z.shape[0]):
-            a[i] = np.exp(z[i])
-    elif code == MISH:
-        for i in range(z.shape[0]):
-            a[i] = z[i] * np.tanh(softplus(z[i]))
+        return exponential_linear(x, one, one)
+    if code == SELU:
+        return exponential_linear(x, like(SELU_ALPHA, x), like(SELU_SCALE, x))
+    if code == GELU:
+        return half * x * (one + math.erf(x * like(INV_SQRT_2, x)))
+    if code == SOFTPLUS:
+        return softplus(x)
+    if code == SOFTSIGN:
+        return x / (one + abs(x))
+    if code == SWISH:
+        return x * sigmoid(x)
+    if code == HARD_SIGMOID:
+        return min(max(x / like(6, x) + half, zero), one)
+    if code == RELU6:
+        return min(max(x, zero), like(6, x))
+    if code == EXPONENTIAL:
+        return np.exp(x)
+    return x * np.tanh(softplus(x))  # MISH
 
 
 @kernel
@@ -203,51 +198,40 @@ def activation_backward(dA, Z, A, code, slope):
         smooth_backward(d, z, a, code)
 
 
-@kernel(entry=True)  # not force-inlined: it stays out of the hot kernel's code
+@kernel(entry=True)
 def smooth_backward(d, z, a, code):
-    """d *= f'(z) in place for the codes ELU..MISH; d, z, a = f(z): (size,)."""
-    zero = like(0, z)
-    one = like(1, z)
+    """d *= f'(z) in place for the codes ELU..MISH; d, z, a = f(z): (size,). One loop,
+    as ``smooth_forward``."""
+    for i in range(d.shape[0]):
+        d[i] *= smooth_slope(z[i], a[i], code)
+
+
+@kernel(inline=True)
+def smooth_slope(x, y, code):
+    """f'(x) of one of the codes ELU..MISH, given y = f(x)."""
+    zero = like(0, x)
+    one = like(1, x)
+    half = like(0.5, x)
     if code == ELU:
-        for i in range(d.shape[0]):
-            d[i] *= one if z[i] > zero else a[i] + one
-    elif code == SELU:
-        scale = like(SELU_SCALE, z)
-        scaled_alpha = like(SELU_SCALE * SELU_ALPHA, z)
-        for i in range(d.shape[0]):
-            d[i] *= scale if z[i] > zero else a[i] + scaled_alpha
-    elif code == GELU:
-        half = like(0.5, z)
-        inv_sqrt_2 = like(INV_SQRT_2, z)
-        inv_sqrt_2pi = like(INV_SQRT_2PI, z)
-        for i in range(d.shape[0]):
-            x = z[i]
-            d[i] *= (half * (one + math.erf(x * inv_sqrt_2))
-                     + x * inv_sqrt_2pi * np.exp(-half * x * x))
-    elif code == SOFTPLUS:
-        for i in range(d.shape[0]):
-            d[i] *= sigmoid(z[i])
-    elif code == SOFTSIGN:
-        for i in range(d.shape[0]):
-            denominator = one + abs(z[i])
-            d[i] /= denominator * denominator
-    elif code == SWISH:
-        for i in range(d.shape[0]):
-            s = sigmoid(z[i])
-            d[i] *= s * (one + z[i] * (one - s))
-    elif code == HARD_SIGMOID:
-        three = like(3, z)
-        sixth = one / like(6, z)
-        for i in range(d.shape[0]):
-            d[i] = d[i] * sixth if -three < z[i] < three else zero
-    elif code == RELU6:
-        six = like(6, z)
-        for i in range(d.shape[0]):
-            d[i] = d[i] if zero < z[i] < six else zero
-    elif code == EXPONENTIAL:
-        for i in range(d.shape[0]):
-            d[i] *= a[i]
-    elif code == MISH:
-        for i in range(d.shape[0]):
-            t = np.tanh(softplus(z[i]))
-            d[i] *= t + z[i] * sigmoid(z[i]) * (one - t * t)
+        return one if x > zero else y + one
+    if code == SELU:
+        return like(SELU_SCALE, x) if x > zero else y + like(SELU_SCALE * SELU_ALPHA, x)
+    if code == GELU:
+        return (half * (one + math.erf(x * like(INV_SQRT_2, x)))
+                + x * like(INV_SQRT_2PI, x) * np.exp(-half * x * x))
+    if code == SOFTPLUS:
+        return sigmoid(x)
+    if code == SOFTSIGN:
+        denominator = one + abs(x)
+        return one / (denominator * denominator)
+    if code == SWISH:
+        s = sigmoid(x)
+        return s * (one + x * (one - s))
+    if code == HARD_SIGMOID:
+        return one / like(6, x) if -like(3, x) < x < like(3, x) else zero
+    if code == RELU6:
+        return one if zero < x < like(6, x) else zero
+    if code == EXPONENTIAL:
+        return y
+    t = np.tanh(softplus(x))  # MISH
+    return t + x * sigmoid(x) * (one - t * t)

@@ -20,7 +20,7 @@ KERNEL_L1, KERNEL_L2, KERNEL_BATCH_L2, BIAS_L1, BIAS_L2, BIAS_BATCH_L2 = range(6
 N_COEFFICIENTS = 6
 
 
-@kernel
+@kernel(inline=True)
 def block_penalty(grads, params, start, size, l1, l2, with_gradient):
     """Return l1 * sum|w| + l2 * sum(w**2) over params[start:start + size]; with
     ``with_gradient``, add l1 * sign(w) + 2 * l2 * w to the same entries of grads.

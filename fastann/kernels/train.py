@@ -24,7 +24,7 @@ OK, NON_FINITE = 0, 1
 TRAINING, VALIDATION = 0, 1  # the phases of an epoch
 
 
-@kernel
+@kernel(inline=True)
 def all_finite(values):
     """True when no entry of the 1-D array is NaN or infinite."""
     for i in range(values.shape[0]):
@@ -33,7 +33,7 @@ def all_finite(values):
     return True
 
 
-@kernel
+@kernel(inline=True)
 def copy_into(destination, source):
     """destination[:] = source for 1-D arrays, as a plain loop: Numba's slice assignment
     compiles shape-checking and message-formatting code that costs seconds of compile."""
@@ -41,14 +41,14 @@ def copy_into(destination, source):
         destination[i] = source[i]
 
 
-@kernel
+@kernel(inline=True)
 def fill(destination, value):
     """destination[:] = value for a 1-D array, as a plain loop (see ``copy_into``)."""
     for i in range(destination.shape[0]):
         destination[i] = value
 
 
-@kernel
+@kernel(inline=True)
 def copy_row(destination, source, row):
     """Copy row ``row`` of the 2-D ``source`` into the 1-D ``destination``."""
     for j in range(source.shape[1]):
@@ -102,7 +102,7 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
     return total * scale + add_penalty(delta, params, layers, regularization, scale, False)
 
 
-@kernel
+@kernel(inline=True)
 def gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop):
     """Copy rows order[start:stop] of X, Y, weight into the first rows of the batch buffers."""
     for i in range(stop - start):
