@@ -17,6 +17,8 @@ output             scikit-learn                          fastann loss, row weigh
 logistic           sum over output columns, mean rows    binary_crossentropy, w * n_out
 softmax            categorical log-loss, mean rows       categorical_crossentropy, w
 identity           mean of (y - p)**2 / 2 over elements  mean_squared_error, w * n_out/2
+exp (poisson)      y log(y / p) - y + p, summed over     half Poisson deviance on the
+                   output columns, mean rows             log-mean, w * n_out
 =================  ====================================  ==============================
 
 With those weights the output gradient is scikit-learn's ``(p - y) / batch_rows``; the
@@ -43,14 +45,23 @@ from ..regularizers import BatchMeanL2
 from ..layout import Workspace
 from ..model import Model
 from ..kernels import objective
+from ..kernels import losses as loss_codes
 
 # scikit-learn's activation names -> fastann's
 ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-# output activation -> (fastann's loss, row-weight factor as a function of n_outputs)
+# scikit-learn's half Poisson deviance with its exp output, fused in one loss kernel
+# (fastann's Keras "poisson" adds an epsilon inside the log, and no constant term)
+HALF_POISSON_DEVIANCE = losses.Loss("half_poisson_deviance", loss_codes.HALF_POISSON_DEVIANCE,
+                                    losses.regression_targets, "exponential", ())
+# output activation -> (fastann's output activation, fastann's loss, row-weight factor
+# as a function of n_outputs)
 OUTPUTS = {
-    "logistic": ("binary_crossentropy", lambda n_outputs: float(n_outputs)),
-    "softmax": ("categorical_crossentropy", lambda n_outputs: 1.0),
-    "identity": ("mean_squared_error", lambda n_outputs: n_outputs / 2.0),
+    "logistic": ("sigmoid", losses.get("binary_crossentropy"),
+                 lambda n_outputs: float(n_outputs)),
+    "softmax": ("softmax", losses.get("categorical_crossentropy"), lambda n_outputs: 1.0),
+    "identity": ("linear", losses.get("mean_squared_error"),
+                 lambda n_outputs: n_outputs / 2.0),
+    "exp": ("exponential", HALF_POISSON_DEVIANCE, lambda n_outputs: float(n_outputs)),
 }
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -157,10 +168,6 @@ class BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental):
         if self.solver not in STOCHASTIC_SOLVERS and incremental:
             raise AttributeError("partial_fit is only available for stochastic optimizers")
-        if getattr(self, "loss", "squared_error") == "poisson":
-            raise ValueError("loss='poisson' is not supported by fastann's MLPRegressor yet "
-                             "(it needs an exponential output layer); use "
-                             "loss='squared_error'")
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -224,7 +231,7 @@ class BaseMLP(BaseEstimator):
         """A Model of scikit-learn's architecture holding ``coefs_``/``intercepts_``;
         ``alpha``: the BatchMeanL2 coefficient of every kernel (0: none)."""
         hidden = ACTIVATIONS[self.activation]
-        output = ACTIVATIONS.get(self.out_activation_, self.out_activation_)
+        output = OUTPUTS[self.out_activation_][0]
         penalty = BatchMeanL2(alpha) if alpha > 0 else None
         layers = [Dense(units, activation=hidden, kernel_regularizer=penalty)
                   for units in layer_units[1:-1]]
@@ -263,7 +270,7 @@ class BaseMLP(BaseEstimator):
             total = float(sample_weight.sum())
             scale = n_samples / total if normalize else 1.0
             weight = (sample_weight * scale).astype(dtype)
-        factor = OUTPUTS[self.out_activation_][1](self.n_outputs_)
+        factor = OUTPUTS[self.out_activation_][2](self.n_outputs_)
         return weight * dtype.type(factor), total
 
     def _loss_scale(self):
@@ -375,7 +382,7 @@ class BaseMLP(BaseEstimator):
         else:
             optimizer = optimizers.SGD(lr=self.learning_rate_init, momentum=self.momentum,
                                        nesterov=bool(self.nesterovs_momentum))
-        loss = OUTPUTS[self.out_activation_][0]
+        loss = OUTPUTS[self.out_activation_][1]
         several = self.out_activation_ == "identity" and self.n_outputs_ > 1
         model.compile(optimizer=optimizer, loss=loss, metrics=["mse"] if several else [])
         self._learning_rate = float(self.learning_rate_init)
@@ -449,7 +456,7 @@ class BaseMLP(BaseEstimator):
         self._model = self._new_model(layer_units, X.dtype, seed=0)
         weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype,
                                                normalize=False)
-        loss = losses.get(OUTPUTS[self.out_activation_][0])
+        loss = OUTPUTS[self.out_activation_][1]
         return LossAndGradient(self._model, loss, X, Y, weight, weight_sum, self.alpha,
                                self._loss_scale())
 
