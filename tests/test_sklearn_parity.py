@@ -211,3 +211,44 @@ def test_poisson_refuses_negative_targets_and_leaves_the_model():
         model.fit(X, bad)
     for before, after in zip(coefs, model.coefs_):
         np.testing.assert_array_equal(before, after)
+
+
+def fit_both_weighted(head, X, y, sample_weight, **params):
+    ours, theirs = pair(head, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y, sample_weight=sample_weight)
+        theirs.fit(X, y, sample_weight=sample_weight)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("head", ["binary", "multiclass", "multilabel", "regression",
+                                  "poisson"])
+@pytest.mark.parametrize("solver", ["adam", "sgd_nesterov", "sgd_invscaling"])
+def test_sample_weight_mini_batches_match_sklearn(solver, head):
+    """Each mini-batch's loss and gradient divided by its weight sum, as scikit-learn
+    (unshuffled batches; the L2 term is off: see the next test)."""
+    X, y = problem(head)
+    weights = np.random.default_rng(11).uniform(0.0, 4.0, X.shape[0])
+    ours, theirs = fit_both_weighted(head, X, y, weights, activation="tanh", alpha=0.0,
+                                     **SOLVERS[solver])
+    assert_same_fit(ours, theirs)
+
+
+def test_sample_weight_with_l2_matches_sklearn_for_even_batches():
+    """With alpha > 0 the match is exact where every batch has the mean weight."""
+    X, y = problem("multiclass", n=64)
+    weights = np.tile([0.5, 1.5], 32)  # every 16-row batch sums to 16
+    ours, theirs = fit_both_weighted("multiclass", X, y, weights * 3.0, activation="relu",
+                                     **SOLVERS["adam"])
+    assert_same_fit(ours, theirs)
+
+
+def test_sample_weight_early_stopping_matches_sklearn():
+    X, y = problem("binary", n=120)
+    weights = np.random.default_rng(12).uniform(0.1, 2.0, X.shape[0])
+    ours, theirs = fit_both_weighted("binary", X, y, weights, solver="adam",
+                                     learning_rate_init=0.01, alpha=0.0, early_stopping=True,
+                                     n_iter_no_change=2, tol=0.5, max_iter=30)
+    assert_same_fit(ours, theirs)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)

@@ -260,16 +260,26 @@ class BaseMLP(BaseEstimator):
             self._model = model
         return model
 
-    def _row_weights(self, sample_weight, n_samples, dtype, normalize=True):
+    def _row_weights(self, sample_weight, n_samples, dtype, batch_size=None):
         """Per-row weights for fastann's loss (see the module docstring) and the sum of
-        the sample weights. ``normalize``: scaled to mean 1, for the stochastic
-        solvers, whose kernels divide by the batch's rows, not by its weight."""
+        the sample weights. ``batch_size`` (the stochastic solvers, whose kernels
+        divide a batch's loss by its rows where scikit-learn divides by its weight
+        sum): each unshuffled batch's weights scaled to mean 1, which gives
+        scikit-learn's data term exactly; shuffled batches are drawn inside the kernel,
+        so then the weights are scaled to mean 1 over all rows."""
         if sample_weight is None:
             weight, total = np.ones(n_samples, dtype), float(n_samples)
         else:
             total = float(sample_weight.sum())
-            scale = n_samples / total if normalize else 1.0
-            weight = (sample_weight * scale).astype(dtype)
+            weight = sample_weight.astype(np.float64)
+            if batch_size is not None and not self.shuffle:
+                for start in range(0, n_samples, batch_size):
+                    batch = weight[start:start + batch_size]
+                    batch_sum = batch.sum()
+                    batch *= batch.size / batch_sum if batch_sum > 0 else 0.0
+            elif batch_size is not None:
+                weight = weight * (n_samples / total)
+            weight = weight.astype(dtype)
         factor = OUTPUTS[self.out_activation_][2](self.n_outputs_)
         return weight * dtype.type(factor), total
 
@@ -302,11 +312,12 @@ class BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It "
                               "is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        weight, weight_total = self._row_weights(weight_train, n_samples, dtype)
+        weight, weight_total = self._row_weights(weight_train, n_samples, dtype, batch_size)
         Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
 
         # scikit-learn divides the L2 gradient by the batch's weight sum, the
-        # regularizer by its rows: the same for unit weights and for the full batch
+        # regularizer by its rows: the same for unit weights and for the full batch;
+        # with other weights, exact where a batch's mean weight is the overall mean
         alpha = self.alpha * n_samples / weight_total
         model = getattr(self, "_model", None)
         # fit starts a fresh optimizer (as scikit-learn); partial_fit continues one
@@ -454,8 +465,7 @@ class BaseMLP(BaseEstimator):
         also builds the Model the result is loaded into."""
         layer_units = [X.shape[1]] + [c.shape[1] for c in self.coefs_]
         self._model = self._new_model(layer_units, X.dtype, seed=0)
-        weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype,
-                                               normalize=False)
+        weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype)
         loss = OUTPUTS[self.out_activation_][1]
         return LossAndGradient(self._model, loss, X, Y, weight, weight_sum, self.alpha,
                                self._loss_scale())
