@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
-from .. import losses, optimizers, schedules
+from .. import _blas_threads, losses, optimizers, schedules
 from ..layers import Dense
 from ..regularizers import BatchMeanL2
 from ..layout import Workspace
@@ -188,10 +188,14 @@ class BaseMLP(BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y, layer_units, dtype)
+        # the BLAS thread budget of this process: a joblib (loky) or Dask worker
+        # starts with cores // workers, and fastann's policy never goes above it
+        self.blas_threads_ = _blas_thread_budget()
         if self.solver in STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, incremental)
         else:
-            self._fit_lbfgs(X, Y, sample_weight)
+            with _blas_threads.for_training(layer_units, None, X.shape[0]):
+                self._fit_lbfgs(X, Y, sample_weight)
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError("Solver produced non-finite parameter weights. The input data "
                              "may contain large values and need to be preprocessed.")
@@ -566,6 +570,15 @@ class LossAndGradient:
     def unpack_into(self, model, packed):
         self.params[self.order] = packed
         model.set_weights(self.layout.views(self.params))
+
+
+def _blas_thread_budget():
+    """The most BLAS threads a fit here may use (fastann's thread policy never raises
+    the limit it finds), or None without threadpoolctl."""
+    controller = _blas_threads._blas_controller()
+    if controller is None or not controller.lib_controllers:
+        return None
+    return min(lib.num_threads for lib in controller.lib_controllers)
 
 
 def _check_sample_weight(sample_weight, X):

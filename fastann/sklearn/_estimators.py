@@ -53,6 +53,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     best_validation_score_, t_, coefs_, intercepts_, n_features_in_,
     feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
         As scikit-learn's (``coefs_[i]`` is (n_in, n_out), ``intercepts_[i]`` (n_out,)).
+    blas_threads_ : int or None
+        The most BLAS threads the last fit could use: the limit of the process it ran
+        in (a joblib or Dask worker gets cores // workers), never raised by fastann.
     """
 
     _parameter_constraints = {
@@ -191,6 +194,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_,
     n_outputs_, out_activation_
         As scikit-learn's.
+    blas_threads_ : int or None
+        As the classifier's.
     """
 
     _parameter_constraints = {
