@@ -128,8 +128,8 @@ def test_sklearn_errors_and_refused_calls_change_nothing(cancer):
         clf.set_params(max_iter=0).fit(X, y)
     clf.set_params(max_iter=10)
     assert pickle.dumps(clf) == before
-    with pytest.raises(ValueError, match="poisson"):
-        MLPRegressor(loss="poisson").fit(X, y)
+    with pytest.raises(ValueError, match="non-negative for loss='poisson'"):
+        MLPRegressor(loss="poisson").fit(X, y - 1.0)
 
 
 def test_sparse_input_is_converted(cancer):
