@@ -8,8 +8,9 @@ more epochs, so that is the chunk; early stopping scores the validation set afte
 every epoch, so its chunks are one epoch. ``solver="lbfgs"`` hands the compiled
 full-batch objective (``fastann.kernels.objective``) to SciPy's L-BFGS-B.
 
-How scikit-learn's objective maps onto fastann's losses (per-row weights ``w``,
-normalised to mean 1 over the training rows):
+How scikit-learn's objective maps onto fastann's losses (per-row weights ``w``, scaled
+to mean 1 in each unshuffled mini-batch, else over the training rows; see
+``BaseMLP._row_weights``):
 
 =================  ====================================  ==============================
 output             scikit-learn                          fastann loss, row weight
