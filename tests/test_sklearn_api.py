@@ -128,8 +128,8 @@ def test_sklearn_errors_and_refused_calls_change_nothing(cancer):
         clf.set_params(max_iter=0).fit(X, y)
     clf.set_params(max_iter=10)
     assert pickle.dumps(clf) == before
-    with pytest.raises(ValueError, match="poisson"):
-        MLPRegressor(loss="poisson").fit(X, y)
+    with pytest.raises(ValueError, match="non-negative for loss='poisson'"):
+        MLPRegressor(loss="poisson").fit(X, y - 1.0)
 
 
 def test_sparse_input_is_converted(cancer):
@@ -232,3 +232,33 @@ def test_grid_search_on_a_dask_cluster_equals_serial():
         on_dask = grid(-1, backend="dask")
     np.testing.assert_array_equal(on_dask[0], serial[0])
     assert on_dask[1] == serial[1]
+
+
+def _trained_threads(estimator, X, y):
+    """A scorer reporting the BLAS thread budget the fit it scores ran under."""
+    return float(estimator[-1].blas_threads_)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_grid_search_workers_share_the_cores(solver):
+    """Each of two worker processes trains on at most cores // 2 BLAS threads (the
+    workers report it through a scorer), and the scores equal the serial run's."""
+    pytest.importorskip("threadpoolctl")
+    import os
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(),
+                         MLPClassifier(max_iter=10, random_state=0, solver=solver))
+    scoring = {"accuracy": "accuracy", "threads": _trained_threads}
+    results = {}
+    for n_jobs in (1, 2):
+        search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(8,), (16,)]},
+                              cv=2, n_jobs=n_jobs, scoring=scoring, refit="accuracy")
+        search.fit(X, y)
+        results[n_jobs] = search.cv_results_
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count()
+    worker_threads = np.concatenate([results[2][f"split{i}_test_threads"] for i in (0, 1)])
+    assert (worker_threads >= 1).all()
+    assert (2 * worker_threads <= max(cores, 2)).all(), (worker_threads, cores)
+    np.testing.assert_array_equal(results[2]["mean_test_accuracy"],
+                                  results[1]["mean_test_accuracy"])

@@ -15,7 +15,9 @@ from sklearn.exceptions import ConvergenceWarning
 from fastann import sklearn as fsk
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
-HEADS = ["binary", "multiclass", "multilabel", "regression", "multioutput"]
+HEADS = ["binary", "multiclass", "multilabel", "regression", "multioutput", "poisson",
+         "poisson_multioutput"]
+REGRESSION_HEADS = ("regression", "multioutput", "poisson", "poisson_multioutput")
 SOLVERS = {
     "adam": dict(solver="adam", learning_rate_init=0.01),
     "sgd": dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
@@ -43,15 +45,20 @@ def problem(head, n=61, n_features=5, seed=0):
         y = (score > 0).astype(int)
     elif head == "regression":
         y = score[:, 0]
-    else:
+    elif head == "multioutput":
         y = score[:, :2]
+    else:  # counts, zeros included
+        counts = rng.poisson(np.exp(0.4 * score[:, :2]))
+        y = counts[:, 0] if head == "poisson" else counts
     return X, y
 
 
 def pair(head, **params):
-    cls = "MLPRegressor" if head in ("regression", "multioutput") else "MLPClassifier"
+    cls = "MLPRegressor" if head in REGRESSION_HEADS else "MLPClassifier"
     common = dict(hidden_layer_sizes=(7, 4), shuffle=False, random_state=3, alpha=0.01,
                   batch_size=16, max_iter=6)
+    if head.startswith("poisson"):
+        common["loss"] = "poisson"
     common.update(params)
     return getattr(fsk, cls)(**common), getattr(neural_network, cls)(**common)
 
@@ -178,3 +185,70 @@ def test_lbfgs_fit_matches_sklearn(head):
     ours, theirs = fit_both(head, X, y, solver="lbfgs", activation="tanh", max_iter=15,
                             alpha=0.01)
     assert_same_fit(ours, theirs)
+
+
+@pytest.mark.parametrize("head", ["poisson", "poisson_multioutput"])
+def test_poisson_lbfgs_fit_matches_sklearn(head):
+    X, y = problem(head, seed=4)
+    ours, theirs = fit_both(head, X, y, solver="lbfgs", activation="relu", max_iter=15,
+                            alpha=0.01)
+    assert_same_fit(ours, theirs)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=0, atol=1e-10)
+    assert (ours.predict(X) > 0).all()
+
+
+def test_poisson_refuses_negative_targets_and_leaves_the_model():
+    X, y = problem("poisson")
+    model = fsk.MLPRegressor(loss="poisson", hidden_layer_sizes=(4,), max_iter=3,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    coefs = [c.copy() for c in model.coefs_]
+    bad = y.astype(float)
+    bad[3] = -1.0
+    with pytest.raises(ValueError, match="non-negative.*poisson"):
+        model.fit(X, bad)
+    for before, after in zip(coefs, model.coefs_):
+        np.testing.assert_array_equal(before, after)
+
+
+def fit_both_weighted(head, X, y, sample_weight, **params):
+    ours, theirs = pair(head, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y, sample_weight=sample_weight)
+        theirs.fit(X, y, sample_weight=sample_weight)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("head", ["binary", "multiclass", "multilabel", "regression",
+                                  "poisson"])
+@pytest.mark.parametrize("solver", ["adam", "sgd_nesterov", "sgd_invscaling"])
+def test_sample_weight_mini_batches_match_sklearn(solver, head):
+    """Each mini-batch's loss and gradient divided by its weight sum, as scikit-learn
+    (unshuffled batches; the L2 term is off: see the next test)."""
+    X, y = problem(head)
+    weights = np.random.default_rng(11).uniform(0.0, 4.0, X.shape[0])
+    ours, theirs = fit_both_weighted(head, X, y, weights, activation="tanh", alpha=0.0,
+                                     **SOLVERS[solver])
+    assert_same_fit(ours, theirs)
+
+
+def test_sample_weight_with_l2_matches_sklearn_for_even_batches():
+    """With alpha > 0 the match is exact where every batch has the mean weight."""
+    X, y = problem("multiclass", n=64)
+    weights = np.tile([0.5, 1.5], 32)  # every 16-row batch sums to 16
+    ours, theirs = fit_both_weighted("multiclass", X, y, weights * 3.0, activation="relu",
+                                     **SOLVERS["adam"])
+    assert_same_fit(ours, theirs)
+
+
+def test_sample_weight_early_stopping_matches_sklearn():
+    X, y = problem("binary", n=120)
+    weights = np.random.default_rng(12).uniform(0.1, 2.0, X.shape[0])
+    ours, theirs = fit_both_weighted("binary", X, y, weights, solver="adam",
+                                     learning_rate_init=0.01, alpha=0.0, early_stopping=True,
+                                     n_iter_no_change=2, tol=0.5, max_iter=30)
+    assert_same_fit(ours, theirs)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)

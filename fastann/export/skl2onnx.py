@@ -1,13 +1,16 @@
 """An ``skl2onnx`` converter for fastann's scikit-learn estimators, so
 ``skl2onnx.to_onnx(pipeline, X)`` converts a Pipeline that ends in one.
 
-    from fastann.export.skl2onnx import register
-    register()                      # once: fastann.sklearn.MLPClassifier / MLPRegressor
+    import fastann.sklearn, skl2onnx    # either order: registered when both are imported
     onx = skl2onnx.to_onnx(pipeline, X[:1].astype(np.float32))
+
+``fastann.sklearn`` registers fastann's estimators itself, once skl2onnx is imported
+(``fastann.sklearn._skl2onnx_hook``); ``register`` registers other classes.
 
 A classifier's graph gives ``label`` and ``probabilities`` as scikit-learn's own
 MLPClassifier converter does (``predict_proba``'s columns; with the default option
-``zipmap=True`` skl2onnx turns them into a list of {class: probability}); a regressor's
+``zipmap=True`` skl2onnx turns them into a list of {class: probability}; a multi-label
+classifier's label is the (n, n_labels) indicator of probabilities above 0.5); a regressor's
 gives ``variable`` (n, n_outputs). The network is built with the same operator table as
 ``fastann.export.onnx``: from the estimator's fastann model (``model_``) when it has one,
 else from scikit-learn's fitted attributes ``coefs_``, ``intercepts_``, ``activation``
@@ -19,7 +22,8 @@ import numpy as np
 from . import onnx as fastann_onnx
 from ._layers import LayerInfo, describe, require
 
-SKLEARN_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid"}  # sklearn -> fastann
+SKLEARN_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid",  # sklearn -> fastann
+                       "exp": "exponential"}
 
 
 class _ContainerGraph:
@@ -97,6 +101,12 @@ def convert_classifier(scope, operator, container):
     else:
         container.add_node("Identity", [outputs], [probabilities],
                            name=scope.get_unique_operator_name("Identity"))
+    if _multilabel(estimator):  # an indicator per label, as skl2onnx's MLP converter
+        above = g.op("Greater", [probabilities, g.scalar(0.5)])
+        container.add_node("Cast", [above], [operator.outputs[0].full_name],
+                           to=g.onnx.TensorProto.INT64,
+                           name=scope.get_unique_operator_name("Cast"))
+        return
     index = g.op("ArgMax", [probabilities], axis=1, keepdims=0)
     if np.issubdtype(classes.dtype, np.integer) or classes.dtype == np.bool_:
         labels = g.constant("classes", classes.astype(np.int64), dtype=np.int64)
@@ -112,6 +122,24 @@ def convert_regressor(scope, operator, container):
     _, outputs = _network(scope, operator, container)
     container.add_node("Identity", [outputs], [operator.outputs[0].full_name],
                        name=scope.get_unique_operator_name("Identity"))
+
+
+def _multilabel(estimator):
+    binarizer = getattr(estimator, "_label_binarizer", None)
+    return getattr(binarizer, "y_type_", None) == "multilabel-indicator"
+
+
+def calculate_classifier_output_shapes(operator):
+    """skl2onnx's linear-classifier shapes; a multi-label label output is (N, n_labels)."""
+    from skl2onnx.common.data_types import Int64TensorType
+    from skl2onnx.shape_calculators.linear_classifier import (
+        calculate_linear_classifier_output_shapes)
+
+    calculate_linear_classifier_output_shapes(operator)
+    estimator = operator.raw_operator
+    if _multilabel(estimator):
+        rows = operator.inputs[0].get_first_dimension()
+        operator.outputs[0].type = Int64TensorType(shape=[rows, len(estimator.classes_)])
 
 
 def _n_outputs(estimator):
@@ -135,8 +163,6 @@ def register(classifiers=None, regressors=None):
     list of classes registered
     """
     skl2onnx = require("skl2onnx", "onnx", "Converting a scikit-learn pipeline")
-    from skl2onnx.shape_calculators.linear_classifier import (
-        calculate_linear_classifier_output_shapes)
     from skl2onnx.shape_calculators.linear_regressor import (
         calculate_linear_regressor_output_shapes)
 
@@ -147,7 +173,7 @@ def register(classifiers=None, regressors=None):
     done = []
     for cls in classifiers or []:
         skl2onnx.update_registered_converter(
-            cls, f"Fastann{cls.__name__}", calculate_linear_classifier_output_shapes,
+            cls, f"Fastann{cls.__name__}", calculate_classifier_output_shapes,
             convert_classifier, options={"zipmap": [True, False, "columns"],
                                          "nocl": [True, False]})
         done.append(cls)

@@ -27,6 +27,7 @@ hinge                 max(1 - Y * A, 0) (Y in -1/1)                      -Y wher
 squared_hinge         max(1 - Y * A, 0)**2                               -2 Y max(1 - Y*A, 0)
 binary_focal          (1 - p_t)**gamma * bce, p_t = Y p + (1-Y)(1-p),    by the chain rule on Z
                       times Y alpha + (1-Y)(1-alpha) if class-balanced
+half_poisson          Y log(Y / A) - Y + A, A = exp(Z) (fused)           A - Y (on Z)
 ====================  =================================================  ===================
 """
 import numpy as np
@@ -37,6 +38,8 @@ from .activations import sigmoid_from, softmax_row
 BINARY_CROSSENTROPY, MEAN_SQUARED_ERROR, CATEGORICAL_CROSSENTROPY = range(3)
 (MEAN_ABSOLUTE_ERROR, HUBER, LOG_COSH, POISSON, KL_DIVERGENCE, HINGE, SQUARED_HINGE,
  BINARY_FOCAL_CROSSENTROPY) = range(3, 11)
+# scikit-learn's MLPRegressor(loss="poisson"): exp output fused with the half deviance
+HALF_POISSON_DEVIANCE = 11
 # Positions in the loss's hyper-parameter vector (model dtype, (N_HYPER,)).
 DELTA, GAMMA, ALPHA, CLASS_BALANCING, FROM_LOGITS = range(5)
 N_HYPER = 5
@@ -49,7 +52,7 @@ def gives_dZ(loss_code):
     """Whether ``loss_and_delta`` writes dZ (a cross-entropy fused with its output
     activation, which it also computes into A) rather than dA."""
     return (loss_code == BINARY_CROSSENTROPY or loss_code == CATEGORICAL_CROSSENTROPY
-            or loss_code == BINARY_FOCAL_CROSSENTROPY)
+            or loss_code == BINARY_FOCAL_CROSSENTROPY or loss_code == HALF_POISSON_DEVIANCE)
 
 
 @kernel
@@ -110,6 +113,8 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
             total += weight[r] * row_loss
     elif loss_code == BINARY_FOCAL_CROSSENTROPY:
         total = focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale)
+    elif loss_code == HALF_POISSON_DEVIANCE:
+        total = poisson_deviance_and_delta(delta, Z, A, Y, weight, scale)
     else:
         total = regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale)
     return total
@@ -148,6 +153,32 @@ def focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale):
             balance = y * alpha + (one - y) * (one - alpha) if balanced else one
             row_loss += balance * factor * bce
             delta[r, j] = g * balance * (d_factor * bce + factor * (p - y))
+        total += weight[r] * row_loss * per_output
+    return total
+
+
+@kernel(entry=True)  # not force-inlined: the old losses' code stays as it was
+def poisson_deviance_and_delta(delta, Z, A, Y, weight, scale):
+    """Half the Poisson deviance of an exponential output from the log-mean Z, as
+    scikit-learn's ``poisson_loss``: per output ``y log(y / a) - y + a`` with
+    ``a = exp(z)`` (written into A), whose gradient with respect to Z is ``a - y``.
+    Arrays as ``loss_and_delta``'s; a row's loss is the mean over its outputs."""
+    rows, n_out = Z.shape
+    zero = like(0, Z)
+    one = like(1, Z)
+    per_output = one / like(n_out, Z)
+    total = zero
+    for r in range(rows):
+        row_loss = zero
+        g = weight[r] * scale * per_output
+        for j in range(n_out):
+            z = Z[r, j]
+            y = Y[r, j]
+            a = np.exp(z)
+            A[r, j] = a
+            constant = y * np.log(y) - y if y > zero else zero
+            row_loss += a - y * z + constant
+            delta[r, j] = g * (a - y)
         total += weight[r] * row_loss * per_output
     return total
 

@@ -7,3 +7,6 @@
 from ._estimators import MLPClassifier, MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+from ._skl2onnx_hook import install as _install_skl2onnx_converters
+
+_install_skl2onnx_converters()  # when skl2onnx is imported, before or after this

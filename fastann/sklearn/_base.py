@@ -8,8 +8,9 @@ more epochs, so that is the chunk; early stopping scores the validation set afte
 every epoch, so its chunks are one epoch. ``solver="lbfgs"`` hands the compiled
 full-batch objective (``fastann.kernels.objective``) to SciPy's L-BFGS-B.
 
-How scikit-learn's objective maps onto fastann's losses (per-row weights ``w``,
-normalised to mean 1 over the training rows):
+How scikit-learn's objective maps onto fastann's losses (per-row weights ``w``, scaled
+to mean 1 in each unshuffled mini-batch, else over the training rows; see
+``BaseMLP._row_weights``):
 
 =================  ====================================  ==============================
 output             scikit-learn                          fastann loss, row weight
@@ -17,6 +18,8 @@ output             scikit-learn                          fastann loss, row weigh
 logistic           sum over output columns, mean rows    binary_crossentropy, w * n_out
 softmax            categorical log-loss, mean rows       categorical_crossentropy, w
 identity           mean of (y - p)**2 / 2 over elements  mean_squared_error, w * n_out/2
+exp (poisson)      y log(y / p) - y + p, summed over     half Poisson deviance on the
+                   output columns, mean rows             log-mean, w * n_out
 =================  ====================================  ==============================
 
 With those weights the output gradient is scikit-learn's ``(p - y) / batch_rows``; the
@@ -37,20 +40,29 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
-from .. import losses, optimizers, schedules
+from .. import _blas_threads, losses, optimizers, schedules
 from ..layers import Dense
 from ..regularizers import BatchMeanL2
 from ..layout import Workspace
 from ..model import Model
 from ..kernels import objective
+from ..kernels import losses as loss_codes
 
 # scikit-learn's activation names -> fastann's
 ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-# output activation -> (fastann's loss, row-weight factor as a function of n_outputs)
+# scikit-learn's half Poisson deviance with its exp output, fused in one loss kernel
+# (fastann's Keras "poisson" adds an epsilon inside the log, and no constant term)
+HALF_POISSON_DEVIANCE = losses.Loss("half_poisson_deviance", loss_codes.HALF_POISSON_DEVIANCE,
+                                    losses.regression_targets, "exponential", ())
+# output activation -> (fastann's output activation, fastann's loss, row-weight factor
+# as a function of n_outputs)
 OUTPUTS = {
-    "logistic": ("binary_crossentropy", lambda n_outputs: float(n_outputs)),
-    "softmax": ("categorical_crossentropy", lambda n_outputs: 1.0),
-    "identity": ("mean_squared_error", lambda n_outputs: n_outputs / 2.0),
+    "logistic": ("sigmoid", losses.get("binary_crossentropy"),
+                 lambda n_outputs: float(n_outputs)),
+    "softmax": ("softmax", losses.get("categorical_crossentropy"), lambda n_outputs: 1.0),
+    "identity": ("linear", losses.get("mean_squared_error"),
+                 lambda n_outputs: n_outputs / 2.0),
+    "exp": ("exponential", HALF_POISSON_DEVIANCE, lambda n_outputs: float(n_outputs)),
 }
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -157,10 +169,6 @@ class BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental):
         if self.solver not in STOCHASTIC_SOLVERS and incremental:
             raise AttributeError("partial_fit is only available for stochastic optimizers")
-        if getattr(self, "loss", "squared_error") == "poisson":
-            raise ValueError("loss='poisson' is not supported by fastann's MLPRegressor yet "
-                             "(it needs an exponential output layer); use "
-                             "loss='squared_error'")
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -181,10 +189,14 @@ class BaseMLP(BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y, layer_units, dtype)
+        # the BLAS thread budget of this process: a joblib (loky) or Dask worker
+        # starts with cores // workers, and fastann's policy never goes above it
+        self.blas_threads_ = _blas_thread_budget()
         if self.solver in STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, incremental)
         else:
-            self._fit_lbfgs(X, Y, sample_weight)
+            with _blas_threads.for_training(layer_units, None, X.shape[0]):
+                self._fit_lbfgs(X, Y, sample_weight)
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError("Solver produced non-finite parameter weights. The input data "
                              "may contain large values and need to be preprocessed.")
@@ -224,7 +236,7 @@ class BaseMLP(BaseEstimator):
         """A Model of scikit-learn's architecture holding ``coefs_``/``intercepts_``;
         ``alpha``: the BatchMeanL2 coefficient of every kernel (0: none)."""
         hidden = ACTIVATIONS[self.activation]
-        output = ACTIVATIONS.get(self.out_activation_, self.out_activation_)
+        output = OUTPUTS[self.out_activation_][0]
         penalty = BatchMeanL2(alpha) if alpha > 0 else None
         layers = [Dense(units, activation=hidden, kernel_regularizer=penalty)
                   for units in layer_units[1:-1]]
@@ -253,17 +265,27 @@ class BaseMLP(BaseEstimator):
             self._model = model
         return model
 
-    def _row_weights(self, sample_weight, n_samples, dtype, normalize=True):
+    def _row_weights(self, sample_weight, n_samples, dtype, batch_size=None):
         """Per-row weights for fastann's loss (see the module docstring) and the sum of
-        the sample weights. ``normalize``: scaled to mean 1, for the stochastic
-        solvers, whose kernels divide by the batch's rows, not by its weight."""
+        the sample weights. ``batch_size`` (the stochastic solvers, whose kernels
+        divide a batch's loss by its rows where scikit-learn divides by its weight
+        sum): each unshuffled batch's weights scaled to mean 1, which gives
+        scikit-learn's data term exactly; shuffled batches are drawn inside the kernel,
+        so then the weights are scaled to mean 1 over all rows."""
         if sample_weight is None:
             weight, total = np.ones(n_samples, dtype), float(n_samples)
         else:
             total = float(sample_weight.sum())
-            scale = n_samples / total if normalize else 1.0
-            weight = (sample_weight * scale).astype(dtype)
-        factor = OUTPUTS[self.out_activation_][1](self.n_outputs_)
+            weight = sample_weight.astype(np.float64)
+            if batch_size is not None and not self.shuffle:
+                for start in range(0, n_samples, batch_size):
+                    batch = weight[start:start + batch_size]
+                    batch_sum = batch.sum()
+                    batch *= batch.size / batch_sum if batch_sum > 0 else 0.0
+            elif batch_size is not None:
+                weight = weight * (n_samples / total)
+            weight = weight.astype(dtype)
+        factor = OUTPUTS[self.out_activation_][2](self.n_outputs_)
         return weight * dtype.type(factor), total
 
     def _loss_scale(self):
@@ -295,11 +317,12 @@ class BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It "
                               "is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        weight, weight_total = self._row_weights(weight_train, n_samples, dtype)
+        weight, weight_total = self._row_weights(weight_train, n_samples, dtype, batch_size)
         Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
 
         # scikit-learn divides the L2 gradient by the batch's weight sum, the
-        # regularizer by its rows: the same for unit weights and for the full batch
+        # regularizer by its rows: the same for unit weights and for the full batch;
+        # with other weights, exact where a batch's mean weight is the overall mean
         alpha = self.alpha * n_samples / weight_total
         model = getattr(self, "_model", None)
         # fit starts a fresh optimizer (as scikit-learn); partial_fit continues one
@@ -375,7 +398,7 @@ class BaseMLP(BaseEstimator):
         else:
             optimizer = optimizers.SGD(lr=self.learning_rate_init, momentum=self.momentum,
                                        nesterov=bool(self.nesterovs_momentum))
-        loss = OUTPUTS[self.out_activation_][0]
+        loss = OUTPUTS[self.out_activation_][1]
         several = self.out_activation_ == "identity" and self.n_outputs_ > 1
         model.compile(optimizer=optimizer, loss=loss, metrics=["mse"] if several else [])
         self._learning_rate = float(self.learning_rate_init)
@@ -447,9 +470,8 @@ class BaseMLP(BaseEstimator):
         also builds the Model the result is loaded into."""
         layer_units = [X.shape[1]] + [c.shape[1] for c in self.coefs_]
         self._model = self._new_model(layer_units, X.dtype, seed=0)
-        weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype,
-                                               normalize=False)
-        loss = losses.get(OUTPUTS[self.out_activation_][0])
+        weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype)
+        loss = OUTPUTS[self.out_activation_][1]
         return LossAndGradient(self._model, loss, X, Y, weight, weight_sum, self.alpha,
                                self._loss_scale())
 
@@ -549,6 +571,15 @@ class LossAndGradient:
     def unpack_into(self, model, packed):
         self.params[self.order] = packed
         model.set_weights(self.layout.views(self.params))
+
+
+def _blas_thread_budget():
+    """The most BLAS threads a fit here may use (fastann's thread policy never raises
+    the limit it finds), or None without threadpoolctl."""
+    controller = _blas_threads._blas_controller()
+    if controller is None or not controller.lib_controllers:
+        return None
+    return min(lib.num_threads for lib in controller.lib_controllers)
 
 
 def _check_sample_weight(sample_weight, X):

@@ -53,6 +53,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     best_validation_score_, t_, coefs_, intercepts_, n_features_in_,
     feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
         As scikit-learn's (``coefs_[i]`` is (n_in, n_out), ``intercepts_[i]`` (n_out,)).
+    blas_threads_ : int or None
+        The most BLAS threads the last fit could use: the limit of the process it ran
+        in (a joblib or Dask worker gets cores // workers), never raised by fastann.
     """
 
     _parameter_constraints = {
@@ -180,9 +183,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     fastann's compiled trainer (identity output, half squared error; multi-output y
     trains one output unit per column).
     """ + _DOC_PARAMETERS + """
-    loss : {"squared_error"}, default "squared_error"
-        scikit-learn's "poisson" is refused with a ValueError (fastann has no
-        exponential output layer yet).
+    loss : {"squared_error", "poisson"}, default "squared_error"
+        As scikit-learn's: half the squared error with an identity output, or half the
+        Poisson deviance with an exponential output (``out_activation_ = "exp"``; y
+        must be non-negative).
 
     Attributes
     ----------
@@ -190,6 +194,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_,
     n_outputs_, out_activation_
         As scikit-learn's.
+    blas_threads_ : int or None
+        As the classifier's.
     """
 
     _parameter_constraints = {
@@ -207,11 +213,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         _shared_init(self, {k: v for k, v in locals().items() if k != "self"})
 
     def _output_activation(self):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(f"y must be non-negative for loss='poisson' (the Poisson "
+                             f"deviance is defined for counts and rates); got the value "
+                             f"{y.min()!r}")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y.reshape(y.shape[0], -1)
