@@ -67,8 +67,9 @@ MIN_LR = sys.float_info.min  # the smallest rate callbacks lower a learning rate
 
 
 class Optimizer:
-    """Base: a learning rate (number or schedule), ``weight_decay`` and a hyper-parameter
-    vector for the update kernel. Subclasses list their own arguments in ``_fields``."""
+    """Base: a learning rate (number or schedule), the decoupled ``weight_decay``, at most
+    one clipping option (Keras' rule) and a hyper-parameter vector for the update kernel.
+    Subclasses list their own arguments in ``_fields``."""
 
     code = None
     name = None

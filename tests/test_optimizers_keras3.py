@@ -230,3 +230,45 @@ def test_refused_compile_leaves_the_model_unchanged(build_model):
     assert model.optimizer.name == "nadam"
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+IR_SCRIPT = r"""
+import re
+import numpy as np
+import fastann as fa
+from tests.test_optimizers_keras3 import dense_table
+from fastann.kernels import optimizers as kernel
+
+for rule in (fa.optimizers.Nadam(weight_decay=0.1, clipnorm=0.5),
+             fa.optimizers.AdamW(global_clipnorm=0.5), fa.optimizers.SGD(clipvalue=0.1)):
+    params = np.ones(16, np.float32)
+    state = np.zeros(kernel.state_length(16), np.float32)
+    for step in (1, 2):
+        kernel.apply_update(params, state, np.full(16, 0.5, np.float32), dense_table(),
+                            rule.code, rule.hyper(np.float32), np.float32(rule.lr), step)
+    assert params.dtype == np.float32
+for dispatcher in (kernel.nadam_update, kernel.adam_update, kernel.sgd_update,
+                   kernel.clip_by_norm, kernel.clip_gradients):
+    assert dispatcher.signatures, dispatcher
+    for signature in dispatcher.signatures:
+        assert "float64" not in str(signature), (dispatcher, signature)
+        ir = dispatcher.inspect_llvm(signature)
+        doubles = re.findall(
+            r"= (?:fadd|fsub|fmul|fdiv|fcmp \w+|fpext|sitofp|uitofp)[^%\n]*?\bdouble\b", ir)
+        assert re.findall(r"= (?:fadd|fsub|fmul|fdiv)[^%]*? float\b", ir), dispatcher
+        assert not doubles, (dispatcher.py_func.__name__, doubles[:5])
+print("checked")
+"""
+
+
+def test_float32_rules_do_float32_arithmetic_only(tmp_path):
+    """Compiled afresh (the IR of cached code is not kept): no float64 operation in the
+    new rules and the clipping kernels of a float32 model."""
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", IR_SCRIPT], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "checked" in done.stdout
