@@ -44,13 +44,14 @@ def sgd_update(params, velocity, grads, lr, momentum, nesterov, decay):
     zero = like(0, params)
     for i in range(params.shape[0]):
         g = grads[i]
-        params[i] -= params[i] * decay
+        w = params[i]
+        w -= w * decay
         if momentum == zero:
-            params[i] -= lr * g
+            params[i] = w - lr * g
         else:
             v = momentum * velocity[i] - lr * g
             velocity[i] = v
-            params[i] += momentum * v - lr * g if nesterov else v
+            params[i] = w + (momentum * v - lr * g if nesterov else v)
 
 
 @kernel
@@ -63,10 +64,11 @@ def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, decay, step):
     alpha = lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
     for i in range(params.shape[0]):
         g = grads[i]
-        params[i] -= params[i] * decay
+        w = params[i]
+        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         v[i] += (g * g - v[i]) * (one - beta_2)
-        params[i] -= alpha * m[i] / (np.sqrt(v[i]) + epsilon)
+        params[i] = w - alpha * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
 @kernel
@@ -91,11 +93,12 @@ def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, deca
     second_correction = one - beta_2**t
     for i in range(params.shape[0]):
         g = grads[i]
-        params[i] -= params[i] * decay
+        w = params[i]
+        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         v[i] += (g * g - v[i]) * (one - beta_2)
         m_hat = momentum_scale * m[i] + gradient_scale * g
-        params[i] -= m_hat * lr / (np.sqrt(v[i] / second_correction) + epsilon)
+        params[i] = w - m_hat * lr / (np.sqrt(v[i] / second_correction) + epsilon)
 
 
 @kernel
@@ -105,9 +108,10 @@ def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, decay):
     one = like(1, params)
     for i in range(params.shape[0]):
         g = grads[i]
-        params[i] -= params[i] * decay
+        w = params[i]
+        w -= w * decay
         mean_square[i] = rho * mean_square[i] + (one - rho) * g * g
-        params[i] -= lr * g / np.sqrt(mean_square[i] + epsilon)
+        params[i] = w - lr * g / np.sqrt(mean_square[i] + epsilon)
 
 
 @kernel
@@ -117,9 +121,10 @@ def adagrad_update(params, accumulated, grads, lr, initial, epsilon, decay):
     is a fresh one. Arrays: (n_params,)."""
     for i in range(params.shape[0]):
         g = grads[i]
-        params[i] -= params[i] * decay
+        w = params[i]
+        w -= w * decay
         accumulated[i] += g * g
-        params[i] -= lr * g / np.sqrt(accumulated[i] + initial + epsilon)
+        params[i] = w - lr * g / np.sqrt(accumulated[i] + initial + epsilon)
 
 
 @kernel
@@ -131,10 +136,11 @@ def adamax_update(params, m, u, grads, lr, beta_1, beta_2, epsilon, decay, step)
     correction = one - beta_1**like(step, params)
     for i in range(params.shape[0]):
         g = grads[i]
-        params[i] -= params[i] * decay
+        w = params[i]
+        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         u[i] = max(beta_2 * u[i], abs(g))
-        params[i] -= lr * m[i] / (correction * (u[i] + epsilon))
+        params[i] = w - lr * m[i] / (correction * (u[i] + epsilon))
 
 
 @kernel
