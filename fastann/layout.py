@@ -22,7 +22,7 @@ import numpy as np
 from . import initializers
 from .kernels import network
 from .kernels.activations import LINEAR
-from .kernels.optimizers import N_SLOTS
+from .kernels.optimizers import state_length
 from .layers import CONSTANT_INITIALIZERS
 
 
@@ -282,7 +282,7 @@ class Workspace:
         self.delta = np.zeros(2 * capacity * layout.max_units, dtype)
         self.grads = np.zeros(layout.n_params, dtype)
         self.backup_params = np.zeros(layout.n_params, dtype)
-        self.backup_state = np.zeros(N_SLOTS * layout.n_params, dtype)
+        self.backup_state = np.zeros(state_length(layout.n_params), dtype)
         self.batch_X = np.zeros((capacity, n_features), dtype)
         self.batch_Y = np.zeros((capacity, n_out), dtype)
         self.batch_weight = np.zeros(capacity, dtype)

@@ -24,7 +24,7 @@ from ._threads import ScratchPool, TrainingGuard
 from .callbacks import Callback, EpochLines, History, ProgressLogger, step_line
 from .kernels import metrics as metric_kernels
 from .kernels import train as train_kernels
-from .kernels.optimizers import N_SLOTS
+from .kernels.optimizers import state_length
 from .kernels.rng import shuffle_order
 from .layers import Flatten, InputLayer, Layer, unique_name
 from . import layout as layouts
@@ -237,7 +237,7 @@ class Model:
         _checks.finite_results("building the model", "the layers' init_scale", params,
                                "lower init_scale")
         self.layout = layout
-        self._state = TrainingState(params, np.zeros(N_SLOTS * layout.n_params, self.dtype),
+        self._state = TrainingState(params, np.zeros(state_length(layout.n_params), self.dtype),
                                     self._rng_state, self._counters, moving)
         self._slopes = layout.kernel_slopes(self.dtype)
         self._regularization = regularizers.coefficient_table(stack, self.dtype)

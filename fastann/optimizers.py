@@ -17,17 +17,25 @@ Adagrad     ``learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7``
 Adamax      ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``:
             ``m += (g - m) * (1 - beta_1); u = max(beta_2 * u, |g|);
             w -= lr * m / ((1 - beta_1**t) * (u + epsilon))``
+Nadam       ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``, Keras'
+            momentum cache: ``u_t = beta_1 * (1 - 0.5 * 0.96**t); P_t = u_1 * ... * u_t``;
+            m, v as Adam's; ``m_hat = u_{t+1} m / (1 - P_t u_{t+1}) + (1 - u_t) g / (1 - P_t)``;
+            ``w -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon)``
+AdamW       Adam with ``weight_decay=0.004`` by default (Keras' AdamW)
 ==========  ==============================================================================
 
-Every optimizer takes Keras' ``clipvalue`` (each gradient entry clipped to
-``[-clipvalue, clipvalue]``) and ``global_clipnorm`` (the whole gradient scaled by
-``min(1, global_clipnorm / ||g||)``, the norm over every parameter), applied in that
-order before the rule; None (the default) turns either off. Keras' per-variable
-``clipnorm`` is not supported yet.
+Clipping (Keras 3's, at most one of the three; None, the default, is off), applied to
+the gradient before anything else: ``clipnorm`` scales each variable's gradient (a
+Dense kernel, a bias, a BatchNormalization gamma or beta) by
+``min(1, clipnorm / ||g_var||)``; ``global_clipnorm`` scales the whole gradient by
+``min(1, global_clipnorm / ||g||)``, the norm over every parameter; ``clipvalue`` clips
+each entry to ``[-clipvalue, clipvalue]``.
 
-``weight_decay`` (default 0) is classic L2, as PyTorch's ``weight_decay``: it adds
-``weight_decay * w`` to every gradient before the rule (Keras 3's ``weight_decay`` is the
-decoupled, AdamW kind instead). ``learning_rate=`` is accepted as Keras' spelling of ``lr``.
+``weight_decay`` (default 0, AdamW's 0.004) is Keras 3's decoupled decay: after
+clipping and before the rule every trainable variable (kernels, biases,
+BatchNormalization's gamma and beta) shrinks by ``w -= lr * weight_decay * w``. Classic
+L2 in the loss and gradient is ``kernel_regularizer=fastann.regularizers.L2(...)``, as in
+Keras. ``learning_rate=`` is accepted as Keras' spelling of ``lr``.
 
 The learning rate is a number or a ``fastann.schedules.LearningRateSchedule`` (one rate
 per epoch). ``get_config()`` / ``from_config(dict)`` turn an optimizer into a plain
@@ -59,20 +67,31 @@ MIN_LR = sys.float_info.min  # the smallest rate callbacks lower a learning rate
 
 
 class Optimizer:
-    """Base: a learning rate (number or schedule), ``weight_decay`` and a hyper-parameter
-    vector for the update kernel. Subclasses list their own arguments in ``_fields``."""
+    """Base: a learning rate (number or schedule), the decoupled ``weight_decay``, at most
+    one clipping option (Keras' rule) and a hyper-parameter vector for the update kernel.
+    Subclasses list their own arguments in ``_fields``."""
 
     code = None
     name = None
     _fields = ()
 
     def __init__(self, lr, weight_decay, learning_rate=None, clipvalue=None,
-                 global_clipnorm=None):
+                 global_clipnorm=None, clipnorm=None):
+        chosen = {key: value for key, value in (("clipnorm", clipnorm),
+                                                 ("clipvalue", clipvalue),
+                                                 ("global_clipnorm", global_clipnorm))
+                  if value is not None}
+        if len(chosen) > 1:  # Keras' rule and message
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can "
+                             f"be set. Received: clipnorm={clipnorm}, "
+                             f"clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
+        clipping = {key: _check(key, value, 0) for key, value in chosen.items()}
+        decay = 0.0 if weight_decay is None else weight_decay
+        decay = _check("weight_decay", decay, 0, low_inclusive=True)
         self.lr = lr if learning_rate is None else learning_rate
-        self.weight_decay = _check("weight_decay", weight_decay, 0, low_inclusive=True)
-        self.clipvalue = None if clipvalue is None else _check("clipvalue", clipvalue, 0)
-        self.global_clipnorm = (None if global_clipnorm is None
-                                else _check("global_clipnorm", global_clipnorm, 0))
+        self.weight_decay = decay
+        for key in _CLIPPING:
+            setattr(self, key, clipping.get(key))
 
     @property
     def lr(self):
@@ -116,6 +135,7 @@ class Optimizer:
         values[kernel.WEIGHT_DECAY] = self.weight_decay
         values[kernel.CLIPVALUE] = self.clipvalue or 0.0
         values[kernel.GLOBAL_CLIPNORM] = self.global_clipnorm or 0.0
+        values[kernel.CLIPNORM] = self.clipnorm or 0.0
         self._fill(values)
         return values
 
@@ -136,6 +156,8 @@ class Optimizer:
         lr = repr(self._lr)
         args = "".join(f", {field}={getattr(self, field)!r}"
                        for field in self._fields + ("weight_decay",))
+        args += "".join(f", {key}={getattr(self, key)!r}" for key in _CLIPPING
+                        if getattr(self, key) is not None)
         return f"{type(self).__name__}(lr={lr}{args})"
 
 
@@ -148,15 +170,17 @@ class SGD(Optimizer):
     momentum : float in [0, 1), default 0
     nesterov : bool, default False
     weight_decay : float >= 0, default 0
-        L2 coefficient added to the gradient.
+        Decoupled decay: w -= lr * weight_decay * w each step.
+    clipnorm, clipvalue, global_clipnorm : float > 0 or None (at most one)
     """
 
     code, name = kernel.SGD, "sgd"
     _fields = ("momentum", "nesterov")
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, *,
-                 learning_rate=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm)
+                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm,
+                         clipnorm)
         self.momentum = _check("momentum", momentum, 0, 1, low_inclusive=True)
         self.nesterov = schedules._flag("SGD", "nesterov", nesterov)
 
@@ -175,15 +199,17 @@ class Adam(Optimizer):
     beta_2 : float in [0, 1), default 0.999
     epsilon : float > 0, default 1e-7
     weight_decay : float >= 0, default 0
-        L2 coefficient added to the gradient.
+        Decoupled decay: w -= lr * weight_decay * w each step.
+    clipnorm, clipvalue, global_clipnorm : float > 0 or None (at most one)
     """
 
     code, name = kernel.ADAM, "adam"
     _fields = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm)
+                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm,
+                         clipnorm)
         self.beta_1 = _check("beta_1", beta_1, 0, 1, low_inclusive=True)
         self.beta_2 = _check("beta_2", beta_2, 0, 1, low_inclusive=True)
         self.epsilon = _check("epsilon", epsilon, 0)
@@ -203,15 +229,17 @@ class RMSprop(Optimizer):
     rho : float in [0, 1), default 0.9
     epsilon : float > 0, default 1e-7
     weight_decay : float >= 0, default 0
-        L2 coefficient added to the gradient.
+        Decoupled decay: w -= lr * weight_decay * w each step.
+    clipnorm, clipvalue, global_clipnorm : float > 0 or None (at most one)
     """
 
     code, name = kernel.RMSPROP, "rmsprop"
     _fields = ("rho", "epsilon")
 
     def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm)
+                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+        super().__init__(lr, weight_decay, learning_rate, clipvalue, global_clipnorm,
+                         clipnorm)
         self.rho = _check("rho", rho, 0, 1, low_inclusive=True)
         self.epsilon = _check("epsilon", epsilon, 0)
 
@@ -230,15 +258,18 @@ class Adagrad(Optimizer):
     initial_accumulator_value : float >= 0, default 0.1
     epsilon : float > 0, default 1e-7
     weight_decay : float >= 0, default 0
-    clipvalue, global_clipnorm : float > 0 or None
+        Decoupled decay: w -= lr * weight_decay * w each step.
+    clipnorm, clipvalue, global_clipnorm : float > 0 or None (at most one)
     """
 
     code, name = kernel.ADAGRAD, "adagrad"
     _fields = ("initial_accumulator_value", "epsilon")
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, lr, clipvalue, global_clipnorm)
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None,
+                 clipnorm=None):
+        super().__init__(learning_rate, weight_decay, lr, clipvalue, global_clipnorm,
+                         clipnorm)
         self.initial_accumulator_value = _check("initial_accumulator_value",
                                                 initial_accumulator_value, 0,
                                                 low_inclusive=True)
@@ -259,15 +290,18 @@ class Adamax(Optimizer):
     beta_1, beta_2 : float in [0, 1), default 0.9, 0.999
     epsilon : float > 0, default 1e-7
     weight_decay : float >= 0, default 0
-    clipvalue, global_clipnorm : float > 0 or None
+        Decoupled decay: w -= lr * weight_decay * w each step.
+    clipnorm, clipvalue, global_clipnorm : float > 0 or None (at most one)
     """
 
     code, name = kernel.ADAMAX, "adamax"
     _fields = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, lr, clipvalue, global_clipnorm)
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None,
+                 clipnorm=None):
+        super().__init__(learning_rate, weight_decay, lr, clipvalue, global_clipnorm,
+                         clipnorm)
         self.beta_1 = _check("beta_1", beta_1, 0, 1, low_inclusive=True)
         self.beta_2 = _check("beta_2", beta_2, 0, 1, low_inclusive=True)
         self.epsilon = _check("epsilon", epsilon, 0)
@@ -278,8 +312,56 @@ class Adamax(Optimizer):
         values[kernel.EPSILON] = self.epsilon
 
 
-_CLIPPING = ("clipvalue", "global_clipnorm")
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, RMSprop, Adagrad, Adamax)}
+class Nadam(Adamax):
+    """Keras' Nadam: Adam with Nesterov momentum through the momentum cache
+    u_t = beta_1 (1 - 0.5 * 0.96**t), whose running product is kept in the optimizer
+    state (so a resumed or reloaded run goes on bit-identically).
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or LearningRateSchedule, default 0.001
+    beta_1, beta_2 : float in [0, 1), default 0.9, 0.999
+    epsilon : float > 0, default 1e-7
+    weight_decay : float >= 0, default 0
+        Decoupled decay: w -= lr * weight_decay * w each step.
+    clipnorm, clipvalue, global_clipnorm : float > 0 or None (at most one)
+    """
+
+    code, name = kernel.NADAM, "nadam"
+
+
+class AdamW(Adam):
+    """Keras' AdamW: Adam with the decoupled decay w -= lr * weight_decay * w, on by
+    default (0.004). ``amsgrad=True`` is not supported.
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or LearningRateSchedule, default 0.001
+    weight_decay : float >= 0, default 0.004
+    beta_1, beta_2 : float in [0, 1), default 0.9, 0.999
+    epsilon : float > 0, default 1e-7
+    amsgrad : False
+    clipnorm, clipvalue, global_clipnorm : float > 0 or None (at most one)
+    """
+
+    name = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, *, lr=None, clipvalue=None,
+                 global_clipnorm=None, clipnorm=None):
+        if weight_decay is None:  # Keras' message
+            raise ValueError("Argument `weight_decay` must be a float. Received: "
+                             "weight_decay=None")
+        if amsgrad is not False:
+            raise ValueError(f"AdamW amsgrad must be False (fastann does not support the "
+                             f"AMSGrad variant); got amsgrad={amsgrad!r}")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay,
+                         learning_rate=lr, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, clipnorm=clipnorm)
+
+
+_CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, RMSprop, Adagrad, Adamax, Nadam, AdamW)}
 
 
 def get(optimizer):

@@ -647,159 +647,205 @@ def batchnorm_backward(dA, X_hat, gamma, inv_std):
 
 
 # ------------------------------------------------------------------ optimizers
-# Keras 3's update rules. weight_decay is classic L2: weight_decay * w is added to the
-# gradient before the rule. Each optimizer keeps its own state; ``iterations`` counts the
-# updates made, so the first update is step 1.
+# Keras 3's update rules and order: the gradients are clipped (clip), every variable is
+# decayed, w -= lr * weight_decay * w (decoupled weight decay), then the rule moves it.
+# Each optimizer keeps its own state; ``iterations`` counts the updates made, so the
+# first update is step 1.
 
-class SGD:
+class Rule:
+    """What every rule shares: the learning rate, weight_decay and clipping, and the
+    update's order. Subclasses write ``_start`` (the state) and ``_step`` (the rule for
+    one variable ``w`` with its clipped gradient ``g`` and state index ``i``)."""
+
+    def __init__(self, lr, weight_decay, clipvalue, global_clipnorm, clipnorm):
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay or 0.0)
+        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
+        self.clipnorm = clipnorm
+        self.iterations = 0
+        self.started = False
+
+    def update(self, weights, grads, lr=None):
+        """Update the arrays of ``weights`` in place from ``grads`` (same shapes)."""
+        lr = self.lr if lr is None else float(lr)
+        if not self.started:
+            self._start(weights)
+            self.started = True
+        self.iterations += 1
+        grads = clip(grads, self.clipvalue, self.global_clipnorm, self.clipnorm)
+        self._begin_step(lr)
+        for i, (w, g) in enumerate(zip(weights, grads)):
+            w -= w * (self.weight_decay * lr)
+            self._step(w, g, i, lr)
+
+    def _begin_step(self, lr):
+        pass
+
+
+def _zeros(weights):
+    return [np.zeros_like(w) for w in weights]
+
+
+class SGD(Rule):
     """w -= lr * g; with momentum v = momentum * v - lr * g, then w += v (Nesterov:
     w += momentum * v - lr * g)."""
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, *,
-                 learning_rate=None):
-        self.lr = float(lr if learning_rate is None else learning_rate)
+                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+        super().__init__(lr if learning_rate is None else learning_rate, weight_decay,
+                         clipvalue, global_clipnorm, clipnorm)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
-        self.weight_decay = float(weight_decay)
-        self.iterations = 0
-        self.velocities = None
 
-    def update(self, weights, grads, lr=None):
-        """Update the arrays of ``weights`` in place from ``grads`` (same shapes)."""
-        lr = self.lr if lr is None else float(lr)
-        if self.velocities is None:
-            self.velocities = [np.zeros_like(w) for w in weights]
-        self.iterations += 1
-        for w, dw, v in zip(weights, grads, self.velocities):
-            g = dw + self.weight_decay * w
-            if self.momentum == 0:
-                w -= lr * g
-            else:
-                v[...] = self.momentum * v - lr * g
-                if self.nesterov:
-                    w += self.momentum * v - lr * g
-                else:
-                    w += v
+    def _start(self, weights):
+        self.velocities = _zeros(weights)
+
+    def _step(self, w, g, i, lr):
+        if self.momentum == 0:
+            w -= lr * g
+            return
+        v = self.velocities[i]
+        v[...] = self.momentum * v - lr * g
+        w += self.momentum * v - lr * g if self.nesterov else v
 
 
-class Adam:
+class Adam(Rule):
     """Adam (Kingma & Ba) with the bias correction folded into the step size:
     alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t); w -= alpha * m / (sqrt(v) + epsilon)."""
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None):
-        self.lr = float(lr if learning_rate is None else learning_rate)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
-        self.weight_decay = float(weight_decay)
-        self.iterations = 0
-        self.m = self.v = None
+                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+        super().__init__(lr if learning_rate is None else learning_rate, weight_decay,
+                         clipvalue, global_clipnorm, clipnorm)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
-    def update(self, weights, grads, lr=None):
-        """Update the arrays of ``weights`` in place from ``grads`` (same shapes)."""
-        lr = self.lr if lr is None else float(lr)
-        if self.m is None:
-            self.m = [np.zeros_like(w) for w in weights]
-            self.v = [np.zeros_like(w) for w in weights]
-        self.iterations += 1
+    def _start(self, weights):
+        self.m, self.v = _zeros(weights), _zeros(weights)
+
+    def _begin_step(self, lr):
         t = self.iterations
-        alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-        for w, dw, m, v in zip(weights, grads, self.m, self.v):
-            g = dw + self.weight_decay * w
-            m += (g - m) * (1 - self.beta_1)
-            v += (g * g - v) * (1 - self.beta_2)
-            w -= alpha * m / (np.sqrt(v) + self.epsilon)
+        self.alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+
+    def _step(self, w, g, i, lr):
+        m, v = self.m[i], self.v[i]
+        m += (g - m) * (1 - self.beta_1)
+        v += (g * g - v) * (1 - self.beta_2)
+        w -= self.alpha * m / (np.sqrt(v) + self.epsilon)
 
 
-class RMSprop:
+class AdamW(Adam):
+    """Keras' AdamW: Adam with weight_decay=0.004 by default."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, *, lr=None, clipvalue=None, global_clipnorm=None,
+                 clipnorm=None):
+        super().__init__(learning_rate if lr is None else lr, beta_1, beta_2, epsilon,
+                         weight_decay, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+                         clipnorm=clipnorm)
+
+
+class Nadam(Adam):
+    """Keras' Nadam: u_t = beta_1 (1 - 0.5 * 0.96**t), u_product = u_1 ... u_t;
+    m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product);
+    w -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None,
+                 clipnorm=None):
+        super().__init__(learning_rate if lr is None else lr, beta_1, beta_2, epsilon,
+                         weight_decay, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+                         clipnorm=clipnorm)
+        self.u_product = 1.0
+
+    def _begin_step(self, lr):
+        t = self.iterations
+        self.u_t = self.beta_1 * (1 - 0.5 * 0.96**t)
+        self.u_next = self.beta_1 * (1 - 0.5 * 0.96**(t + 1))
+        self.u_product *= self.u_t
+
+    def _step(self, w, g, i, lr):
+        m, v = self.m[i], self.v[i]
+        m += (g - m) * (1 - self.beta_1)
+        v += (g * g - v) * (1 - self.beta_2)
+        m_hat = (self.u_next * m / (1 - self.u_product * self.u_next)
+                 + (1 - self.u_t) * g / (1 - self.u_product))
+        v_hat = v / (1 - self.beta_2**self.iterations)
+        w -= m_hat * lr / (np.sqrt(v_hat) + self.epsilon)
+
+
+class RMSprop(Rule):
     """Keras' RMSprop (uncentred, no momentum): ms = rho * ms + (1 - rho) * g**2;
     w -= lr * g / sqrt(ms + epsilon)."""
 
     def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None):
-        self.lr = float(lr if learning_rate is None else learning_rate)
-        self.rho = float(rho)
-        self.epsilon = float(epsilon)
-        self.weight_decay = float(weight_decay)
-        self.iterations = 0
-        self.mean_squares = None
+                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+        super().__init__(lr if learning_rate is None else learning_rate, weight_decay,
+                         clipvalue, global_clipnorm, clipnorm)
+        self.rho, self.epsilon = float(rho), float(epsilon)
 
-    def update(self, weights, grads, lr=None):
-        """Update the arrays of ``weights`` in place from ``grads`` (same shapes)."""
-        lr = self.lr if lr is None else float(lr)
-        if self.mean_squares is None:
-            self.mean_squares = [np.zeros_like(w) for w in weights]
-        self.iterations += 1
-        for w, dw, ms in zip(weights, grads, self.mean_squares):
-            g = dw + self.weight_decay * w
-            ms[...] = self.rho * ms + (1 - self.rho) * g * g
-            w -= lr * g / np.sqrt(ms + self.epsilon)
+    def _start(self, weights):
+        self.mean_squares = _zeros(weights)
+
+    def _step(self, w, g, i, lr):
+        ms = self.mean_squares[i]
+        ms[...] = self.rho * ms + (1 - self.rho) * g * g
+        w -= lr * g / np.sqrt(ms + self.epsilon)
 
 
-class Adagrad:
+class Adagrad(Rule):
     """Keras' Adagrad: acc = initial + sum of g**2; w -= lr * g / sqrt(acc + epsilon)."""
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
-        self.lr = float(learning_rate if lr is None else lr)
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None,
+                 clipnorm=None):
+        super().__init__(learning_rate if lr is None else lr, weight_decay, clipvalue,
+                         global_clipnorm, clipnorm)
         self.initial = float(initial_accumulator_value)
         self.epsilon = float(epsilon)
-        self.weight_decay = float(weight_decay)
-        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
-        self.iterations = 0
-        self.accumulators = None
 
-    def update(self, weights, grads, lr=None):
-        lr = self.lr if lr is None else float(lr)
-        if self.accumulators is None:
-            self.accumulators = [np.full_like(w, self.initial) for w in weights]
-        self.iterations += 1
-        grads = clip(grads, self.clipvalue, self.global_clipnorm)
-        for w, dw, acc in zip(weights, grads, self.accumulators):
-            g = dw + self.weight_decay * w
-            acc += g * g
-            w -= lr * g / np.sqrt(acc + self.epsilon)
+    def _start(self, weights):
+        self.accumulators = [np.full_like(w, self.initial) for w in weights]
+
+    def _step(self, w, g, i, lr):
+        acc = self.accumulators[i]
+        acc += g * g
+        w -= lr * g / np.sqrt(acc + self.epsilon)
 
 
-class Adamax:
+class Adamax(Rule):
     """Keras' Adamax: m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|);
     w -= lr * m / ((1 - beta_1**t)(u + epsilon))."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None):
-        self.lr = float(learning_rate if lr is None else lr)
+                 weight_decay=0.0, *, lr=None, clipvalue=None, global_clipnorm=None,
+                 clipnorm=None):
+        super().__init__(learning_rate if lr is None else lr, weight_decay, clipvalue,
+                         global_clipnorm, clipnorm)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-        self.weight_decay = float(weight_decay)
-        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
-        self.iterations = 0
-        self.m = self.u = None
 
-    def update(self, weights, grads, lr=None):
-        lr = self.lr if lr is None else float(lr)
-        if self.m is None:
-            self.m = [np.zeros_like(w) for w in weights]
-            self.u = [np.zeros_like(w) for w in weights]
-        self.iterations += 1
-        grads = clip(grads, self.clipvalue, self.global_clipnorm)
-        correction = 1 - self.beta_1**self.iterations
-        for w, dw, m, u in zip(weights, grads, self.m, self.u):
-            g = dw + self.weight_decay * w
-            m += (g - m) * (1 - self.beta_1)
-            u[...] = np.maximum(self.beta_2 * u, np.abs(g))
-            w -= lr * m / (correction * (u + self.epsilon))
+    def _start(self, weights):
+        self.m, self.u = _zeros(weights), _zeros(weights)
+
+    def _step(self, w, g, i, lr):
+        m, u = self.m[i], self.u[i]
+        m += (g - m) * (1 - self.beta_1)
+        u[...] = np.maximum(self.beta_2 * u, np.abs(g))
+        w -= lr * m / ((1 - self.beta_1**self.iterations) * (u + self.epsilon))
 
 
-def clip(grads, clipvalue=None, global_clipnorm=None):
-    """Keras' gradient clipping: each value to [-clipvalue, clipvalue], then all of them
-    scaled to a global norm <= global_clipnorm. Returns new arrays."""
+def clip(grads, clipvalue=None, global_clipnorm=None, clipnorm=None):
+    """Keras' gradient clipping (at most one option set): each array scaled to norm <=
+    clipnorm, or all of them to a global norm <= global_clipnorm, or each value to
+    [-clipvalue, clipvalue]. Returns new arrays."""
     grads = [np.array(g, copy=True) for g in grads]
-    if clipvalue:
-        grads = [np.clip(g, -clipvalue, clipvalue) for g in grads]
+    if clipnorm:
+        norms = [math.sqrt(float((g * g).sum())) for g in grads]
+        return [g * clipnorm / norm if norm > clipnorm else g for g, norm in zip(grads, norms)]
     if global_clipnorm:
         norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
-        if norm > global_clipnorm:
-            grads = [g * (global_clipnorm / norm) for g in grads]
+        return [g * (global_clipnorm / norm) for g in grads] if norm > global_clipnorm else grads
+    if clipvalue:
+        return [np.clip(g, -clipvalue, clipvalue) for g in grads]
     return grads
 
 
@@ -901,7 +947,7 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
         Encoded targets (one-hot rows for categorical cross-entropy).
     loss : str
         ``binary_crossentropy``, ``mean_squared_error`` or ``categorical_crossentropy``.
-    optimizer : SGD, Adam or RMSprop
+    optimizer : one of the rules above (SGD, Adam, AdamW, Nadam, RMSprop, Adagrad, Adamax)
         Of this module; its state carries on from earlier calls.
     epochs : int
     batch_size : int or None

@@ -11,7 +11,7 @@ key                     shape, dtype           contents
 ``config``              (), unicode            JSON: format, format_version, dtype,
                                                seed, input_dim, layers, compile
 ``params``              (n_params,), dtype     the flat parameters (layout.py)
-``opt_state``           (N_SLOTS * n_params,)  optimizer state; only when compiled
+``opt_state``           (2 * n_params + 1,)    optimizer state; only when compiled
 ``rng_state``           (1,), uint64           the shuffling generator's state
 ``counters``            (N_COUNTERS,), int64   epochs, steps, status
 ``moving``              (n_moving,), dtype     non-trainable state (BatchNormalization's
@@ -50,7 +50,7 @@ from . import _safe_zip, activations, losses, optimizers
 from ._atomic_files import existing_target, write_atomically
 from .kernels import losses as loss_codes
 from .kernels import train as train_kernels
-from .kernels.optimizers import N_SLOTS
+from .kernels.optimizers import state_length
 from .layers import Activation, BatchNormalization, Dense, Dropout
 from .layout import Layout
 from ._errors import NotSupportedError
@@ -400,7 +400,7 @@ def _expected_arrays(dtype, layout, compiled):
                 "rng_state": ((1,), np.dtype(np.uint64)),
                 "counters": ((train_kernels.N_COUNTERS,), np.dtype(np.int64))}
     if compiled:
-        expected["opt_state"] = ((N_SLOTS * n_params,), dtype)
+        expected["opt_state"] = ((state_length(n_params),), dtype)
     if layout.n_moving:
         expected["moving"] = ((layout.n_moving,), dtype)
     return expected
@@ -440,7 +440,9 @@ def _restore(model, arrays):
             raise _Invalid(f"array {name!r} holds NaN or infinite values")
     if "opt_state" in arrays:  # Adam's second moments, RMSprop's mean squares: >= 0
         n = model.layout.n_params
-        squares = {"adam": slice(n, 2 * n), "rmsprop": slice(0, n)}.get(model.optimizer.name)
+        second = slice(n, 2 * n)
+        squares = {"adam": second, "adamw": second, "nadam": second,
+                   "rmsprop": slice(0, n)}.get(model.optimizer.name)
         if squares is not None and (arrays["opt_state"][squares] < 0).any():
             raise _Invalid("array 'opt_state' holds negative mean squared gradients, which "
                            "no training produces (the first step would give NaN)")

@@ -19,7 +19,7 @@ class TrainingState:
     ----------
     params : ndarray, (n_params,)
         The flat parameters (``fastann.layout``), in the model's dtype.
-    opt_state : ndarray, (N_SLOTS * n_params,)
+    opt_state : ndarray, (N_SLOTS * n_params + N_SCALARS,)
         The optimizer's moments, same dtype.
     rng_state : ndarray, (1,) uint64
         The shuffling generator's state.

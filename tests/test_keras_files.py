@@ -175,11 +175,20 @@ def test_keras_regularizers(tmp_path):
                                rtol=1e-6, atol=1e-6)
 
 
-OPTIMIZERS = {
-    "adam": (lambda: fa.Adam(lr=0.01), lambda: keras.optimizers.Adam(0.01), 2),
+OPTIMIZERS = {  # fastann's, Keras', slots per variable, scalars after them
+    "adam": (lambda: fa.Adam(lr=0.01), lambda: keras.optimizers.Adam(0.01), 2, 0),
     "sgd_momentum": (lambda: fa.SGD(lr=0.05, momentum=0.9),
-                     lambda: keras.optimizers.SGD(0.05, momentum=0.9), 1),
-    "rmsprop": (lambda: fa.RMSprop(lr=0.01), lambda: keras.optimizers.RMSprop(0.01), 1),
+                     lambda: keras.optimizers.SGD(0.05, momentum=0.9), 1, 0),
+    "sgd_decay_clipvalue": (lambda: fa.SGD(lr=0.05, weight_decay=0.1, clipvalue=0.05),
+                            lambda: keras.optimizers.SGD(0.05, weight_decay=0.1,
+                                                         clipvalue=0.05), 0, 0),
+    "rmsprop": (lambda: fa.RMSprop(lr=0.01), lambda: keras.optimizers.RMSprop(0.01), 1, 0),
+    "adamw_clipnorm": (lambda: fa.optimizers.AdamW(lr=0.01, weight_decay=0.05, clipnorm=0.1),
+                       lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05,
+                                                      clipnorm=0.1), 2, 0),
+    "nadam": (lambda: fa.optimizers.Nadam(lr=0.01, weight_decay=0.02, global_clipnorm=0.5),
+              lambda: keras.optimizers.Nadam(0.01, weight_decay=0.02,
+                                             global_clipnorm=0.5), 2, 1),
 }
 
 
@@ -190,7 +199,7 @@ def _regression(n=32):
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_optimizer_state_fastann_to_keras(optimizer, tmp_path):
-    make_fastann, _, n_slots = OPTIMIZERS[optimizer]
+    make_fastann, _, n_slots, n_scalars = OPTIMIZERS[optimizer]
     model = fa.Model([fa.Dense(4, activation="tanh"), fa.Dense(2)], input_dim=3, seed=3)
     model.compile(loss="mse", optimizer=make_fastann(), metrics=["mae"])
     X, y = _regression()
@@ -198,10 +207,18 @@ def test_optimizer_state_fastann_to_keras(optimizer, tmp_path):
     path = model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(path)
     assert int(loaded.optimizer.iterations.numpy()) == 3
-    slots = [np.asarray(v) for v in loaded.optimizer.variables[2:]]
+    assert type(loaded.optimizer).__name__ == type(model.optimizer).__name__
+    config = loaded.optimizer.get_config()
+    for key in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
+        assert config[key] == (getattr(model.optimizer, key) or None)
+    variables = [np.asarray(v) for v in loaded.optimizer.variables]
+    slots = variables[2:len(variables) - n_scalars]
     n = model.count_params()
+    for i in range(n_scalars):  # Nadam's u_product
+        np.testing.assert_allclose(variables[len(variables) - n_scalars + i],
+                                   model._opt_state[2 * n + i], rtol=1e-6)
     ours = [model._opt_state[s * n:(s + 1) * n] for s in range(n_slots)]
-    n_variables = len(slots) // n_slots
+    n_variables = len(slots) // max(n_slots, 1)
     flat = [np.concatenate([slots[v * n_slots + s].ravel() for v in range(n_variables)])
             for s in range(n_slots)]
     for mine, theirs in zip(ours, flat):
@@ -215,7 +232,7 @@ def test_optimizer_state_fastann_to_keras(optimizer, tmp_path):
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_optimizer_state_keras_to_fastann(optimizer, tmp_path):
-    _, make_keras, n_slots = OPTIMIZERS[optimizer]
+    _, make_keras, n_slots, n_scalars = OPTIMIZERS[optimizer]
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
                               keras.layers.Dense(2)])
@@ -229,8 +246,14 @@ def test_optimizer_state_keras_to_fastann(optimizer, tmp_path):
     assert type(loaded.optimizer).__name__ == type(model.optimizer).__name__
     from fastann.kernels import train as train_kernels
     assert loaded._counters[train_kernels.STEPS] == 2
-    slots = [np.asarray(v) for v in model.optimizer.variables[2:]]
+    variables = [np.asarray(v) for v in model.optimizer.variables]
+    slots = variables[2:len(variables) - n_scalars]
     n = loaded.count_params()
+    for i in range(n_scalars):  # Nadam's u_product
+        assert loaded._opt_state[2 * n + i] == variables[len(variables) - n_scalars + i]
+    config = model.optimizer.get_config()
+    for key in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
+        assert (getattr(loaded.optimizer, key) or None) == config[key]
     for s in range(n_slots):
         theirs = np.concatenate([slots[v * n_slots + s].ravel()
                                  for v in range(len(slots) // n_slots)])
@@ -243,18 +266,18 @@ def test_optimizer_state_keras_to_fastann(optimizer, tmp_path):
 
 def test_keras_options_fastann_lacks_leave_the_model_uncompiled(tmp_path):
     model = _keras_model("relu")
-    model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(amsgrad=True), loss="mse")
     path = tmp_path / "k.keras"
     model.save(path)
-    with pytest.warns(UserWarning, match="uncompiled.*Adam clipnorm=1.0"):
+    with pytest.warns(UserWarning, match="uncompiled.*Adam amsgrad=True"):
         loaded = fa.load_model(path)
     assert loaded.loss is None
 
 
-def test_weight_decay_is_not_written_as_keras_compile_settings(tmp_path):
+def test_unmapped_optimizer_is_not_written_as_keras_compile_settings(tmp_path):
     model = fa.Model([fa.Dense(2)], input_dim=3, seed=0)
-    model.compile(loss="mse", optimizer=fa.SGD(lr=0.1, weight_decay=0.01))
-    with pytest.warns(UserWarning, match="without compile settings.*weight_decay"):
+    model.compile(loss="mse", optimizer=fa.optimizers.Adagrad(weight_decay=0.01))
+    with pytest.warns(UserWarning, match="without compile settings.*'adagrad' optimizer"):
         path = model.save(tmp_path / "m.keras")
     with zipfile.ZipFile(path) as zf:
         assert "compile_config" not in json.loads(zf.read("config.json"))

@@ -23,6 +23,7 @@ from fastann.kernels import blas
 from fastann.kernels import dense
 from fastann.kernels import losses as loss_kernels
 from fastann.kernels import optimizers as optimizer_kernels
+from fastann.kernels import network as network_kernels
 from fastann.kernels import rng as rng_kernels
 
 DTYPES = [np.float64, np.float32]
@@ -333,7 +334,18 @@ OPTIMIZER_CASES = {
     "rmsprop": ("RMSprop", dict(lr=0.01)),
     "rmsprop-weight-decay": ("RMSprop", dict(lr=0.01, rho=0.8, epsilon=1e-5,
                                              weight_decay=0.1)),
+    "nadam": ("Nadam", dict(lr=0.01, weight_decay=0.1)),
+    "adamw-clipnorm": ("AdamW", dict(lr=0.01, clipnorm=0.5)),
 }
+
+
+def dense_table():
+    """The layer table of one Dense(4) layer on 3 inputs: W at 0, b at 12."""
+    table = np.zeros((1, network_kernels.N_COLUMNS), np.int64)
+    table[0, network_kernels.N_IN], table[0, network_kernels.N_OUT] = 3, 4
+    table[0, network_kernels.W_OFFSET], table[0, network_kernels.B_OFFSET] = 0, 12
+    table[0, network_kernels.KIND] = network_kernels.DENSE
+    return table
 
 
 def unflatten(flat):
@@ -350,14 +362,14 @@ def test_apply_update(case, dtype, rng):
     W = rng.normal(size=(3, 4))
     b = rng.normal(size=4)
     params = np.concatenate([W.ravel(), b]).astype(dtype)
-    state = np.zeros(optimizer_kernels.N_SLOTS * params.size, dtype)
+    state = np.zeros(optimizer_kernels.state_length(params.size), dtype)
     weights = unflatten(params.astype(np.float64))
     hyper = optimizer.hyper(dtype)
     for step in range(1, 7):
         lr = optimizer.lr * (1 + 0.1 * step)  # a schedule: the lr argument wins
         grads = rng.normal(size=params.size).astype(dtype)
-        optimizer_kernels.apply_update(params, state, grads, optimizer.code, hyper, dtype(lr),
-                                       step)
+        optimizer_kernels.apply_update(params, state, grads, dense_table(), optimizer.code,
+                                       hyper, dtype(lr), step)
         oracle.update(weights, unflatten(grads.astype(np.float64)), lr)
         close(params, np.concatenate([weights[0].ravel(), weights[1]]), dtype)
     assert oracle.iterations == 6

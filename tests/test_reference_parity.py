@@ -66,7 +66,7 @@ OPTIMIZERS = {
     "sgd-nesterov": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
     "sgd-weight-decay": ("SGD", dict(lr=0.1, momentum=0.5, weight_decay=0.01)),
     "adam": ("Adam", dict(lr=0.003)),
-    "adam-weight-decay": ("Adam", dict(lr=0.005, beta_1=0.8, beta_2=0.99, weight_decay=0.01)),
+    "adam-weight-decay": ("Adam", dict(lr=0.003, weight_decay=0.01)),
     "rmsprop": ("RMSprop", dict(lr=0.001)),
     "rmsprop-weight-decay": ("RMSprop", dict(lr=0.002, rho=0.8, epsilon=1e-6,
                                              weight_decay=0.01)),

@@ -122,7 +122,7 @@ def test_file_layout(tmp_path, data):
     assert sorted(arrays) == ["config", "counters", "opt_state", "params", "rng_state"]
     assert arrays["config"].shape == () and arrays["config"].dtype.kind == "U"
     assert arrays["params"].shape == (n_params,) and arrays["params"].dtype == np.float32
-    assert arrays["opt_state"].shape == (2 * n_params,)
+    assert arrays["opt_state"].shape == (2 * n_params + 1,)
     assert arrays["rng_state"].dtype == np.uint64 and arrays["counters"].dtype == np.int64
     config = json.loads(arrays["config"][()])
     assert config["format"] == "fastann.model" and config["format_version"] == 1
@@ -491,7 +491,7 @@ def test_forged_huge_model_is_refused_before_allocating(tmp_path, saved):
     n_params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
     members = {name: _npy_bytes(array) for name, array in arrays.items()}
     members.update(config=_npy_bytes(np.array(json.dumps(config))),
-                   params=_header_only((n_params,)), opt_state=_header_only((2 * n_params,)))
+                   params=_header_only((n_params,)), opt_state=_header_only((2 * n_params + 1,)))
     _assert_rejected(_write_members(tmp_path / "huge.npz", members),
                      rf"'params' declares shape \({n_params},\).*holds only 0 bytes")
 

@@ -129,7 +129,7 @@ def test_optimizer_config_round_trips_through_json(optimizer):
 
 
 @pytest.mark.parametrize("config, error, match", [
-    ({"name": "adamw"}, ValueError, "unknown optimizer 'adamw'"),
+    ({"name": "lion"}, ValueError, "unknown optimizer 'lion'"),
     ({"name": "adam", "lr": -1.0}, ValueError, "lr"),
     ({"name": "adam", "amsgrad": True}, ValueError, "unknown keys"),
     ({"name": "sgd", "nesterov": "false"}, TypeError, "nesterov"),

@@ -21,12 +21,13 @@ holds a ``Sequential`` of ``InputLayer``, ``Dense``, ``Activation``, ``Dropout``
 activations, initialisers and regularisers fastann has; anything else raises a
 ``ValueError`` naming the file, the layer and the option.
 
-Optimizer state: fastann's SGD (with momentum), Adam and RMSprop follow Keras 3's update
-rules, so their slots (momentum; momentum and velocity; velocity), the iteration count and
-the learning rate travel both ways. fastann's ``weight_decay`` (L2 added to the gradient)
-and learning-rate schedules have no Keras equal: such a model is written without a
-``compile_config`` (with a warning). On reading, a Keras optimizer option fastann has no
-rule for (``weight_decay``, clipping, EMA, ``amsgrad``, ``nesterov`` RMSprop momentum,
+Optimizer state: fastann's SGD (with momentum), Adam, AdamW, Nadam and RMSprop follow
+Keras 3's update rules, decoupled ``weight_decay`` and clipping (``clipnorm``,
+``clipvalue``, ``global_clipnorm``) included, so their options, slots (momentum; momentum
+and velocity; velocity), Nadam's momentum cache, the iteration count and the learning
+rate travel both ways. Learning-rate schedules, Adagrad and Adamax are not mapped: such
+a model is written without a ``compile_config`` (with a warning). On reading, a Keras
+optimizer option fastann has no rule for (EMA, ``amsgrad``, RMSprop momentum,
 ``centered``, a schedule) leaves the model uncompiled, with a warning naming it.
 
 Reading trusts nothing: no code is imported or run (layers, activations and optimizers are
@@ -278,10 +279,28 @@ def _save_batch_normalization(info):
 _SAVERS = {"Dense": _save_dense, "Activation": _save_activation, "Dropout": _save_dropout,
            "BatchNormalization": _save_batch_normalization}
 
-_KERAS_OPTIMIZER_COMMON = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None,
-                           "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+_KERAS_OPTIMIZER_COMMON = {"use_ema": False, "ema_momentum": 0.99,
                            "ema_overwrite_frequency": None, "loss_scale_factor": None,
                            "gradient_accumulation_steps": None}
+_CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")
+
+
+def _sgd_slots(optimizer):
+    return 1 if optimizer.momentum else 0
+
+
+# Keras class name: (fastann name, the arguments both share, Keras' fixed options, the
+# slots per variable (of the optimizer), scalars after them in Keras' variables)
+_KERAS_OPTIMIZERS = {
+    "SGD": ("sgd", ("momentum", "nesterov"), {}, _sgd_slots, 0),
+    "Adam": ("adam", ("beta_1", "beta_2", "epsilon"), {"amsgrad": False}, lambda o: 2, 0),
+    "AdamW": ("adamw", ("beta_1", "beta_2", "epsilon"), {"amsgrad": False},
+              lambda o: 2, 0),
+    "Nadam": ("nadam", ("beta_1", "beta_2", "epsilon"), {}, lambda o: 2, 1),
+    "RMSprop": ("rmsprop", ("rho", "epsilon"), {"momentum": 0.0, "centered": False},
+                lambda o: 1, 0),
+}
+_KERAS_CLASS = {entry[0]: class_name for class_name, entry in _KERAS_OPTIMIZERS.items()}
 
 
 def _keras_optimizer(model):
@@ -293,41 +312,38 @@ def _keras_optimizer(model):
     reason = None
     if getattr(optimizer, "scheduled", False):
         reason = "a learning-rate schedule"
-    elif float(getattr(optimizer, "weight_decay", 0.0)):
-        reason = "weight_decay (L2 added to the gradient; Keras' weight_decay is decoupled)"
-    elif optimizer.name not in ("sgd", "adam", "rmsprop"):
+    elif optimizer.name not in _KERAS_CLASS:
         reason = f"the {optimizer.name!r} optimizer"
     if reason:
         warnings.warn(f"the .keras file is written without compile settings: fastann's "
                       f"{type(optimizer).__name__} uses {reason}, which Keras cannot "
                       "reproduce", UserWarning, stacklevel=4)
         return None
+    class_name = _KERAS_CLASS[optimizer.name]
+    _, shared, fixed, slots_of, n_scalars = _KERAS_OPTIMIZERS[class_name]
     lr = float(optimizer.lr)
-    config = {"name": optimizer.name, "learning_rate": lr, **_KERAS_OPTIMIZER_COMMON}
-    if optimizer.name == "sgd":
-        config.update(momentum=float(optimizer.momentum), nesterov=bool(optimizer.nesterov))
-        n_slots = 1 if optimizer.momentum else 0
-        class_name = "SGD"
-    elif optimizer.name == "adam":
-        config.update(beta_1=float(optimizer.beta_1), beta_2=float(optimizer.beta_2),
-                      epsilon=float(optimizer.epsilon), amsgrad=False)
-        n_slots, class_name = 2, "Adam"
-    else:
-        config.update(rho=float(optimizer.rho), momentum=0.0,
-                      epsilon=float(optimizer.epsilon), centered=False)
-        n_slots, class_name = 1, "RMSprop"
+    config = {"name": optimizer.name, "learning_rate": lr,
+              "weight_decay": float(optimizer.weight_decay) or None,
+              **{key: getattr(optimizer, key) for key in _CLIPPING},
+              **_KERAS_OPTIMIZER_COMMON,
+              **{key: getattr(optimizer, key) for key in shared}, **fixed}
+    n_slots = slots_of(optimizer)
+    from ..kernels import optimizers as optimizer_kernels
     from ..kernels import train as train_kernels
 
-    arrays = [np.array(model._counters[train_kernels.STEPS], np.int64),
-              np.array(lr, model.dtype)]
+    steps = model._counters[train_kernels.STEPS]
+    arrays = [np.array(steps, np.int64), np.array(lr, model.dtype)]
     slots = _slot_views(model)
+    description = {"module": "keras.optimizers", "class_name": class_name, "config": config,
+                   "registered_name": None}
     if slots is None:  # a layout this module does not know: weights only
-        return ({"module": "keras.optimizers", "class_name": class_name, "config": config,
-                 "registered_name": None}, arrays[:2])
+        return description, arrays
     for variable in range(len(slots[0])):
         arrays += [slots[s][variable].copy() for s in range(n_slots)]
-    return ({"module": "keras.optimizers", "class_name": class_name, "config": config,
-             "registered_name": None}, arrays)
+    scalars = model._opt_state[optimizer_kernels.N_SLOTS * model._params.shape[0]:]
+    # Nadam's u_product: Keras starts it at 1, fastann's zeroed state means "not yet"
+    arrays += [np.array(scalars[i] if steps else 1.0, model.dtype) for i in range(n_scalars)]
+    return description, arrays
 
 
 def _trainable_positions(model):
@@ -351,9 +367,11 @@ def _slot_views(model):
     params = getattr(model, "_params", None)
     if layout is None or state is None or params is None or not hasattr(layout, "views"):
         return None
+    from ..kernels.optimizers import N_SLOTS
+
     n = params.shape[0]
     weights = model.get_weights()
-    views = [layout.views(state[s * n:(s + 1) * n]) for s in range(state.shape[0] // n)]
+    views = [layout.views(state[s * n:(s + 1) * n]) for s in range(N_SLOTS)]
     if any(len(v) != len(weights) for v in views) or any(
             a.shape != w.shape for v in views for a, w in zip(v, weights)):
         return None
@@ -830,13 +848,8 @@ def _build(spec, weights):
 
 
 # Keras optimizer options fastann has no rule for, and the values that are harmless
-_OPTIMIZER_NEUTRAL = {"weight_decay": (None, 0, 0.0), "clipnorm": (None,),
-                      "global_clipnorm": (None,), "clipvalue": (None,),
-                      "use_ema": (False,), "amsgrad": (False,), "centered": (False,),
+_OPTIMIZER_NEUTRAL = {"use_ema": (False,), "amsgrad": (False,), "centered": (False,),
                       "loss_scale_factor": (None,), "gradient_accumulation_steps": (None,)}
-_OPTIMIZER_ARGUMENTS = {"SGD": ("momentum", "nesterov"), "Adam": ("beta_1", "beta_2",
-                                                                 "epsilon"),
-                        "RMSprop": ("rho", "epsilon")}
 
 
 def _compile(model, compile_config, optimizer_arrays):
@@ -846,7 +859,7 @@ def _compile(model, compile_config, optimizer_arrays):
         return  # Keras writes an empty compile_config for an uncompiled model
     try:
         try:
-            optimizer, n_slots = _fastann_optimizer(compile_config.get("optimizer"))
+            optimizer, counts = _fastann_optimizer(compile_config.get("optimizer"))
         except _Invalid as error:
             raise _Unsupported(str(error)) from None
         loss = compile_config.get("loss")
@@ -867,7 +880,7 @@ def _compile(model, compile_config, optimizer_arrays):
                       f"{reason}, which fastann cannot reproduce", UserWarning, stacklevel=4)
         return
     if optimizer_arrays:
-        _restore_optimizer(model, optimizer_arrays, n_slots)
+        _restore_optimizer(model, optimizer_arrays, counts)
 
 
 class _Unsupported(Exception):
@@ -883,8 +896,9 @@ def _fastann_optimizer(entry):
         except (TypeError, ValueError) as error:
             raise _Unsupported(f"optimizer {entry!r} ({error})") from None
     class_name, config = _object(entry, "compile_config optimizer")
-    if class_name not in _OPTIMIZER_ARGUMENTS:
+    if class_name not in _KERAS_OPTIMIZERS:
         raise _Unsupported(f"the {class_name} optimizer")
+    name, shared, _, slots_of, n_scalars = _KERAS_OPTIMIZERS[class_name]
     for key, neutral in _OPTIMIZER_NEUTRAL.items():
         if key in config and config[key] not in neutral:
             raise _Unsupported(f"{class_name} {key}={_short(config[key])}")
@@ -893,28 +907,35 @@ def _fastann_optimizer(entry):
     lr = config.get("learning_rate", 0.001)
     if not isinstance(lr, (int, float)) or isinstance(lr, bool):
         raise _Unsupported(f"learning_rate {_short(lr)} (a schedule)")
-    arguments = {k: config[k] for k in _OPTIMIZER_ARGUMENTS[class_name] if k in config}
+    arguments = {k: config[k] for k in shared + _CLIPPING if config.get(k) is not None}
+    if config.get("weight_decay") is not None or class_name != "AdamW":
+        arguments["weight_decay"] = config.get("weight_decay")
     try:
-        optimizer = optimizers.OPTIMIZERS[class_name.lower()](lr=lr, **arguments)
+        optimizer = optimizers.OPTIMIZERS[name](lr=lr, **arguments)
     except (TypeError, ValueError) as error:
         raise _Unsupported(f"{class_name} {error}") from None
-    n_slots = (1 if optimizer.momentum else 0) if class_name == "SGD" else \
-        {"Adam": 2, "RMSprop": 1}[class_name]
-    return optimizer, n_slots
+    return optimizer, (slots_of(optimizer), n_scalars)
 
 
-def _restore_optimizer(model, arrays, n_slots):
-    """iterations, learning_rate, then n_slots arrays per trainable variable."""
+def _restore_optimizer(model, arrays, counts):
+    """iterations, learning_rate, n_slots arrays per trainable variable, then the
+    optimizer's scalars (Nadam's u_product)."""
+    from ..kernels import optimizers as optimizer_kernels
     from ..kernels import train as train_kernels
 
+    if counts is None:
+        return
+    n_slots, n_scalars = counts
     slots = _slot_views(model)
-    if slots is None or n_slots is None:
+    if slots is None:
         return
     n_variables = len(slots[0])
-    if len(arrays) != 2 + n_slots * n_variables or arrays[0].shape != ():
+    expected = 2 + n_slots * n_variables + n_scalars
+    if len(arrays) != expected or arrays[0].shape != () or any(
+            a.shape != () for a in arrays[expected - n_scalars:]):
         warnings.warn(f"the optimizer state is not loaded: the archive holds "
-                      f"{len(arrays)} optimizer arrays, the model needs "
-                      f"{2 + n_slots * n_variables}", UserWarning, stacklevel=5)
+                      f"{len(arrays)} optimizer arrays, the model needs {expected}",
+                      UserWarning, stacklevel=5)
         return
     steps = int(arrays[0])
     for variable in range(n_variables):
@@ -928,6 +949,9 @@ def _restore_optimizer(model, arrays, n_slots):
     for variable in range(n_variables):
         for s in range(n_slots):
             slots[s][variable][...] = arrays[2 + variable * n_slots + s]
+    scalars = model._opt_state[optimizer_kernels.N_SLOTS * model._params.shape[0]:]
+    for i in range(n_scalars):
+        scalars[i] = arrays[expected - n_scalars + i]
     if steps >= 0:
         model._counters[train_kernels.STEPS] = steps
 

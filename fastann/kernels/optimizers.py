@@ -1,101 +1,184 @@
 """Update rules over the flat parameter, gradient and state buffers, by integer code.
 
-They follow Keras 3's formulas. ``weight_decay`` is classic L2: ``wd * params`` is
-added to the gradient before the rule (as PyTorch's ``weight_decay``). The update
-loops know nothing of layers: one pass over every parameter.
+They follow Keras 3's formulas and order: the gradient is clipped first (``clipnorm``
+per variable, or ``global_clipnorm``, or ``clipvalue``: at most one is set), then the
+decoupled weight decay ``w -= lr * weight_decay * w`` shrinks every trainable variable,
+then the rule moves it. Decay and rule share one pass over the parameters; the clipping
+pass runs only when a clipping option is set. Only ``clipnorm`` knows of layers: it
+reads each variable's place (a Dense kernel and bias, a BatchNormalization gamma and
+beta) from the ``layers`` table.
 """
 import numpy as np
 
 from ._jit import kernel, like, view_1d
+from .network import B_OFFSET, BATCH_NORMALIZATION, DENSE, KIND, N_IN, N_OUT, W_OFFSET
 
-SGD, ADAM, RMSPROP, ADAGRAD, ADAMAX = range(5)
+SGD, ADAM, RMSPROP, ADAGRAD, ADAMAX, NADAM = range(6)
 
 # Positions in the hyper-parameter vector (model dtype, (N_HYPER,)).
 MOMENTUM, BETA_1, BETA_2, RHO, EPSILON, WEIGHT_DECAY, NESTEROV = 0, 0, 1, 0, 2, 3, 4
 INITIAL_ACCUMULATOR = 1
-CLIPVALUE, GLOBAL_CLIPNORM = 5, 6  # 0: off
-N_HYPER = 7
-# Slots of the flat optimizer state (N_SLOTS * n_params,), each laid out like the
-# parameters: SGD's velocity, Adam's two moments, RMSprop's mean of squared gradients.
+CLIPVALUE, GLOBAL_CLIPNORM, CLIPNORM = 5, 6, 7  # 0: off
+N_HYPER = 8
+# The flat optimizer state (N_SLOTS * n_params + N_SCALARS,): slots laid out like the
+# parameters (SGD's velocity, Adam's two moments, RMSprop's mean of squared gradients),
+# then scalars (Nadam's momentum cache ``u_product``, at U_PRODUCT). A zeroed state is a
+# fresh one.
 N_SLOTS = 2
+N_SCALARS = 1
+U_PRODUCT = 0  # among the scalars
+
+
+def state_length(n_params):
+    """The length of the optimizer state of a model with ``n_params`` parameters."""
+    return N_SLOTS * n_params + N_SCALARS
 
 
 @kernel
-def sgd_update(params, velocity, grads, lr, momentum, nesterov, weight_decay):
-    """p -= lr*g, or with momentum v = momentum*v - lr*g; p += v (Nesterov: momentum*v - lr*g).
+def sgd_update(params, velocity, grads, lr, momentum, nesterov, decay):
+    """p -= lr*g, or with momentum v = momentum*v - lr*g; p += v (Nesterov: momentum*v - lr*g),
+    after the decoupled decay p -= decay * p (decay = lr * weight_decay).
 
     params, velocity, grads: (n_params,).
     """
     zero = like(0, params)
     for i in range(params.shape[0]):
-        g = grads[i] + weight_decay * params[i]
+        g = grads[i]
+        w = params[i]
+        w -= w * decay
         if momentum == zero:
-            params[i] -= lr * g
+            params[i] = w - lr * g
         else:
             v = momentum * velocity[i] - lr * g
             velocity[i] = v
-            params[i] += momentum * v - lr * g if nesterov else v
+            params[i] = w + (momentum * v - lr * g if nesterov else v)
 
 
 @kernel
-def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, weight_decay, step):
-    """Adam with bias correction folded into the step size, ``step`` counted from 1.
-
-    params, m, v, grads: (n_params,).
+def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, decay, step):
+    """Adam with bias correction folded into the step size, ``step`` counted from 1,
+    after the decoupled decay p -= decay * p. params, m, v, grads: (n_params,).
     """
     one = like(1, params)
     t = like(step, params)
     alpha = lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
     for i in range(params.shape[0]):
-        g = grads[i] + weight_decay * params[i]
+        g = grads[i]
+        w = params[i]
+        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         v[i] += (g * g - v[i]) * (one - beta_2)
-        params[i] -= alpha * m[i] / (np.sqrt(v[i]) + epsilon)
+        params[i] = w - alpha * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
 @kernel
-def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, weight_decay):
-    """ms = rho*ms + (1-rho)*g²; p -= lr * g / sqrt(ms + epsilon). Arrays: (n_params,)."""
+def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, decay, step):
+    """Keras' Nadam: u_t = beta_1 (1 - 0.5 * 0.96**t), u_product *= u_t (kept in
+    ``scalars[U_PRODUCT]``, 1 before the first step); m, v as Adam's;
+    m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product);
+    p -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon), after p -= decay * p.
+    params, m, v, grads: (n_params,); scalars: (N_SCALARS,).
+    """
+    one = like(1, params)
+    half = like(0.5, params)
+    rate = like(0.96, params)
+    t = like(step, params)
+    previous = one if step == 1 else scalars[U_PRODUCT]
+    u_product = previous * beta_1 * (one - half * rate**t)
+    scalars[U_PRODUCT] = u_product
+    u_t = beta_1 * (one - half * rate**t)
+    u_next = beta_1 * (one - half * rate**(t + one))
+    momentum_scale = u_next / (one - u_product * u_next)
+    gradient_scale = (one - u_t) / (one - u_product)
+    second_correction = one - beta_2**t
+    for i in range(params.shape[0]):
+        g = grads[i]
+        w = params[i]
+        w -= w * decay
+        m[i] += (g - m[i]) * (one - beta_1)
+        v[i] += (g * g - v[i]) * (one - beta_2)
+        m_hat = momentum_scale * m[i] + gradient_scale * g
+        params[i] = w - m_hat * lr / (np.sqrt(v[i] / second_correction) + epsilon)
+
+
+@kernel
+def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, decay):
+    """ms = rho*ms + (1-rho)*g²; p -= lr * g / sqrt(ms + epsilon), after p -= decay * p.
+    Arrays: (n_params,)."""
     one = like(1, params)
     for i in range(params.shape[0]):
-        g = grads[i] + weight_decay * params[i]
+        g = grads[i]
+        w = params[i]
+        w -= w * decay
         mean_square[i] = rho * mean_square[i] + (one - rho) * g * g
-        params[i] -= lr * g / np.sqrt(mean_square[i] + epsilon)
+        params[i] = w - lr * g / np.sqrt(mean_square[i] + epsilon)
 
 
 @kernel
-def adagrad_update(params, accumulated, grads, lr, initial, epsilon, weight_decay):
+def adagrad_update(params, accumulated, grads, lr, initial, epsilon, decay):
     """Keras' Adagrad: acc += g²; p -= lr * g / sqrt(acc + epsilon), acc starting at
-    ``initial``. The state holds acc - initial, so a zeroed state is a fresh one.
-    Arrays: (n_params,)."""
+    ``initial``, after p -= decay * p. The state holds acc - initial, so a zeroed state
+    is a fresh one. Arrays: (n_params,)."""
     for i in range(params.shape[0]):
-        g = grads[i] + weight_decay * params[i]
+        g = grads[i]
+        w = params[i]
+        w -= w * decay
         accumulated[i] += g * g
-        params[i] -= lr * g / np.sqrt(accumulated[i] + initial + epsilon)
+        params[i] = w - lr * g / np.sqrt(accumulated[i] + initial + epsilon)
 
 
 @kernel
-def adamax_update(params, m, u, grads, lr, beta_1, beta_2, epsilon, weight_decay, step):
+def adamax_update(params, m, u, grads, lr, beta_1, beta_2, epsilon, decay, step):
     """Keras' Adamax: m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|);
-    p -= lr * m / ((1 - beta_1**t) (u + epsilon)). Arrays: (n_params,)."""
+    p -= lr * m / ((1 - beta_1**t) (u + epsilon)), after p -= decay * p.
+    Arrays: (n_params,)."""
     one = like(1, params)
     correction = one - beta_1**like(step, params)
     for i in range(params.shape[0]):
-        g = grads[i] + weight_decay * params[i]
+        g = grads[i]
+        w = params[i]
+        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         u[i] = max(beta_2 * u[i], abs(g))
-        params[i] -= lr * m[i] / (correction * (u[i] + epsilon))
+        params[i] = w - lr * m[i] / (correction * (u[i] + epsilon))
 
 
 @kernel
-def clip_gradients(grads, clipvalue, global_clipnorm):
-    """Keras' clipping, in place: each entry to [-clipvalue, clipvalue], then the whole
-    gradient scaled to norm <= global_clipnorm (a zero turns either off). (n_params,)."""
+def clip_by_norm(grads, start, size, clipnorm):
+    """Keras' ``clip_by_norm`` of one variable's gradient grads[start:start+size]: scaled
+    by clipnorm / ||g|| when its norm exceeds clipnorm."""
+    total = like(0, grads)
+    for i in range(start, start + size):
+        total += grads[i] * grads[i]
+    norm = np.sqrt(total)
+    if norm > clipnorm:
+        for i in range(start, start + size):
+            grads[i] = grads[i] * clipnorm / norm
+
+
+@kernel
+def clip_each_variable(grads, layers, clipnorm):
+    """``clipnorm``: each variable (a Dense kernel and bias, a BatchNormalization gamma
+    and beta) clipped by its own norm; the places come from the ``layers`` table."""
+    for l in range(layers.shape[0]):
+        kind, n_out = layers[l, KIND], layers[l, N_OUT]
+        first_size = layers[l, N_IN] * n_out if kind == DENSE else n_out
+        if kind == DENSE or kind == BATCH_NORMALIZATION:
+            if layers[l, W_OFFSET] >= 0:
+                clip_by_norm(grads, layers[l, W_OFFSET], first_size, clipnorm)
+            if layers[l, B_OFFSET] >= 0:
+                clip_by_norm(grads, layers[l, B_OFFSET], n_out, clipnorm)
+
+
+@kernel
+def clip_gradients(grads, layers, clipvalue, global_clipnorm, clipnorm):
+    """Keras' clipping, in place; at most one option is non-zero (a zero is off):
+    ``clipnorm`` per variable, else the whole gradient scaled to norm <= global_clipnorm,
+    else each entry to [-clipvalue, clipvalue]. grads: (n_params,)."""
     zero = like(0, grads)
-    if clipvalue > zero:
-        for i in range(grads.shape[0]):
-            grads[i] = min(max(grads[i], -clipvalue), clipvalue)
-    if global_clipnorm > zero:
+    if clipnorm > zero:
+        clip_each_variable(grads, layers, clipnorm)
+    elif global_clipnorm > zero:
         total = zero
         for i in range(grads.shape[0]):
             total += grads[i] * grads[i]
@@ -104,39 +187,50 @@ def clip_gradients(grads, clipvalue, global_clipnorm):
             scale = global_clipnorm / norm
             for i in range(grads.shape[0]):
                 grads[i] *= scale
+    elif clipvalue > zero:
+        for i in range(grads.shape[0]):
+            grads[i] = min(max(grads[i], -clipvalue), clipvalue)
 
 
 @kernel(inline=True)
-def state_slots(code, hyper):
-    """How many slots of the optimizer state the rule reads and writes (plain SGD: none)."""
+def state_in_use(code, hyper, n_params):
+    """How much of the optimizer state (from its start) the rule reads and writes:
+    slots of n_params each, plus the scalars for Nadam (plain SGD: none)."""
+    if code == NADAM:
+        return 2 * n_params + N_SCALARS
     if code == ADAM or code == ADAMAX:
-        return 2
+        return 2 * n_params
     if code == SGD and hyper[MOMENTUM] == like(0, hyper):
         return 0
-    return 1
+    return n_params
 
 
 @kernel(inline=True)
-def apply_update(params, state, grads, code, hyper, lr, step):
-    """One optimizer step. params, grads: (n_params,); state: (N_SLOTS * n_params,);
-    hyper: (N_HYPER,); ``step`` is the 1-based count of updates so far."""
+def apply_update(params, state, grads, layers, code, hyper, lr, step):
+    """One optimizer step. params, grads: (n_params,); state: (state_length(n_params),);
+    layers: the network's layer table (read by ``clipnorm`` only); hyper: (N_HYPER,);
+    ``step`` is the 1-based count of updates so far."""
     n = params.shape[0]
     first, second = view_1d(state, 0, n), view_1d(state, n, n)
+    scalars = view_1d(state, N_SLOTS * n, N_SCALARS)
     zero = like(0, hyper)
-    if hyper[CLIPVALUE] != zero or hyper[GLOBAL_CLIPNORM] != zero:
-        clip_gradients(grads, hyper[CLIPVALUE], hyper[GLOBAL_CLIPNORM])
+    if hyper[CLIPVALUE] != zero or hyper[GLOBAL_CLIPNORM] != zero or hyper[CLIPNORM] != zero:
+        clip_gradients(grads, layers, hyper[CLIPVALUE], hyper[GLOBAL_CLIPNORM],
+                       hyper[CLIPNORM])
+    decay = lr * hyper[WEIGHT_DECAY]
     if code == SGD:
-        sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0,
-                   hyper[WEIGHT_DECAY])
+        sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0, decay)
     elif code == ADAM:
         adam_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                    hyper[EPSILON], hyper[WEIGHT_DECAY], step)
+                    hyper[EPSILON], decay, step)
     elif code == RMSPROP:
-        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON],
-                       hyper[WEIGHT_DECAY])
+        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON], decay)
     elif code == ADAGRAD:
         adagrad_update(params, first, grads, lr, hyper[INITIAL_ACCUMULATOR], hyper[EPSILON],
-                       hyper[WEIGHT_DECAY])
+                       decay)
     elif code == ADAMAX:
         adamax_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                      hyper[EPSILON], hyper[WEIGHT_DECAY], step)
+                      hyper[EPSILON], decay, step)
+    elif code == NADAM:
+        nadam_update(params, first, second, scalars, grads, lr, hyper[BETA_1], hyper[BETA_2],
+                     hyper[EPSILON], decay, step)

@@ -13,7 +13,7 @@ from .losses import gives_dZ
 from .metrics import accumulate_metrics, finish_metrics, reset_metrics
 from .network import (backward, backward_layers, forward, forward_layers, output_loss,
                       restore_moving, save_moving)
-from .optimizers import apply_update, state_slots
+from .optimizers import apply_update, state_in_use
 from .regularizers import add_penalty
 from .rng import shuffle_order
 
@@ -123,7 +123,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                  shuffle):
     """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
 
-    Model state, updated in place: params (n_params,), opt_state (N_SLOTS * n_params,),
+    Model state, updated in place: params (n_params,), opt_state (state_length(n_params),),
     rng_state (1,) uint64, counters (N_COUNTERS,) int64.
     Per-epoch outputs: epoch_loss, val_loss (n_epochs,); epoch_metrics, val_metrics
     (n_epochs, n_metrics).
@@ -147,7 +147,7 @@ def train_epochs(params, opt_state, rng_state, counters,
     n_phases = VALIDATION + 1 if X_val.shape[0] > 0 else TRAINING + 1
     output_activation = not gives_dZ(loss_code)
     # the state slots the rule uses: the only ones the per-epoch backup must copy
-    state_used = view_1d(opt_state, 0, state_slots(opt_code, opt_hyper) * params.shape[0])
+    state_used = view_1d(opt_state, 0, state_in_use(opt_code, opt_hyper, params.shape[0]))
     state_backup = view_1d(backup_state, 0, state_used.shape[0])
     for epoch in range(lr_by_epoch.shape[0]):
         copy_into(backup_params, params)
@@ -207,7 +207,7 @@ def train_epochs(params, opt_state, rng_state, counters,
                         grads, params, layers, regularization, one / like(rows, params),
                         True)
                     counters[STEPS] += 1
-                    apply_update(params, opt_state, grads, opt_code, opt_hyper, lr,
+                    apply_update(params, opt_state, grads, layers, opt_code, opt_hyper, lr,
                                  counters[STEPS])
             inverse_rows = one / like(n_rows, params)
             finish_metrics(metrics, metric_codes, metric_state, inverse_rows)
