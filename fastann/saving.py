@@ -57,7 +57,11 @@ from ._errors import NotSupportedError
 from .model import DTYPES, FILE_WRITERS, INPUT_SIDE, Model
 
 FORMAT = "fastann.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 (before Nadam's momentum cache and Keras' decoupled weight_decay) kept
+# 2 * n_params optimizer-state entries; it is read by appending a fresh cache entry,
+# unless its optimizer had a weight_decay, whose meaning (L2 in the gradient) changed.
+READABLE_VERSIONS = (1, FORMAT_VERSION)
 SUFFIX = ".npz"
 _LAYER_KEYS = ("units", "activation", "kernel_initializer", "init_scale", "negative_slope")
 _CONFIG_KEYS = {"format", "format_version", "dtype", "seed", "input_dim", "layers", "compile"}
@@ -250,7 +254,8 @@ def _load(archive):
                        f"and shape {shape}")
     config = _parse_config(_read(archive, "config")[()])
     dtype, layout, layers = _architecture(config)
-    expected = _expected_arrays(dtype, layout, compiled=config["compile"] is not None)
+    expected = _expected_arrays(dtype, layout, compiled=config["compile"] is not None,
+                                version=config["format_version"])
     missing = sorted(set(expected) - set(files))
     unexpected = sorted(set(files) - set(expected) - {"config"})
     if missing or unexpected:
@@ -263,6 +268,8 @@ def _load(archive):
                            f"{dtype.name}; got shape {found[0]} and dtype {found[1]}")
     # Only now, with every size matching data the file really holds, allocate.
     arrays = {name: _read(archive, name) for name in expected}
+    if "opt_state" in arrays and config["format_version"] == 1:  # no Nadam cache entry
+        arrays["opt_state"] = np.append(arrays["opt_state"], dtype.type(0))
     model = _build(config, layers)
     _restore(model, arrays)
     return model
@@ -334,10 +341,18 @@ def _parse_config(text):
         raise _Invalid(f"its config does not declare format {FORMAT!r}; it was not written "
                        "by fastann")
     version = config.get("format_version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise _Invalid(f"format version {version!r} is not supported; this fastann reads "
-                       f"version {FORMAT_VERSION}")
+                       f"versions {list(READABLE_VERSIONS)}")
     _require_keys("config", config, _CONFIG_KEYS)
+    compiled = config["compile"]
+    if version == 1 and isinstance(compiled, dict) and isinstance(
+            compiled.get("optimizer"), dict) and compiled["optimizer"].get("weight_decay"):
+        raise _Invalid("it was written by an older fastann whose optimizer weight_decay "
+                       "added weight_decay * w to the gradient (L2); weight_decay is now "
+                       "Keras 3's decoupled rule, so its training state cannot continue "
+                       "as it was. Load the weights with set_weights into a model compiled "
+                       "with kernel_regularizer=L2(weight_decay / 2) instead")
     return config
 
 
@@ -393,14 +408,15 @@ def _other_layer(index, layer):
         raise _Invalid(f"layers[{index}]: {error}") from None
 
 
-def _expected_arrays(dtype, layout, compiled):
-    """{name: (shape, dtype)} of every array besides the config."""
+def _expected_arrays(dtype, layout, compiled, version=FORMAT_VERSION):
+    """{name: (shape, dtype)} of every array besides the config (``version``: the
+    file's format version; version 1 lacks the optimizer state's last entry)."""
     n_params = layout.n_params
     expected = {"params": ((n_params,), dtype),
                 "rng_state": ((1,), np.dtype(np.uint64)),
                 "counters": ((train_kernels.N_COUNTERS,), np.dtype(np.int64))}
     if compiled:
-        expected["opt_state"] = ((state_length(n_params),), dtype)
+        expected["opt_state"] = ((state_length(n_params) - (version == 1),), dtype)
     if layout.n_moving:
         expected["moving"] = ((layout.n_moving,), dtype)
     return expected

@@ -125,7 +125,7 @@ def test_file_layout(tmp_path, data):
     assert arrays["opt_state"].shape == (2 * n_params + 1,)
     assert arrays["rng_state"].dtype == np.uint64 and arrays["counters"].dtype == np.int64
     config = json.loads(arrays["config"][()])
-    assert config["format"] == "fastann.model" and config["format_version"] == 1
+    assert config["format"] == "fastann.model" and config["format_version"] == 2
     assert config["dtype"] == "float32" and config["seed"] == 3
     assert config["input_dim"] == N_FEATURES
     layer = dict(config["layers"][0])
@@ -317,11 +317,41 @@ def test_foreign_npz_with_a_config(tmp_path):
     _assert_rejected(path, "does not declare format")
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", 1.5, True, None])
+@pytest.mark.parametrize("version", [0, 3, "1", 1.5, True, None])
 def test_wrong_format_version(tmp_path, saved, version):
     config = _config(saved)
     config["format_version"] = version
     _assert_rejected(_rewrite(saved, tmp_path / "v.npz", config), "format version")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_version_1_files_load_and_continue(tmp_path, data, optimizer):
+    """A file of the previous format (optimizer state without Nadam's cache entry)
+    loads and trains on exactly as the model it was saved from."""
+    X, labels = data
+    model = _model(optimizer)
+    model.fit(X, labels, epochs=3, batch_size=16, verbose=0)
+    saved = model.save(tmp_path / "now.npz")
+    config = _config(saved)
+    config["format_version"] = 1
+    old = _rewrite(saved, tmp_path / "v1.npz", config,
+                   opt_state=_arrays(saved)["opt_state"][:-1])
+    loaded = fa.load_model(old)
+    _assert_same_state(loaded, model)
+    for twin in (model, loaded):
+        twin.fit(X, labels, epochs=2, batch_size=16, verbose=0)
+    _assert_same_state(loaded, model)
+
+
+def test_version_1_files_with_weight_decay_are_refused(tmp_path, data):
+    """weight_decay changed meaning (L2 in the gradient, then Keras' decoupled rule)."""
+    model = _model("rmsprop")
+    saved = model.save(tmp_path / "now.npz")
+    config = _config(saved)
+    config["format_version"] = 1
+    old = _rewrite(saved, tmp_path / "v1.npz", config,
+                   opt_state=_arrays(saved)["opt_state"][:-1])
+    _assert_rejected(old, "weight_decay.*L2")
 
 
 def _with(config, path, value):
