@@ -437,3 +437,28 @@ def test_encrypted_members_are_refused(tmp_path, archive):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="bad.keras.*encrypted"):
         fa.load_model(path)
+
+
+def test_metric_objects_travel_both_ways(tmp_path):
+    """Metric objects with options and names of their own are written as Keras
+    serializes them and read back from a Keras archive."""
+    X = _data(3, 60)
+    y = (X[:, 0] > 0).astype("float32")
+    model = fa.Sequential([fa.layers.Dense(4, activation="tanh", input_shape=(3,)),
+                           fa.layers.Dense(1, activation="sigmoid")], seed=0)
+    model.compile(optimizer="adam", loss="binary_crossentropy",
+                  metrics=["accuracy", fa.metrics.AUC(curve="PR", name="pr_auc"),
+                           fa.metrics.Precision(thresholds=0.3)])
+    model.fit(X, y, epochs=2, verbose=0)
+    path = model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(path)
+    theirs = dict(zip(["loss", *model.metrics_names],
+                      loaded.evaluate(X, y, verbose=0, batch_size=len(X))))
+    ours = model.evaluate(X, y, verbose=0, return_dict=True)
+    assert set(theirs) == set(ours) == {"loss", "accuracy", "pr_auc", "precision"}
+    for name, value in ours.items():
+        assert theirs[name] == pytest.approx(value, abs=1e-5), name
+    loaded.save(tmp_path / "k.keras")
+    back = fa.load_model(tmp_path / "k.keras")
+    assert back.metrics_names == model.metrics_names
+    assert back.evaluate(X, y, verbose=0, return_dict=True) == pytest.approx(ours, abs=1e-6)

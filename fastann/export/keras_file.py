@@ -142,7 +142,7 @@ def save_keras(model, path):
     if optimizer is not None:
         config["compile_config"] = {
             "optimizer": optimizer[0], "loss": model.loss.name, "loss_weights": None,
-            "metrics": list(model.metrics_names) or None, "weighted_metrics": None,
+            "metrics": _keras_metrics(model) or None, "weighted_metrics": None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": "auto"}
     weights = io.BytesIO()
     with h5py.File(weights, "w") as h5:
@@ -301,6 +301,36 @@ _KERAS_OPTIMIZERS = {
                 lambda o: 1, 0),
 }
 _KERAS_CLASS = {entry[0]: class_name for class_name, entry in _KERAS_OPTIMIZERS.items()}
+
+
+def _keras_metrics(model):
+    """The compiled metrics as Keras writes them: names, and objects as
+    ``{"module": "keras.metrics", "class_name", "config"}``."""
+    return [metric if isinstance(metric, str) else
+            {"module": "keras.metrics", "class_name": metric["class_name"],
+             "config": metric["config"], "registered_name": None}
+            for metric in model.get_compile_config()["metrics"]]
+
+
+def _fastann_metrics(metrics):
+    """Keras' compiled metrics (names, or serialized metric objects) as fastann's."""
+    from .. import metrics as metric_table
+    if not isinstance(metrics, list):
+        raise _Unsupported(f"metrics {_short(metrics)} (fastann reads a list)")
+    read = []
+    for metric in metrics:
+        if isinstance(metric, dict) and metric.get("module", "keras.metrics") in (
+                "keras.metrics", "builtins") and metric.get("registered_name") is None:
+            try:
+                metric = metric_table.get({"class_name": metric.get("class_name"),
+                                           "config": metric.get("config")})
+            except (TypeError, ValueError) as error:
+                raise _Unsupported(f"metric {_short(metric)} ({error})") from None
+        elif not isinstance(metric, str):
+            raise _Unsupported(f"metric {_short(metric)} (fastann reads names and Keras' "
+                               "built-in metric objects)")
+        read.append(metric)
+    return read
 
 
 def _keras_optimizer(model):
@@ -865,9 +895,7 @@ def _compile(model, compile_config, optimizer_arrays):
         loss = compile_config.get("loss")
         if not isinstance(loss, str):
             raise _Unsupported(f"loss {_short(loss)} (fastann reads a loss name)")
-        metrics = compile_config.get("metrics") or []
-        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-            raise _Unsupported(f"metrics {_short(metrics)} (fastann reads a list of names)")
+        metrics = _fastann_metrics(compile_config.get("metrics") or [])
         for key in ("loss_weights", "weighted_metrics"):
             if compile_config.get(key) is not None:
                 raise _Unsupported(f"{key}={_short(compile_config[key])}")
