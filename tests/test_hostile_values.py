@@ -217,7 +217,7 @@ def test_metrics_as_a_single_name_or_a_tuple(metrics, names):
 
 def test_metrics_of_another_type_are_refused():
     model = fa.Model([fa.Dense(1, activation="sigmoid")], input_dim=3, dtype="float64")
-    with pytest.raises(TypeError, match="metrics must be a metric name or a list"):
+    with pytest.raises(TypeError, match="metrics must be a metric name or object or a list"):
         model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=5)
 
 

@@ -3,8 +3,8 @@
 They follow Keras 3's formulas and order: the gradient is clipped first (``clipnorm``
 per variable, or ``global_clipnorm``, or ``clipvalue``: at most one is set), then the
 decoupled weight decay ``w -= lr * weight_decay * w`` shrinks every trainable variable,
-then the rule moves it. Decay and rule share one pass over the parameters; the clipping
-pass runs only when a clipping option is set. Only ``clipnorm`` knows of layers: it
+then the rule moves it. The decay and the clipping each take a pass of their own, only
+when their option is set, so a model without them runs the rule's loop alone. Only ``clipnorm`` knows of layers: it
 reads each variable's place (a Dense kernel and bias, a BatchNormalization gamma and
 beta) from the ``layers`` table.
 """
@@ -35,48 +35,43 @@ def state_length(n_params):
 
 
 @kernel
-def sgd_update(params, velocity, grads, lr, momentum, nesterov, decay):
-    """p -= lr*g, or with momentum v = momentum*v - lr*g; p += v (Nesterov: momentum*v - lr*g),
-    after the decoupled decay p -= decay * p (decay = lr * weight_decay).
+def sgd_update(params, velocity, grads, lr, momentum, nesterov):
+    """p -= lr*g, or with momentum v = momentum*v - lr*g; p += v (Nesterov: momentum*v - lr*g).
 
     params, velocity, grads: (n_params,).
     """
     zero = like(0, params)
     for i in range(params.shape[0]):
         g = grads[i]
-        w = params[i]
-        w -= w * decay
         if momentum == zero:
-            params[i] = w - lr * g
+            params[i] -= lr * g
         else:
             v = momentum * velocity[i] - lr * g
             velocity[i] = v
-            params[i] = w + (momentum * v - lr * g if nesterov else v)
+            params[i] += momentum * v - lr * g if nesterov else v
 
 
 @kernel
-def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, decay, step):
-    """Adam with bias correction folded into the step size, ``step`` counted from 1,
-    after the decoupled decay p -= decay * p. params, m, v, grads: (n_params,).
+def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, step):
+    """Adam with bias correction folded into the step size, ``step`` counted from 1.
+    params, m, v, grads: (n_params,).
     """
     one = like(1, params)
     t = like(step, params)
     alpha = lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
     for i in range(params.shape[0]):
         g = grads[i]
-        w = params[i]
-        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         v[i] += (g * g - v[i]) * (one - beta_2)
-        params[i] = w - alpha * m[i] / (np.sqrt(v[i]) + epsilon)
+        params[i] -= alpha * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
 @kernel
-def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, decay, step):
+def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, step):
     """Keras' Nadam: u_t = beta_1 (1 - 0.5 * 0.96**t), u_product *= u_t (kept in
     ``scalars[U_PRODUCT]``, 1 before the first step); m, v as Adam's;
     m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product);
-    p -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon), after p -= decay * p.
+    p -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon).
     params, m, v, grads: (n_params,); scalars: (N_SCALARS,).
     """
     one = like(1, params)
@@ -93,54 +88,52 @@ def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, deca
     second_correction = one - beta_2**t
     for i in range(params.shape[0]):
         g = grads[i]
-        w = params[i]
-        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         v[i] += (g * g - v[i]) * (one - beta_2)
         m_hat = momentum_scale * m[i] + gradient_scale * g
-        params[i] = w - m_hat * lr / (np.sqrt(v[i] / second_correction) + epsilon)
+        params[i] -= m_hat * lr / (np.sqrt(v[i] / second_correction) + epsilon)
 
 
 @kernel
-def rmsprop_update(params, mean_square, grads, lr, rho, epsilon, decay):
-    """ms = rho*ms + (1-rho)*g²; p -= lr * g / sqrt(ms + epsilon), after p -= decay * p.
-    Arrays: (n_params,)."""
+def rmsprop_update(params, mean_square, grads, lr, rho, epsilon):
+    """ms = rho*ms + (1-rho)*g²; p -= lr * g / sqrt(ms + epsilon). Arrays: (n_params,)."""
     one = like(1, params)
     for i in range(params.shape[0]):
         g = grads[i]
-        w = params[i]
-        w -= w * decay
         mean_square[i] = rho * mean_square[i] + (one - rho) * g * g
-        params[i] = w - lr * g / np.sqrt(mean_square[i] + epsilon)
+        params[i] -= lr * g / np.sqrt(mean_square[i] + epsilon)
 
 
 @kernel
-def adagrad_update(params, accumulated, grads, lr, initial, epsilon, decay):
+def adagrad_update(params, accumulated, grads, lr, initial, epsilon):
     """Keras' Adagrad: acc += g²; p -= lr * g / sqrt(acc + epsilon), acc starting at
-    ``initial``, after p -= decay * p. The state holds acc - initial, so a zeroed state
-    is a fresh one. Arrays: (n_params,)."""
+    ``initial``. The state holds acc - initial, so a zeroed state is a fresh one.
+    Arrays: (n_params,)."""
     for i in range(params.shape[0]):
         g = grads[i]
-        w = params[i]
-        w -= w * decay
         accumulated[i] += g * g
-        params[i] = w - lr * g / np.sqrt(accumulated[i] + initial + epsilon)
+        params[i] -= lr * g / np.sqrt(accumulated[i] + initial + epsilon)
 
 
 @kernel
-def adamax_update(params, m, u, grads, lr, beta_1, beta_2, epsilon, decay, step):
+def adamax_update(params, m, u, grads, lr, beta_1, beta_2, epsilon, step):
     """Keras' Adamax: m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|);
-    p -= lr * m / ((1 - beta_1**t) (u + epsilon)), after p -= decay * p.
-    Arrays: (n_params,)."""
+    p -= lr * m / ((1 - beta_1**t) (u + epsilon)). Arrays: (n_params,)."""
     one = like(1, params)
     correction = one - beta_1**like(step, params)
     for i in range(params.shape[0]):
         g = grads[i]
-        w = params[i]
-        w -= w * decay
         m[i] += (g - m[i]) * (one - beta_1)
         u[i] = max(beta_2 * u[i], abs(g))
-        params[i] = w - lr * m[i] / (correction * (u[i] + epsilon))
+        params[i] -= lr * m[i] / (correction * (u[i] + epsilon))
+
+
+@kernel
+def decay_weights(params, decay):
+    """Keras 3's decoupled weight decay: p -= p * decay (decay = lr * weight_decay),
+    before the rule, in a pass of its own only when weight_decay is set."""
+    for i in range(params.shape[0]):
+        params[i] -= params[i] * decay
 
 
 @kernel
@@ -217,20 +210,20 @@ def apply_update(params, state, grads, layers, code, hyper, lr, step):
     if hyper[CLIPVALUE] != zero or hyper[GLOBAL_CLIPNORM] != zero or hyper[CLIPNORM] != zero:
         clip_gradients(grads, layers, hyper[CLIPVALUE], hyper[GLOBAL_CLIPNORM],
                        hyper[CLIPNORM])
-    decay = lr * hyper[WEIGHT_DECAY]
+    if hyper[WEIGHT_DECAY] != zero:
+        decay_weights(params, lr * hyper[WEIGHT_DECAY])
     if code == SGD:
-        sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0, decay)
+        sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0)
     elif code == ADAM:
         adam_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                    hyper[EPSILON], decay, step)
+                    hyper[EPSILON], step)
     elif code == RMSPROP:
-        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON], decay)
+        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON])
     elif code == ADAGRAD:
-        adagrad_update(params, first, grads, lr, hyper[INITIAL_ACCUMULATOR], hyper[EPSILON],
-                       decay)
+        adagrad_update(params, first, grads, lr, hyper[INITIAL_ACCUMULATOR], hyper[EPSILON])
     elif code == ADAMAX:
         adamax_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                      hyper[EPSILON], decay, step)
+                      hyper[EPSILON], step)
     elif code == NADAM:
         nadam_update(params, first, second, scalars, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                     hyper[EPSILON], decay, step)
+                     hyper[EPSILON], step)
