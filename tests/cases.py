@@ -1,12 +1,15 @@
 """What several test files share: the parameter grids of the gradient and parity tests
 (every hidden activation, every loss with each output activation it can train) and the
-loader of the example scripts."""
+loader of the example scripts, and the optimizer runs checked against the reference."""
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-from fastann import activations
+import fastann as fa
+from fastann import activations, reference
 
 # every trainable activation of the library's table, so a new one cannot go untested
 HIDDEN = activations.names(trainable_only=True)
@@ -31,3 +34,25 @@ def load_example(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def assert_optimizer_run_matches_reference(name, arguments, epochs, build_model,
+                                           make_targets):
+    """A small binary model trained with ``fastann.optimizers.<name>(**arguments)`` for
+    ``epochs`` unshuffled epochs of batch 5: its losses and weights equal the NumPy
+    reference's ``<name>`` rule to 1e-10, and the loss went down."""
+    generator = np.random.default_rng(0)
+    X = generator.normal(size=(12, 3))
+    y, Y = make_targets("binary_crossentropy", 12, 2, generator)
+    model = build_model((3, 5, 2), ["tanh", "sigmoid"], "binary_crossentropy",
+                        optimizer=getattr(fa.optimizers, name)(**arguments), seed=2)
+    initial = model.get_weights()
+    history = model.fit(X, y, epochs=epochs, batch_size=5, shuffle=False, verbose=0)
+    rule = getattr(reference, name)(**arguments)
+    trained, expected = reference.train(initial, ["tanh", "sigmoid"], X, Y,
+                                        "binary_crossentropy", rule, epochs, batch_size=5)
+    np.testing.assert_allclose(history.history["loss"], expected["loss"], rtol=1e-10,
+                               atol=1e-13)
+    for got, want in zip(model.get_weights(), trained):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    assert history.history["loss"][-1] < history.history["loss"][0]

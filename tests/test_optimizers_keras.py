@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastann as fa
-from fastann import optimizers, reference
+from cases import assert_optimizer_run_matches_reference
+from fastann import optimizers
 
 CASES = {
     "adagrad": ("Adagrad", dict(learning_rate=0.05)),
@@ -25,21 +26,8 @@ CASES = {
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_runs_match_reference(case, build_model, make_targets):
     name, arguments = case
-    generator = np.random.default_rng(0)
-    X = generator.normal(size=(12, 3))
-    y, Y = make_targets("binary_crossentropy", 12, 2, generator)
-    model = build_model((3, 5, 2), ["tanh", "sigmoid"], "binary_crossentropy",
-                        optimizer=getattr(fa.optimizers, name)(**arguments), seed=2)
-    initial = model.get_weights()
-    history = model.fit(X, y, epochs=200, batch_size=5, shuffle=False, verbose=0)
-    rule = getattr(reference, name)(**arguments)
-    trained, ref_history = reference.train(initial, ["tanh", "sigmoid"], X, Y,
-                                           "binary_crossentropy", rule, 200, batch_size=5)
-    np.testing.assert_allclose(history.history["loss"], ref_history["loss"], rtol=1e-10,
-                               atol=1e-13)
-    for got, expected in zip(model.get_weights(), trained):
-        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
-    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert_optimizer_run_matches_reference(name, arguments, 200, build_model,
+                                           make_targets)
 
 
 @pytest.fixture(scope="module")

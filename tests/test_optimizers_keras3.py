@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import fastann as fa
-from fastann import optimizers, reference
+from cases import assert_optimizer_run_matches_reference
+from fastann import optimizers
 from fastann.kernels import network as network_kernels
 from fastann.kernels import optimizers as kernel
 
@@ -147,21 +148,8 @@ FIT_CASES = {
 @pytest.mark.parametrize("case", FIT_CASES.values(), ids=FIT_CASES.keys())
 def test_fit_matches_reference(case, build_model, make_targets):
     name, arguments = case
-    generator = np.random.default_rng(0)
-    X = generator.normal(size=(12, 3))
-    y, Y = make_targets("binary_crossentropy", 12, 2, generator)
-    model = build_model((3, 5, 2), ["tanh", "sigmoid"], "binary_crossentropy",
-                        optimizer=getattr(fa.optimizers, name)(**arguments), seed=2)
-    initial = model.get_weights()
-    history = model.fit(X, y, epochs=40, batch_size=5, shuffle=False, verbose=0)
-    rule = getattr(reference, name)(**arguments)
-    trained, expected = reference.train(initial, ["tanh", "sigmoid"], X, Y,
-                                        "binary_crossentropy", rule, 40, batch_size=5)
-    np.testing.assert_allclose(history.history["loss"], expected["loss"], rtol=1e-10,
-                               atol=1e-13)
-    for got, want in zip(model.get_weights(), trained):
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
-    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert_optimizer_run_matches_reference(name, arguments, 40, build_model,
+                                           make_targets)
 
 
 def nadam_model(build_model):
@@ -267,7 +255,8 @@ def test_float32_rules_do_float32_arithmetic_only(tmp_path):
     import subprocess
     import sys
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": root}
+    env = {"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": os.pathsep.join([root, os.path.join(root, "tests")])}
     done = subprocess.run([sys.executable, "-c", IR_SCRIPT], env=env, cwd=root,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

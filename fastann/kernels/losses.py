@@ -120,7 +120,7 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
     return total
 
 
-@kernel(entry=True)  # not force-inlined: the old losses' code stays as it was
+@kernel(entry=True)  # a function of its own: loss_and_delta's common losses stay small
 def focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale):
     """Binary focal cross-entropy from the logits Z; writes A = sigmoid(Z) (Z with
     from_logits) and delta = scale * d(sum of weighted row losses)/dZ. Arrays as
@@ -157,7 +157,7 @@ def focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale):
     return total
 
 
-@kernel(entry=True)  # not force-inlined: the old losses' code stays as it was
+@kernel(entry=True)  # a function of its own: loss_and_delta's common losses stay small
 def poisson_deviance_and_delta(delta, Z, A, Y, weight, scale):
     """Half the Poisson deviance of an exponential output from the log-mean Z, as
     scikit-learn's ``poisson_loss``: per output ``y log(y / a) - y + a`` with
@@ -183,7 +183,7 @@ def poisson_deviance_and_delta(delta, Z, A, Y, weight, scale):
     return total
 
 
-@kernel(entry=True)  # not force-inlined: the old losses' code stays as it was
+@kernel(entry=True)  # a function of its own: loss_and_delta's common losses stay small
 def regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale):
     """The losses of A itself (codes MEAN_ABSOLUTE_ERROR..SQUARED_HINGE): return the
     weighted sum of row losses, write delta = scale * its gradient with respect to A.
