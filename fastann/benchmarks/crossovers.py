@@ -24,7 +24,7 @@ RULES = {"forward": forward_path, "weight_gradient": weight_gradient_path,
          "input_gradient": input_gradient_path}
 
 # (rows, n_in, n_out): the workloads' layers, then shapes on either side of each rule's
-# constants (BLAS_MIN_WORK, BLAS_MIN_SIDE, BLAS_MIN_ROWS with BLAS_SHORT_INNER, NARROW,
+# constants (the fields of dense.Crossovers for either vector width, NARROW,
 # TINY_GRADIENT), and single rows (gemv).
 SHAPES = (
     (4, 2, 4), (4, 4, 1),  # and_gate

@@ -9,9 +9,12 @@ entries is summed row by row in registers (REGISTERS). Large products go to BLAS
 ``gemm`` (``blas.py``), written into the output buffer (BLAS). Each kernel takes its
 path as an argument; the network passes RULE, and the kernel then picks the path with
 its ``*_path`` rule below, whose constants come from timing every path over a table of
-shapes: ``fastann bench --crossovers`` repeats that measurement and prints where the
-rules agree with it.
+shapes on each kind of CPU (``CROSSOVERS``, chosen by the vector width the kernels are
+compiled for): ``fastann bench --crossovers`` repeats that measurement and prints where
+the rules agree with it.
 """
+from typing import NamedTuple
+
 from ._cpu import vector_bytes
 from ._jit import kernel, like
 from .blas import gemm
@@ -24,24 +27,42 @@ PATHS = {"forward": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS),
          "weight_gradient": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS, REGISTERS),
          "input_gradient": (BLAS, ALONG_OUTPUTS, ALONG_INPUTS)}
 
-# When BLAS beats explicit loops, measured per operation over layer shapes from 4x2x1
-# to 128x784x256: a BLAS call costs ~0.1 us, so tiny products stay in loops (at 512
-# multiply-adds, such as 4x8x16 and 8x8x8, the loops took 0.6-0.8 of BLAS' time), and
-# so do products with a very short side, where BLAS kernels run mostly their edge
-# cases, and outer products (an inner dimension of 1: a weight gradient at batch size
-# 1, where the loops took 0.55-0.75 of gemm's time on 64x128).
-BLAS_MIN_WORK = 1024  # multiply-adds (rows * n_in * n_out)
-BLAS_MIN_SIDE = 4
-# OpenBLAS' gemm packs its operands on every call, which dominates when the output
-# has only 2 to 7 rows: a (4, 64) x (64, 128) product takes 7.0 us, the loops 2.8 us.
-# Such short products stay in loops when the loops' innermost run (along a layer's
-# outputs) is at least BLAS_SHORT_INNER long; with fewer outputs BLAS still wins
-# ((4, 128) x (128, 10): 1.1 us, loops 3.2 us). Measured on 2026-12-01 over outputs of
-# 1 to 128 rows; a single row goes to gemv, which is fast.
-BLAS_MIN_ROWS = 8
-BLAS_SHORT_INNER = 32
-NARROW = 8  # below this many outputs (and fewer than inputs), loops run along the inputs
+class Crossovers(NamedTuple):
+    """Where BLAS beats the explicit loops on one kind of CPU (and its BLAS kernels)."""
+    min_work: int  # multiply-adds (rows * n_in * n_out) below which loops run
+    min_input_gradient_work: int  # the same for dA_prev = dZ @ W.T
+    min_side: int  # a product with a side this short stays in loops however large
+    short_rows: int  # outputs of 2 to short_rows - 1 rows stay in loops ...
+    short_inner: int  # ... when the loops' innermost run is at least this long
+    outer_products: bool  # whether an inner dimension of 1 (batch size 1's dW) goes to BLAS
+    single_output_loops: bool  # whether a forward product into one output stays in loops
+
+
+# The measured tables, by vector register width (``_cpu.vector_bytes``).
+# 32 bytes (AVX2, an AMD EPYC with OpenBLAS' Zen/Haswell kernels, 2026-12-01): a BLAS
+# call costs ~0.1 us, so tiny products stay in loops (at 512 multiply-adds, such as
+# 4x8x16 and 8x8x8, the loops took 0.6-0.8 of BLAS' time), and so do products with a very
+# short side, where BLAS kernels run mostly their edge cases, and outer products (the
+# loops took 0.55-0.75 of gemm's time on 64x128). OpenBLAS' gemm packs its operands on
+# every call, which dominates when the output has only 2 to 7 rows: (4, 64) x (64, 128)
+# took 7.0 us, the loops 2.8 us; with fewer than 32 outputs BLAS still wins
+# ((4, 128) x (128, 10): 1.1 us, loops 3.2 us). A single row goes to gemv, which is fast.
+# 64 bytes (AVX-512, an Intel Xeon with OpenBLAS' SkylakeX kernels, 2026-12-02, medians
+# of three runs of ``fastann bench --crossovers``): OpenBLAS' small-matrix kernels skip
+# the packing, so BLAS wins from about 128 multiply-adds on, on short batches (4x64x32:
+# 0.3 us against 1.3 us in float32), thin inputs (128x2x64) and outer products too; the
+# loops keep the products into one output (32x64x1: 0.19 us against 0.36 us) and input
+# gradients of under 2048 multiply-adds (4x8x16: 0.15 us against 0.24 us).
+CROSSOVERS = {
+    16: Crossovers(1024, 1024, 4, 8, 32, False, False),  # unmeasured: AVX2's
+    32: Crossovers(1024, 1024, 4, 8, 32, False, False),
+    64: Crossovers(128, 2048, 2, 0, 0, True, True),
+}
 VECTOR_BYTES = vector_bytes()  # this CPU's vector register: 32 with AVX2, 64 with AVX-512
+# Module constants, so the compiled rules hold them as literals.
+(BLAS_MIN_WORK, BLAS_MIN_INPUT_GRADIENT_WORK, BLAS_MIN_SIDE, BLAS_MIN_ROWS,
+ BLAS_SHORT_INNER, BLAS_OUTER_PRODUCTS, SINGLE_OUTPUT_LOOPS) = CROSSOVERS[VECTOR_BYTES]
+NARROW = 8  # below this many outputs (and fewer than inputs), loops run along the inputs
 # A weight gradient of at most this many entries (a single sigmoid unit on a few
 # inputs) is summed over the rows one entry at a time, in a register: 1.5-5x faster
 # than accumulating rows into dW in memory, measured over 4-128 rows and layers from
@@ -57,13 +78,14 @@ def loop_path(n_in, n_out):
 
 
 @kernel(inline=True)
-def use_blas(m, k, n, short_side, inner):
-    """Whether the product C (m, n) = op(A) (m, k) @ op(B) (k, n) goes to BLAS;
-    ``short_side`` is the size that must reach BLAS_MIN_SIDE, ``inner`` the length of
-    the innermost loop that would run instead (the layer's outputs)."""
+def use_blas(m, k, n, short_side, inner, min_work):
+    """Whether the product C (m, n) = op(A) (m, k) @ op(B) (k, n) of at least
+    ``min_work`` multiply-adds goes to BLAS; ``short_side`` is the size that must reach
+    BLAS_MIN_SIDE, ``inner`` the length of the innermost loop that would run instead
+    (the layer's outputs)."""
     short_output = 1 < m < BLAS_MIN_ROWS and inner >= BLAS_SHORT_INNER
-    return (m * k * n >= BLAS_MIN_WORK and short_side >= BLAS_MIN_SIDE and k > 1
-            and not short_output)
+    return (m * k * n >= min_work and short_side >= BLAS_MIN_SIDE
+            and (k > 1 or BLAS_OUTER_PRODUCTS) and not short_output)
 
 
 @kernel(inline=True)
@@ -71,7 +93,9 @@ def forward_path(rows, n_in, n_out, itemsize):
     """The path ``dense_forward`` picks for Z (rows, n_out) = A_prev (rows, n_in) @ W.
     Every rule takes the dtype's ``itemsize`` too, though only one reads it, so that
     ``fastann bench --crossovers`` can call each of them alike."""
-    if use_blas(rows, n_in, n_out, n_in, n_out):
+    if n_out == 1 and SINGLE_OUTPUT_LOOPS:
+        return loop_path(n_in, n_out)
+    if use_blas(rows, n_in, n_out, n_in, n_out, BLAS_MIN_WORK):
         return BLAS
     return loop_path(n_in, n_out)
 
@@ -81,7 +105,7 @@ def weight_gradient_path(rows, n_in, n_out, itemsize):
     """The path ``dense_backward`` picks for dW (n_in, n_out) = A_prev.T @ dZ."""
     if n_in * n_out <= TINY_GRADIENT:
         return REGISTERS
-    if use_blas(n_in, rows, n_out, n_in, n_out):
+    if use_blas(n_in, rows, n_out, n_in, n_out, BLAS_MIN_WORK):
         return BLAS
     return loop_path(n_in, n_out)
 
@@ -92,7 +116,7 @@ def input_gradient_path(rows, n_in, n_out, itemsize):
     Along the inputs only when they fill a vector register: fewer inputs make too short
     a vector loop (4x4x1 and 7x3x1 in float32: the loops along the outputs took 0.3-0.8
     of the time; 4x4x1 in float64, one AVX2 vector: 2.2x slower than along the inputs)."""
-    if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out):
+    if use_blas(rows, n_out, n_in, min(n_in, n_out), n_out, BLAS_MIN_INPUT_GRADIENT_WORK):
         return BLAS
     if n_in * itemsize < VECTOR_BYTES:
         return ALONG_OUTPUTS
