@@ -189,6 +189,8 @@ def test_names_configs_and_defaults():
         assert type(again) is type(rule) and again.get_config() == config
     assert fa.optimizers.Nadam(lr=0.2).lr == 0.2
     assert fa.optimizers.Adam(weight_decay=None).weight_decay == 0.0  # Keras' "off"
+    assert fa.optimizers.Adam(weight_decay=0.0).get_config()["weight_decay"] is None
+    assert fa.optimizers.AdamW(weight_decay=0.0).get_config()["weight_decay"] == 0.0
 
 
 @pytest.mark.parametrize("make, message", [
@@ -201,7 +203,8 @@ def test_names_configs_and_defaults():
     (lambda: fa.optimizers.AdamW(weight_decay=None),
      r"Argument `weight_decay` must be a float. Received: weight_decay=None"),
     (lambda: fa.optimizers.AdamW(weight_decay=-0.1), r"weight_decay must be a finite number"),
-    (lambda: fa.optimizers.AdamW(amsgrad=True), r"amsgrad must be False.*got amsgrad=True"),
+    (lambda: fa.optimizers.AdamW(amsgrad=True),
+     r"does not support AdamW\(amsgrad=True\).*default amsgrad=False"),
     (lambda: fa.optimizers.Nadam(beta_1=1.0), r"beta_1 must be a finite number >= 0 and < 1"),
     (lambda: fa.optimizers.Nadam(epsilon=0), r"epsilon must be a finite number > 0"),
 ])
