@@ -14,9 +14,9 @@ Keras 3's API. A Keras program changes only its imports::
 ``fastann.Model(layers, input_dim=..., dtype=..., seed=...)`` is the same class with
 fastann's own keywords first.
 """
-from . import (activations, callbacks, initializers, layers, losses, metrics, models,
+from . import (activations, backend, callbacks, initializers, layers, losses, metrics, models,
                optimizers, schedules, utils)
-from ._errors import NotSupportedError
+from ._errors import NotSupportedError, keras_only as _keras_only
 from .callbacks import (BackupAndRestore, Callback, CSVLogger, EarlyStopping, History,
                         LambdaCallback, LearningRateScheduler, ModelCheckpoint,
                         ReduceLROnPlateau, TerminateOnNaN)
@@ -34,5 +34,19 @@ __all__ = ["Model", "Sequential", "Input", "InputLayer", "Dense", "Flatten", "Ac
            "RMSprop", "Callback", "History", "EarlyStopping", "ModelCheckpoint",
            "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LearningRateScheduler",
            "LambdaCallback", "BackupAndRestore", "NotSupportedError", "load_model",
-           "activations", "callbacks", "initializers", "layers", "losses", "metrics",
-           "models", "optimizers", "schedules", "utils", "plot_history"]
+           "activations", "backend", "callbacks", "initializers", "layers", "losses",
+           "metrics", "models", "optimizers", "schedules", "utils", "plot_history"]
+
+# Keras' top-level names fastann does not have (its namespaces and classes for custom
+# layers, tensors and devices): each raises NotSupportedError, as ``fastann.ops.sum``
+# or ``from fastann import datasets`` would otherwise be a bare AttributeError.
+KERAS_ONLY = frozenset("""
+DTypePolicy FloatDTypePolicy Function Initializer InputSpec KerasTensor Layer Loss Metric
+Operation Optimizer Quantizer Regularizer RematScope StatelessScope SymbolicScope Variable
+applications config constraints datasets device distillation distribution dtype_policies
+legacy mixed_precision name_scope ops preprocessing quantizers random remat tree version
+visualization wrappers
+""".split())
+__getattr__ = _keras_only(__name__, "API", KERAS_ONLY,
+                          "fastann has Keras' Sequential API for fully-connected networks: "
+                          "see fastann.__all__")

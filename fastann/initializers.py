@@ -3,8 +3,9 @@
 A layer's kernel W (n_in, n_out) and bias b (n_out,) are drawn from one
 ``numpy.random.RandomState`` seeded by the model's ``seed``, layer after layer (kernel,
 then bias), so a seed fixes every weight; an initializer object given its own ``seed``
-draws from a generator of its own instead. ``zeros``/``ones`` draw nothing, so the
-default ``bias_initializer="zeros"`` leaves the stream as it was. Fans are Keras':
+draws from a generator of its own instead. The constants (``zeros``, ``ones``,
+``Constant``, ``Identity``) draw nothing, so the default ``bias_initializer="zeros"``
+leaves the stream as it was. Fans are Keras':
 ``fan_in, fan_out = n_in, n_out`` for a kernel, ``n, n`` for a 1-D bias.
 
 =================  ==========================================================
@@ -19,7 +20,10 @@ lecun_normal       truncated normal, ``stddev = sqrt(1 / fan_in)``
 random_normal      N(mean=0.0, stddev=0.05), not truncated
 random_uniform     U(minval=-0.05, maxval=0.05)
 truncated_normal   truncated normal, mean 0.0, stddev 0.05
-zeros, ones        constants
+variance_scaling   ``VarianceScaling(scale, mode, distribution)``: variance
+                   ``scale / fan``; the six above are its presets
+constant           ``Constant(value=0.0)``; ``zeros``, ``ones``: 0 and 1
+identity           ``Identity(gain=1.0)``: ``gain * eye(n_in, n_out)``, kernels only
 scaled_normal      fastann's: the tutorials' ``randn(n_out, n_in).T * init_scale``
 =================  ==========================================================
 
@@ -27,12 +31,16 @@ scaled_normal      fastann's: the tutorials' ``randn(n_out, n_in).T * init_scale
 variance-scaling initializers divide the stddev by 0.87962566103423978 (the stddev of a
 unit normal truncated at +-2) so the drawn values keep the intended variance.
 ``scaled_normal`` with seed 42 reproduces the tutorials' weights exactly.
+
+As in Keras, the snake_case names are also the classes (``initializers.glorot_uniform``
+is ``GlorotUniform``); Keras' ``Orthogonal`` and ``STFT`` raise NotSupportedError.
 """
 import math
 import numbers
 
 import numpy as np
 
+from ._errors import NotSupportedError, callable_refused, keras_only, require_default
 from ._options import Configured
 
 TRUNCATION_STDDEV = 0.87962566103423978
@@ -71,7 +79,7 @@ class Initializer(Configured):
     """Base class. ``draw(random, shape, scale)`` returns float64 values of ``shape``."""
 
     name = None
-    seed = None  # Zeros and Ones take none
+    seed = None  # the constants take none
     _fields = ()
 
     def __init__(self, seed=None):
@@ -106,48 +114,87 @@ class Initializer(Configured):
         return cls(**config)
 
 
-class _VarianceScaling(Initializer):
-    """Keras' VarianceScaling with a fixed mode/distribution per subclass."""
+def _check_axes(owner, input_axes, output_axes):
+    """Keras' ``input_axes``/``output_axes`` (the fans of a tensor of higher rank): a
+    Dense kernel's fans are its two axes, so only None."""
+    for option, value in (("input_axes", input_axes), ("output_axes", output_axes)):
+        require_default(owner, option, value, None,
+                        "a Dense kernel's fans are its two axes: leave it None")
 
-    scale_factor, mode, distribution = 1.0, "fan_in", "truncated_normal"
+
+class VarianceScaling(Initializer):
+    """Keras' VarianceScaling: variance ``scale / fan`` (fan_in, fan_out, or their mean
+    fan_avg), drawn uniform, truncated normal or untruncated normal."""
+
+    name, _fields = "variance_scaling", ("scale", "mode", "distribution")
+    MODES = ("fan_in", "fan_out", "fan_avg")
+    DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
+        super().__init__(seed)
+        owner = type(self).__name__
+        _check_axes(owner, input_axes, output_axes)
+        self.scale = _check_number(owner, "scale", scale, positive=True)
+        if mode not in self.MODES:
+            raise ValueError(f"{owner} mode must be one of {list(self.MODES)}; got {mode!r}")
+        if isinstance(distribution, str) and distribution.lower() == "normal":
+            distribution = "truncated_normal"  # as Keras reads it
+        if not isinstance(distribution, str) or distribution.lower() not in self.DISTRIBUTIONS:
+            raise ValueError(f"{owner} distribution must be one of "
+                             f"{list(self.DISTRIBUTIONS)}; got {distribution!r}")
+        self.mode, self.distribution = mode, distribution.lower()
 
     def draw(self, random, shape, scale=0.01):
         fan_in, fan_out = _fans(shape)
-        # variance = scale_factor / fan, fan_avg = (fan_in + fan_out) / 2, written so
-        # that the limits round exactly as sqrt(6 / (fan_in + fan_out)) etc.
-        numerator, fan = {"fan_in": (self.scale_factor, fan_in),
-                          "fan_out": (self.scale_factor, fan_out),
-                          "fan_avg": (2.0 * self.scale_factor, fan_in + fan_out)}[self.mode]
+        # variance = scale / fan, fan_avg = (fan_in + fan_out) / 2, written so that the
+        # limits round exactly as sqrt(6 / (fan_in + fan_out)) etc.
+        numerator, fan = {"fan_in": (self.scale, fan_in),
+                          "fan_out": (self.scale, fan_out),
+                          "fan_avg": (2.0 * self.scale, fan_in + fan_out)}[self.mode]
         fan = max(1.0, fan)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * numerator / fan)
             return random.uniform(-limit, limit, size=shape)
-        return _truncated_standard_normal(random, shape) * (math.sqrt(numerator / fan)
-                                                             / TRUNCATION_STDDEV)
+        stddev = math.sqrt(numerator / fan)
+        if self.distribution == "untruncated_normal":
+            return random.standard_normal(shape) * stddev
+        return _truncated_standard_normal(random, shape) * (stddev / TRUNCATION_STDDEV)
 
 
-class GlorotUniform(_VarianceScaling):
-    name, mode, distribution = "glorot_uniform", "fan_avg", "uniform"
+class _Preset(VarianceScaling):
+    """A VarianceScaling of fixed ``PRESET`` (scale, mode, distribution): Keras' named
+    ones, which take only a seed."""
+
+    _fields = ()
+    PRESET = (1.0, "fan_in", "truncated_normal")
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(*self.PRESET, seed, input_axes, output_axes)
 
 
-class GlorotNormal(_VarianceScaling):
-    name, mode = "glorot_normal", "fan_avg"
+class GlorotUniform(_Preset):
+    name, PRESET = "glorot_uniform", (1.0, "fan_avg", "uniform")
 
 
-class HeUniform(_VarianceScaling):
-    name, scale_factor, distribution = "he_uniform", 2.0, "uniform"
+class GlorotNormal(_Preset):
+    name, PRESET = "glorot_normal", (1.0, "fan_avg", "truncated_normal")
 
 
-class HeNormal(_VarianceScaling):
-    name, scale_factor = "he_normal", 2.0
+class HeUniform(_Preset):
+    name, PRESET = "he_uniform", (2.0, "fan_in", "uniform")
 
 
-class LecunUniform(_VarianceScaling):
-    name, distribution = "lecun_uniform", "uniform"
+class HeNormal(_Preset):
+    name, PRESET = "he_normal", (2.0, "fan_in", "truncated_normal")
 
 
-class LecunNormal(_VarianceScaling):
-    name = "lecun_normal"
+class LecunUniform(_Preset):
+    name, PRESET = "lecun_uniform", (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_Preset):
+    name, PRESET = "lecun_normal", (1.0, "fan_in", "truncated_normal")
 
 
 class RandomNormal(Initializer):
@@ -157,8 +204,8 @@ class RandomNormal(Initializer):
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
-        self.mean = _check_number("RandomNormal", "mean", mean)
-        self.stddev = _check_number("RandomNormal", "stddev", stddev, positive=True)
+        self.mean = _check_number(type(self).__name__, "mean", mean)
+        self.stddev = _check_number(type(self).__name__, "stddev", stddev, positive=True)
 
     def draw(self, random, shape, scale=0.01):
         return self.mean + self.stddev * random.standard_normal(shape)
@@ -190,24 +237,45 @@ class RandomUniform(Initializer):
         return random.uniform(self.minval, self.maxval, size=shape)
 
 
-class Zeros(Initializer):
-    name = "zeros"
+class Constant(Initializer):
+    """Every value ``value`` (a number); draws nothing."""
 
-    def __init__(self):
-        pass
+    name, _fields = "constant", ("value",)
 
-    def draw(self, random, shape, scale=0.01):
-        return np.zeros(shape)
-
-
-class Ones(Initializer):
-    name = "ones"
-
-    def __init__(self):
-        pass
+    def __init__(self, value=0.0):
+        self.value = _check_number("Constant", "value", value)
 
     def draw(self, random, shape, scale=0.01):
-        return np.ones(shape)
+        return np.full(shape, self.value)
+
+
+class Zeros(Constant):
+    name, _fields = "zeros", ()
+
+    def __init__(self):
+        super().__init__(0.0)
+
+
+class Ones(Constant):
+    name, _fields = "ones", ()
+
+    def __init__(self):
+        super().__init__(1.0)
+
+
+class Identity(Initializer):
+    """``gain`` times the identity matrix (2-D shapes only, as Keras); draws nothing."""
+
+    name, _fields = "identity", ("gain",)
+
+    def __init__(self, gain=1.0):
+        self.gain = _check_number("Identity", "gain", gain)
+
+    def draw(self, random, shape, scale=0.01):
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializes 2-D kernels only; got shape {shape} "
+                             "(a bias needs another bias_initializer)")
+        return self.gain * np.eye(*shape)
 
 
 class ScaledNormal(Initializer):
@@ -222,18 +290,29 @@ class ScaledNormal(Initializer):
 
 
 CLASSES = (GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal,
-           RandomNormal, RandomUniform, TruncatedNormal, Zeros, Ones, ScaledNormal)
+           VarianceScaling, RandomNormal, RandomUniform, TruncatedNormal, Constant, Zeros,
+           Ones, Identity, ScaledNormal)
 INITIALIZERS = {cls.name: cls for cls in CLASSES}
 INITIALIZERS.update({"normal": RandomNormal, "uniform": RandomUniform, "zero": Zeros,
                      "one": Ones})
 _BY_CLASS_NAME = {cls.__name__: cls for cls in CLASSES}
+_BY_CLASS_NAME["IdentityInitializer"] = Identity
+# Keras' spellings: keras.initializers.glorot_uniform, .zeros, ... are the classes.
+globals().update({cls.name: cls for cls in CLASSES})
+IdentityInitializer = Identity
 
 
 def get(identifier, argument="kernel_initializer"):
-    """An ``Initializer`` from a name (Keras' snake_case or class name), an instance or a
-    config dict ``{"class_name": ..., "config": {...}}``."""
+    """An ``Initializer`` from a name (Keras' snake_case or class name), an instance, a
+    class or a config dict ``{"class_name": ..., "config": {...}}``.
+
+    ``argument`` names the option in error messages. A Python callable raises
+    NotSupportedError (the model draws its weights itself).
+    """
     if isinstance(identifier, Initializer):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
     if isinstance(identifier, str):
         cls = INITIALIZERS.get(identifier.lower()) or _BY_CLASS_NAME.get(identifier)
         if cls is None:
@@ -247,12 +326,30 @@ def get(identifier, argument="kernel_initializer"):
             raise ValueError(f"unknown {argument} class_name {identifier.get('class_name')!r}; "
                              f"expected one of {sorted(_BY_CLASS_NAME)}")
         return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        raise callable_refused(identifier, argument, sorted(INITIALIZERS))
     raise TypeError(f"{argument} must be a name or a fastann.initializers.Initializer; got "
                     f"{type(identifier).__name__} {identifier!r}")
 
 
 def serialize(initializer):
+    """``{"class_name", "config"}``, as Keras writes it."""
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """The initializer ``serialize`` described (or a name); ``custom_objects`` must be
+    None (the model draws its weights with fastann's initializers)."""
+    if custom_objects:
+        raise NotSupportedError("custom_objects", "fastann draws weights with its own "
+                                "initializers only")
+    return get(config, "initializer")
+
+
+KERAS_ONLY = frozenset("Orthogonal OrthogonalInitializer orthogonal STFT STFTInitializer "
+                       "stft".split())
+__getattr__ = keras_only(__name__, "initializer", KERAS_ONLY,
+                         "fastann's initializers: " + ", ".join(sorted(_BY_CLASS_NAME)))
 
 
 def draw_layer(layer, random, n_in):

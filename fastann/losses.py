@@ -1,4 +1,7 @@
-"""The loss table: name → kernel code, required output activation, and target encoding.
+"""The loss table: name → kernel code, required output activation, and target encoding;
+and Keras' surface over it: the loss classes (``BinaryCrossentropy(from_logits=...)``,
+callable for the batch loss) and functions (``binary_crossentropy(y_true, y_pred)``, the
+per-sample losses), all of which ``compile(loss=...)`` accepts.
 
 Each encoder checks targets as the user gave them and returns a float (n, n_out) array
 in the model's dtype, the one shape every loss kernel reads.
@@ -10,6 +13,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from . import reference
+from ._errors import NotSupportedError, builtin_name, keras_only, require_default
 from ._options import Configured, lookup
 from .kernels import losses as codes
 
@@ -105,6 +110,11 @@ class Loss:
             values[position] = value
         return values
 
+    def __call__(self, y_true, y_pred):
+        """Keras' loss function of this entry: the per-sample losses, of shape
+        ``y_pred.shape[:-1]`` (see ``per_sample_losses``)."""
+        return per_sample_losses(self, y_true, y_pred)
+
 
 LOSSES = {
     loss.name: loss
@@ -146,42 +156,145 @@ def _number(owner, name, value, low=-math.inf, high=math.inf, low_inclusive=True
     return float(value)
 
 
-class LossFunction(Configured):
-    """Base of the loss classes (as ``keras.losses``): ``spec()`` is what the kernels run.
+def float_dtype(dtype):
+    """Keras' loss and metric ``dtype``: None or a float dtype, kept for the config only
+    (the kernels compute in the model's dtype)."""
+    if dtype is None:
+        return None
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind != "f":
+        raise ValueError(f"dtype must be None or a float dtype such as 'float32'; got "
+                         f"{dtype!r}")
+    return np.dtype(dtype).name
 
-    Subclasses name their table entry (``_entry``) and arguments (``_fields``).
+
+# ---------------------------------------------------------- per-sample values
+# The reference's option names of the kernels' hyper-parameter positions.
+_REFERENCE_OPTIONS = {codes.DELTA: "delta", codes.GAMMA: "gamma", codes.ALPHA: "alpha",
+                      codes.CLASS_BALANCING: "apply_class_balancing",
+                      codes.FROM_LOGITS: "from_logits"}
+# Table entries the reference knows by another name (labels arrive one-hot).
+_REFERENCE_NAMES = {"sparse_categorical_crossentropy": "categorical_crossentropy"}
+
+
+def per_sample_losses(spec, y_true, y_pred):
+    """The per-sample losses of ``spec`` as Keras' loss functions give them.
+
+    ``y_pred`` (..., n_out) are outputs as ``predict`` returns them (probabilities for
+    the cross-entropies, clipped to [1e-7, 1 - 1e-7] as Keras clips them; logits with
+    ``from_logits``); ``y_true`` has y_pred's shape (or, for labels, its shape without
+    the last axis) and holds targets as ``fit`` takes them. The result, of shape
+    ``y_pred.shape[:-1]`` and y_pred's float dtype (float32 for others, Keras' floatx),
+    is each row's mean over its outputs (the categorical ones' and kl_divergence's
+    sum). Computed row by row with ``fastann.reference``, the kernels' oracle: a way to
+    check values, not a fast path.
+    """
+    predicted = np.asarray(y_pred)
+    dtype = predicted.dtype if np.issubdtype(predicted.dtype, np.floating) else \
+        np.dtype(np.float32)
+    n_out = predicted.shape[-1] if predicted.ndim else 1
+    A = predicted.reshape(-1, n_out).astype(np.float64)
+    labels = np.asarray(y_true)
+    try:
+        labels = labels.reshape(-1) if labels.size == A.shape[0] else labels.reshape(-1, n_out)
+    except ValueError:
+        raise ValueError(f"y_true of shape {labels.shape} does not match y_pred of shape "
+                         f"{predicted.shape}") from None
+    Y = spec.encode_targets(labels, n_out, np.float64)
+    activation = spec.output_activation or "linear"
+    Z = A
+    if activation == "sigmoid":
+        A = np.clip(A, reference.EPSILON, 1 - reference.EPSILON)
+        Z = np.log(A) - np.log1p(-A)
+    elif activation == "softmax":
+        A = np.clip(A / A.sum(axis=1, keepdims=True), reference.EPSILON, 1 - reference.EPSILON)
+        Z = np.log(A)
+    name = _REFERENCE_NAMES.get(spec.name, spec.name)
+    options = {_REFERENCE_OPTIONS[position]: value for position, value in spec.hyper}
+    values = [reference.loss_and_output_delta(name, activation, Z[r:r + 1], A[r:r + 1],
+                                              Y[r:r + 1], None, loss_options=options)[0]
+              for r in range(A.shape[0])]
+    return np.asarray(values, dtype).reshape(predicted.shape[:-1])
+
+
+# --------------------------------------------------------------- loss classes
+REDUCTION = "sum_over_batch_size"  # the kernels' batch loss, and Keras' default
+
+
+class LossFunction(Configured):
+    """Base of the loss classes (as ``keras.losses``): ``spec()`` is what the kernels
+    run; calling the object gives Keras' batch loss.
+
+    Every class takes Keras' ``reduction`` (only its default, the kernels' reduction),
+    ``name`` (None: Keras' default name) and ``dtype`` (None or a float dtype, kept but
+    unused: the model's dtype rules). Subclasses name their table entry (``_entry``)
+    and their config keys (``_fields``, Keras' own).
     """
 
     _entry = None
-    _fields = ()
-    _ignored_keys = frozenset({"name", "reduction", "dtype"})  # Keras' loss config
+    _default_name = None  # Keras' default name, when not _entry
+    _fields = ("name", "reduction")
+    _ignored_keys = frozenset({"dtype"})  # Keras writes it in no loss config
+
+    def __init__(self, reduction=REDUCTION, name=None, dtype=None):
+        self._keras_options(reduction, name, dtype)
+
+    def _keras_options(self, reduction, name, dtype, **at_default):
+        """Check and keep the options every Keras loss takes, and the Keras arguments
+        ``at_default`` (``{argument: (value, default)}``) fastann has at their default."""
+        owner = type(self).__name__
+        self.reduction = require_default(owner, "reduction", reduction, REDUCTION)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"{owner} name must be a non-empty str or None; got {name!r}")
+        self.name = name or self._default_name or self._entry
+        self.dtype = float_dtype(dtype)
+        for argument, (value, default) in at_default.items():
+            setattr(self, argument, require_default(owner, argument, value, default))
 
     def spec(self):
         """The ``Loss`` table entry with this object's hyper-parameters."""
         return LOSSES[self._entry]
 
-    @property
-    def name(self):
-        return self._entry
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Keras' batch loss: ``sum(per-sample loss * sample_weight) / n_samples`` (the
+        per-sample losses of ``per_sample_losses``; ``sample_weight`` broadcast to them,
+        None weighs each 1), a NumPy scalar."""
+        values = self.spec()(y_true, y_pred)
+        if sample_weight is not None:
+            values = values * np.broadcast_to(np.asarray(sample_weight, values.dtype),
+                                              values.shape)
+        return values.sum() / max(values.size, 1)
+
+
+def _flag(owner, name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner} {name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _with_logits(spec, hyper):
+    """``spec`` computed from the logits of a linear output layer, with ``hyper``."""
+    return replace(spec, output_activation="linear", hyper=hyper + ((codes.FROM_LOGITS, 1.0),))
 
 
 class _FromLogits(LossFunction):
-    """A cross-entropy; ``from_logits=True`` reads a linear output layer's logits."""
+    """A cross-entropy; ``from_logits=True`` reads a linear output layer's logits.
+    ``label_smoothing`` and ``axis`` only at Keras' defaults (0.0, -1: the outputs)."""
 
-    _fields = ("from_logits",)
+    _fields = ("name", "reduction", "from_logits", "label_smoothing", "axis")
 
-    def __init__(self, from_logits=False):
-        if not isinstance(from_logits, bool):
-            raise TypeError(f"{type(self).__name__} from_logits must be True or False; got "
-                            f"{from_logits!r}")
-        self.from_logits = from_logits
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=REDUCTION,
+                 name=None, dtype=None):
+        self.from_logits = _flag(type(self).__name__, "from_logits", from_logits)
+        self._keras_options(reduction, name, dtype, label_smoothing=(label_smoothing, 0.0),
+                            axis=(axis, -1))
 
     def spec(self):
         base = LOSSES[self._entry]
-        if not self.from_logits:
-            return base
-        return replace(base, output_activation="linear",
-                       hyper=base.hyper + ((codes.FROM_LOGITS, 1.0),))
+        return _with_logits(base, base.hyper) if self.from_logits else base
 
 
 class BinaryCrossentropy(_FromLogits):
@@ -193,7 +306,16 @@ class CategoricalCrossentropy(_FromLogits):
 
 
 class SparseCategoricalCrossentropy(_FromLogits):
+    """Integer labels; ``ignore_class`` only None (every label counts)."""
+
     _entry = "sparse_categorical_crossentropy"
+    _fields = ("name", "reduction", "from_logits", "ignore_class")
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction=REDUCTION, axis=-1,
+                 name=None, dtype=None):
+        self.from_logits = _flag(type(self).__name__, "from_logits", from_logits)
+        self._keras_options(reduction, name, dtype, ignore_class=(ignore_class, None),
+                            axis=(axis, -1))
 
 
 class MeanSquaredError(LossFunction):
@@ -227,11 +349,12 @@ class SquaredHinge(LossFunction):
 class Huber(LossFunction):
     """``0.5 * e**2`` for ``|e| <= delta``, else ``delta * (|e| - 0.5 * delta)``."""
 
-    _entry = "huber"
-    _fields = ("delta",)
+    _entry, _default_name = "huber", "huber_loss"
+    _fields = ("name", "reduction", "delta")
 
-    def __init__(self, delta=1.0):
+    def __init__(self, delta=1.0, reduction=REDUCTION, name=None, dtype=None):
         self.delta = _number("Huber", "delta", delta, 0, low_inclusive=False)
+        self._keras_options(reduction, name, dtype)
 
     def spec(self):
         return replace(LOSSES["huber"], hyper=((codes.DELTA, self.delta),))
@@ -242,27 +365,25 @@ class BinaryFocalCrossentropy(LossFunction):
     positives / negatives when ``apply_class_balancing``."""
 
     _entry = "binary_focal_crossentropy"
-    _fields = ("apply_class_balancing", "alpha", "gamma", "from_logits")
+    _fields = ("name", "reduction", "from_logits", "label_smoothing", "axis",
+               "apply_class_balancing", "alpha", "gamma")
 
-    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False):
-        for flag, value in (("apply_class_balancing", apply_class_balancing),
-                            ("from_logits", from_logits)):
-            if not isinstance(value, bool):
-                raise TypeError(f"BinaryFocalCrossentropy {flag} must be True or False; got "
-                                f"{value!r}")
-        self.apply_class_balancing = apply_class_balancing
-        self.alpha = _number("BinaryFocalCrossentropy", "alpha", alpha, 0, 1)
-        self.gamma = _number("BinaryFocalCrossentropy", "gamma", gamma, 0)
-        self.from_logits = from_logits
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                 label_smoothing=0.0, axis=-1, reduction=REDUCTION, name=None, dtype=None):
+        owner = type(self).__name__
+        self.apply_class_balancing = _flag(owner, "apply_class_balancing",
+                                           apply_class_balancing)
+        self.alpha = _number(owner, "alpha", alpha, 0, 1)
+        self.gamma = _number(owner, "gamma", gamma, 0)
+        self.from_logits = _flag(owner, "from_logits", from_logits)
+        self._keras_options(reduction, name, dtype, label_smoothing=(label_smoothing, 0.0),
+                            axis=(axis, -1))
 
     def spec(self):
         hyper = ((codes.GAMMA, self.gamma), (codes.ALPHA, self.alpha),
                  (codes.CLASS_BALANCING, float(self.apply_class_balancing)))
         base = LOSSES[self._entry]
-        if self.from_logits:
-            return replace(base, output_activation="linear",
-                           hyper=hyper + ((codes.FROM_LOGITS, 1.0),))
-        return replace(base, hyper=hyper)
+        return _with_logits(base, hyper) if self.from_logits else replace(base, hyper=hyper)
 
 
 CLASSES = {cls.__name__: cls for cls in (
@@ -271,15 +392,119 @@ CLASSES = {cls.__name__: cls for cls in (
     SquaredHinge, BinaryFocalCrossentropy)}
 
 
+# ------------------------------------------------------------- loss functions
+# Keras' loss functions, fn(y_true, y_pred, ...) -> per-sample losses: each is its
+# class's spec called on the arrays, and compile(loss=fn) trains that loss.
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return BinaryCrossentropy(from_logits, label_smoothing, axis).spec()(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return CategoricalCrossentropy(from_logits, label_smoothing, axis).spec()(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
+                                    axis=-1):
+    return SparseCategoricalCrossentropy(from_logits, ignore_class, axis=axis).spec()(
+        y_true, y_pred)
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    return BinaryFocalCrossentropy(apply_class_balancing, alpha, gamma, from_logits,
+                                   label_smoothing, axis).spec()(y_true, y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    return Huber(delta).spec()(y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred):
+    return LOSSES["mean_squared_error"](y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return LOSSES["mean_absolute_error"](y_true, y_pred)
+
+
+def log_cosh(y_true, y_pred):
+    return LOSSES["log_cosh"](y_true, y_pred)
+
+
+def poisson(y_true, y_pred):
+    return LOSSES["poisson"](y_true, y_pred)
+
+
+def kl_divergence(y_true, y_pred):
+    return LOSSES["kl_divergence"](y_true, y_pred)
+
+
+def hinge(y_true, y_pred):
+    return LOSSES["hinge"](y_true, y_pred)
+
+
+def squared_hinge(y_true, y_pred):
+    return LOSSES["squared_hinge"](y_true, y_pred)
+
+
+FUNCTIONS = {function.__name__: function for function in (
+    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+    binary_focal_crossentropy, huber, mean_squared_error, mean_absolute_error, log_cosh,
+    poisson, kl_divergence, hinge, squared_hinge)}
+for _function in FUNCTIONS.values():
+    _function.__doc__ = (f"Keras' ``losses.{_function.__name__}``: the per-sample losses, "
+                         "of shape ``y_pred.shape[:-1]`` (see ``per_sample_losses``).")
+
+
 def get(loss):
-    """The ``Loss`` the kernels run, from a name, a loss object or a ``Loss``."""
+    """The ``Loss`` the kernels run, from a name, a loss object or class, a loss function
+    (fastann's or Keras' own, ``keras.losses.mean_squared_error``), a ``serialize`` form
+    or a ``Loss``. Any other Python callable raises NotSupportedError."""
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, LossFunction):
         return loss.spec()
+    if isinstance(loss, type) and issubclass(loss, LossFunction):
+        return loss().spec()
     if isinstance(loss, str) and loss in CLASSES:
         return CLASSES[loss]().spec()
-    if callable(loss) and not isinstance(loss, str):
-        raise TypeError(f"loss {loss!r} is a Python callable: fastann cannot compile it into "
-                        "its kernels; use a name or a fastann.losses class")
+    if isinstance(loss, dict):
+        return get(deserialize(loss))
+    if callable(loss):
+        name = getattr(loss, "__name__", None)
+        if FUNCTIONS.get(name) is not loss:
+            name = builtin_name(loss, LOSSES, "loss")
+        return LOSSES[name]
     return lookup(LOSSES, loss, "loss")
+
+
+def serialize(loss):
+    """A loss object as ``{"class_name", "config"}``; a function or a name as its name."""
+    if isinstance(loss, LossFunction):
+        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return get(loss).name
+
+
+def deserialize(name, custom_objects=None):
+    """What ``serialize`` gave: a loss object for a config, the loss function for a name
+    (as Keras); ``custom_objects`` must be None (the kernels run fastann's losses)."""
+    if custom_objects:
+        raise NotSupportedError("custom_objects", "the kernels compute fastann's losses only")
+    if isinstance(name, dict):
+        cls = CLASSES.get(name.get("class_name"))
+        if cls is None or not isinstance(name.get("config", {}), dict):
+            raise ValueError(f"a loss config must be {{'class_name': one of {sorted(CLASSES)}, "
+                             f"'config': {{...}}}}; got {name!r}")
+        return cls.from_config(name.get("config", {}))
+    return FUNCTIONS[get(name).name]
+
+
+KERAS_ONLY = frozenset("""
+CTC CategoricalFocalCrossentropy CategoricalGeneralizedCrossEntropy CategoricalHinge Circle
+CosineSimilarity Dice MeanAbsolutePercentageError MeanSquaredLogarithmicError Tversky
+categorical_focal_crossentropy categorical_generalized_cross_entropy categorical_hinge
+circle cosine_similarity ctc dice mean_absolute_percentage_error
+mean_squared_logarithmic_error tversky
+""".split())
+__getattr__ = keras_only(__name__, "loss", KERAS_ONLY,
+                         "fastann's losses: " + ", ".join(sorted(CLASSES)))

@@ -1,17 +1,22 @@
-"""Metrics: names and Keras metric objects → the kernels' codes and metric state.
+"""Metrics: names, Keras metric objects and functions → the kernels' codes and state.
 
 Names resolve through ``METRICS`` (``accuracy`` by loss and output size, as in Keras)
 or ``CLASSES``. ``AUC``, ``Precision``, ``Recall``, ``TopKCategoricalAccuracy`` and
 ``SparseTopKCategoricalAccuracy`` are Keras 3's objects, with Keras' arguments and
 ``get_config`` (as are ``BinaryAccuracy``, ``CategoricalAccuracy``, ``MeanSquaredError``
-and the other per-row metrics, objects for the names in ``METRICS``); the kernels compute them over the whole phase (see
-``fastann/kernels/metrics.py``). ``plan`` builds the preallocated state they need.
+and the other per-row metrics, objects for the names in ``METRICS``); the kernels
+compute them over the whole phase (see ``fastann/kernels/metrics.py``). ``plan``
+builds the preallocated state they need. Keras' metric functions (``binary_accuracy``,
+...) give per-sample values with NumPy, and stand for their name in ``compile``; the
+objects also have Keras' ``update_state`` / ``result`` / ``reset_state``.
 """
+import re
 from collections import namedtuple
 
 import numpy as np
 
-from ._errors import NotSupportedError
+from . import losses, reference
+from ._errors import NotSupportedError, builtin_name, keras_only, require_default
 from ._options import Configured, lookup
 from .kernels import metrics as codes
 
@@ -34,11 +39,110 @@ Resolved = namedtuple("Resolved", "name code metric")
 """A compiled metric: its logs key, kernel code and metric object (None for a name)."""
 
 
+# ------------------------------------------------------------ metric functions
+# Keras' metric functions, fn(y_true, y_pred) -> per-sample values (float32, Keras'
+# floatx); compile(metrics=[fn]) computes the metric of that name in the kernels.
+def _same_rank(y_true, y_pred):
+    """Both as arrays of one rank: a trailing axis of 1 is dropped from the larger, as
+    Keras squeezes it."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
+        y_pred = y_pred[..., 0]
+    return y_true, y_pred
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """1 where the output is on its label's side of ``threshold``, else 0 (per output)."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    return (y_true == (y_pred > threshold)).astype(np.float32)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1 for each row whose arg-max is its one-hot label's, else 0."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(np.float32)
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1 for each row whose arg-max is its integer label, else 0."""
+    y_pred = np.asarray(y_pred)
+    labels = np.asarray(y_true).reshape(y_pred.shape[:-1])
+    return (labels == y_pred.argmax(axis=-1)).astype(np.float32)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1 for each row whose one-hot label is among its ``k`` highest outputs (ties are
+    hits), by ``fastann.reference``'s rule row by row."""
+    y_pred = np.asarray(y_pred)
+    A = y_pred.reshape(-1, y_pred.shape[-1])
+    Y = np.asarray(y_true).reshape(A.shape)
+    hits = [reference.top_k_categorical_accuracy(Y[r:r + 1], A[r:r + 1], k)
+            for r in range(A.shape[0])]
+    return np.asarray(hits, np.float32).reshape(y_pred.shape[:-1])
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """``top_k_categorical_accuracy`` for integer labels; ``from_sorted_ids`` only False."""
+    require_default("sparse_top_k_categorical_accuracy", "from_sorted_ids", from_sorted_ids,
+                    False)
+    y_pred = np.asarray(y_pred)
+    n_out = y_pred.shape[-1]
+    one_hot = losses.sparse_targets(np.asarray(y_true).reshape(-1), n_out, np.float64)
+    return top_k_categorical_accuracy(one_hot.reshape(*y_pred.shape[:-1], n_out), y_pred, k)
+
+
+mean_squared_error = losses.mean_squared_error  # as in Keras, the loss functions
+mean_absolute_error = losses.mean_absolute_error
+FUNCTIONS = {function.__name__: function for function in (
+    binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error,
+    mean_absolute_error)}
+
+
+def _rows(y_true, y_pred):
+    """(Y, A): float (n, n_out) arrays of a set's targets and outputs."""
+    A = np.asarray(y_pred, np.float64)
+    A = A.reshape(-1, A.shape[-1]) if A.ndim else A.reshape(1, 1)
+    return np.asarray(y_true, np.float64).reshape(A.shape), A
+
+
 class Metric(Configured):
-    """A Keras metric object the kernels compute; ``name`` is its key in the logs."""
+    """A Keras metric object the kernels compute; ``name`` is its key in the logs.
+
+    Outside a model it is Keras' stateful metric: ``update_state(y_true, y_pred)`` keeps
+    the arrays, ``result()`` is ``value`` over all of them (``fastann.reference``'s
+    math, in float32 unless ``dtype`` says otherwise), ``reset_state()`` forgets them,
+    and calling the object updates and returns the result.
+    """
 
     code = None
     threshold = 0.0  # the kernels' decision threshold (precision, recall)
+    dtype = None
+
+    def value(self, y_true, y_pred):
+        """The metric over a whole set of targets and outputs."""
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            raise NotSupportedError("sample_weight in update_state",
+                                    "fastann's metrics are unweighted, as Keras' metrics=")
+        self.__dict__.setdefault("_seen", []).append((np.asarray(y_true),
+                                                      np.asarray(y_pred)))
+
+    def result(self):
+        seen = self.__dict__.get("_seen", [])
+        value = self.value(*(np.concatenate(arrays) for arrays in zip(*seen))) if seen else 0
+        return np.dtype(self.dtype or "float32").type(value)
+
+    def reset_state(self):
+        self.__dict__.pop("_seen", None)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
 
     def settings(self):
         """{column: value}: this metric's entries in its row of the kernels' settings
@@ -61,27 +165,13 @@ def _name(name, default):
     return name
 
 
-def _float_dtype(dtype):
-    """Keras' metric ``dtype``: None or a float dtype, kept for the config only (the
-    kernels compute every metric in the model's dtype)."""
-    if dtype is None:
-        return None
-    try:
-        kind = np.dtype(dtype).kind
-    except TypeError:
-        kind = None
-    if kind != "f":
-        raise ValueError(f"dtype must be None or a float dtype such as 'float32'; got "
-                         f"{dtype!r}")
-    return np.dtype(dtype).name
+_float_dtype = losses.float_dtype
 
 
-def _unsupported(**options):
+def _unsupported(owner, **options):
     """Refuse the Keras arguments fastann does not implement, when given."""
     for argument, (value, default) in options.items():
-        if value != default:
-            raise NotSupportedError(f"{argument}={value!r}",
-                                    f"leave it at its default, {default!r}")
+        require_default(owner, argument, value, default)
 
 
 def _threshold(thresholds):
@@ -130,7 +220,7 @@ class AUC(Metric):
         if not isinstance(from_logits, (bool, np.bool_)):
             raise TypeError(f"from_logits must be True or False; got {from_logits!r}")
         dtype = _float_dtype(dtype)
-        _unsupported(thresholds=(thresholds, None), multi_label=(multi_label, False),
+        _unsupported("AUC", thresholds=(thresholds, None), multi_label=(multi_label, False),
                      num_labels=(num_labels, None), label_weights=(label_weights, None))
         self.num_thresholds = int(num_thresholds)
         self.curve = curve.upper()
@@ -147,6 +237,10 @@ class AUC(Metric):
 
     def n_counts(self):
         return codes.auc_counts(self.num_thresholds)
+
+    def value(self, y_true, y_pred):
+        return reference.auc(*_rows(y_true, y_pred), self.num_thresholds, self.curve,
+                             self.summation_method, self.from_logits)
 
 
 def _optional_index(argument, value, least):
@@ -191,12 +285,17 @@ class _Confusion(Metric):
     def n_counts(self):
         return codes.N_CONFUSION
 
+    def value(self, y_true, y_pred):
+        return self._reference(*_rows(y_true, y_pred), self.threshold, self.top_k,
+                               self.class_id)
+
 
 class Precision(_Confusion):
     """Keras' ``Precision``: true positives / predicted positives over the phase."""
 
     code = codes.PRECISION
     _default_name = "precision"
+    _reference = staticmethod(reference.precision)
 
 
 class Recall(_Confusion):
@@ -204,6 +303,7 @@ class Recall(_Confusion):
 
     code = codes.RECALL
     _default_name = "recall"
+    _reference = staticmethod(reference.recall)
 
 
 class TopKCategoricalAccuracy(Metric):
@@ -213,6 +313,7 @@ class TopKCategoricalAccuracy(Metric):
     code = codes.TOP_K_CATEGORICAL_ACCURACY
     _fields = ("k", "name", "dtype")
     _default_name = "top_k_categorical_accuracy"
+    _function = staticmethod(top_k_categorical_accuracy)
 
     def __init__(self, k=5, name=None, dtype=None):
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
@@ -226,6 +327,9 @@ class TopKCategoricalAccuracy(Metric):
     def settings(self):
         return {codes.SIZE: self.k}
 
+    def value(self, y_true, y_pred):
+        return np.mean(self._function(y_true, y_pred, self.k))
+
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     """Keras' ``SparseTopKCategoricalAccuracy``, for integer labels (the
@@ -233,9 +337,10 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
 
     _fields = ("k", "name", "dtype", "from_sorted_ids")
     _default_name = "sparse_top_k_categorical_accuracy"
+    _function = staticmethod(sparse_top_k_categorical_accuracy)
 
     def __init__(self, k=5, name=None, dtype=None, from_sorted_ids=False):
-        _unsupported(from_sorted_ids=(from_sorted_ids, False))
+        _unsupported("SparseTopKCategoricalAccuracy", from_sorted_ids=(from_sorted_ids, False))
         super().__init__(k, name, dtype)
         self.from_sorted_ids = False
 
@@ -250,6 +355,9 @@ class _RowMetric(Metric):
         self.dtype = _float_dtype(dtype)
         self.name = _name(name, self._default_name)
 
+    def value(self, y_true, y_pred):
+        return np.mean(self._function(y_true, y_pred))
+
 
 class BinaryAccuracy(_RowMetric):
     """Keras' ``BinaryAccuracy``: the share of outputs on the label's side of 0.5."""
@@ -257,9 +365,10 @@ class BinaryAccuracy(_RowMetric):
     code = codes.BINARY_ACCURACY
     _fields = ("name", "dtype", "threshold")
     _default_name = "binary_accuracy"
+    _function = staticmethod(binary_accuracy)
 
     def __init__(self, name=None, dtype=None, threshold=0.5):
-        _unsupported(threshold=(threshold, 0.5))
+        _unsupported("BinaryAccuracy", threshold=(threshold, 0.5))
         super().__init__(name, dtype)
         self.threshold = 0.5
 
@@ -269,6 +378,7 @@ class CategoricalAccuracy(_RowMetric):
 
     code = codes.CATEGORICAL_ACCURACY
     _default_name = "categorical_accuracy"
+    _function = staticmethod(categorical_accuracy)
 
 
 class SparseCategoricalAccuracy(CategoricalAccuracy):
@@ -276,16 +386,19 @@ class SparseCategoricalAccuracy(CategoricalAccuracy):
     one-hot, so the rule is categorical accuracy's)."""
 
     _default_name = "sparse_categorical_accuracy"
+    _function = staticmethod(sparse_categorical_accuracy)
 
 
 class MeanAbsoluteError(_RowMetric):
     code = codes.MEAN_ABSOLUTE_ERROR
     _default_name = "mean_absolute_error"
+    _function = staticmethod(mean_absolute_error)
 
 
 class MeanSquaredError(_RowMetric):
     code = codes.MEAN_SQUARED_ERROR
     _default_name = "mean_squared_error"
+    _function = staticmethod(mean_squared_error)
 
 
 class RootMeanSquaredError(_RowMetric):
@@ -293,6 +406,10 @@ class RootMeanSquaredError(_RowMetric):
 
     code = codes.ROOT_MEAN_SQUARED_ERROR
     _default_name = "root_mean_squared_error"
+    _function = staticmethod(mean_squared_error)
+
+    def value(self, y_true, y_pred):
+        return np.sqrt(super().value(y_true, y_pred))
 
 
 ROW_CLASSES = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
@@ -307,14 +424,31 @@ NAMES = sorted(set(METRICS) | set(CLASSES))
 
 
 def _lookup_name(name):
-    """The table entry of a metric name, or an error listing every valid name."""
-    return lookup({**METRICS, **CLASSES}, name, "metric")
+    """The table entry of a metric name (Keras' class spellings too, ``"MeanSquaredError"``
+    for ``mean_squared_error``), or an error listing every valid name."""
+    table = {**METRICS, **CLASSES}
+    if isinstance(name, str) and name not in table:
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+        name = snake if snake in table else name
+    return lookup(table, name, "metric")
+
+
+def _function_name(function):
+    """The metric name of a metric function, fastann's or Keras' own
+    (``keras.metrics.binary_accuracy``); any other callable is refused."""
+    name = getattr(function, "__name__", None)
+    if FUNCTIONS.get(name) is function:
+        return name
+    return builtin_name(function, {**METRICS, **CLASSES}, "metric")
 
 
 def get(identifier):
-    """A metric name (str), a metric object, or a metric object's ``serialize`` form."""
+    """A metric name (str), a metric object, a metric object's ``serialize`` form, or a
+    metric function (its name). Any other Python callable raises NotSupportedError."""
     if isinstance(identifier, Metric):
         return identifier
+    if callable(identifier):
+        return _function_name(identifier)
     if isinstance(identifier, dict):
         class_name = identifier.get("class_name")
         if class_name not in _BY_CLASS_NAME or not isinstance(identifier.get("config"), dict):
@@ -332,15 +466,26 @@ def get(identifier):
 
 
 def serialize(metric):
-    """What ``get`` rebuilds ``metric`` from: a name stays a name, an object becomes
-    ``{"class_name", "config"}`` (JSON-ready, saved with the model)."""
+    """What ``get`` rebuilds ``metric`` from: a name stays a name (a function becomes
+    its name), an object becomes ``{"class_name", "config"}`` (JSON-ready, saved with
+    the model)."""
     if isinstance(metric, Metric):
         return {"class_name": type(metric).__name__, "config": metric.get_config()}
-    return metric
+    return _function_name(metric) if callable(metric) else metric
+
+
+def deserialize(config, custom_objects=None):
+    """What ``serialize`` gave (``custom_objects`` must be None: the kernels compute
+    fastann's metrics only)."""
+    if custom_objects:
+        raise NotSupportedError("custom_objects", "the kernels compute fastann's metrics only")
+    return get(config)
 
 
 def resolve(metric, loss, n_out):
     """The ``Resolved`` metric for a model trained with ``loss`` and ``n_out`` outputs."""
+    if callable(metric) and not isinstance(metric, Metric):
+        metric = _function_name(metric)  # compile(metrics=[binary_accuracy]): its name
     if isinstance(metric, str) and metric.lower() not in CLASSES:
         code = _lookup_name(metric)
         if code is None:
@@ -380,4 +525,21 @@ def fresh_counts(state):
 __all__ = ["AUC", "Precision", "Recall", "TopKCategoricalAccuracy",
            "SparseTopKCategoricalAccuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "MeanAbsoluteError", "MeanSquaredError",
-           "RootMeanSquaredError", "Metric", "get", "serialize"]
+           "RootMeanSquaredError", "Metric", "get", "serialize", "deserialize",
+           *FUNCTIONS]
+
+KERAS_ONLY = frozenset("""
+Accuracy BinaryCrossentropy BinaryIoU CategoricalCrossentropy CategoricalHinge
+ConcordanceCorrelation CosineSimilarity F1Score FBetaScore FalseNegatives FalsePositives
+Hinge IoU KLDivergence LogCoshError Mean MeanAbsolutePercentageError MeanIoU
+MeanMetricWrapper MeanSquaredLogarithmicError OneHotIoU OneHotMeanIoU PearsonCorrelation
+Poisson PrecisionAtRecall R2Score RecallAtPrecision SensitivityAtSpecificity
+SparseCategoricalCrossentropy SpecificityAtSensitivity SquaredHinge Sum TrueNegatives
+TruePositives binary_crossentropy binary_focal_crossentropy categorical_crossentropy
+categorical_focal_crossentropy categorical_hinge concordance_correlation hinge huber
+kl_divergence log_cosh mean_absolute_percentage_error mean_squared_logarithmic_error
+pearson_correlation poisson sparse_categorical_crossentropy squared_hinge
+""".split())
+__getattr__ = keras_only(__name__, "metric", KERAS_ONLY,
+                         "fastann's metrics: " + ", ".join(sorted(_BY_CLASS_NAME)) +
+                         " and the names " + ", ".join(NAMES))

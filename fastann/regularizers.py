@@ -20,15 +20,18 @@ instance, a name (``"l1"``, ``"l2"``, ``"l1_l2"``: the defaults), or a config di
 ``{"class_name": "L2", "config": {"l2": 0.01}}``. Inside the kernels a layer's
 regularizers are one row of coefficients (``fastann.kernels.regularizers``), computed in
 the fused loop with nothing allocated. As in Keras, a regularizer object can also be
-called on an array to get its penalty (``L2(0.1)(w)``).
+called on an array to get its penalty (``L2(0.1)(w)``), and Keras' spellings
+``regularizers.l1``, ``l2``, ``l1_l2`` are the classes. Keras' ``OrthogonalRegularizer``
+raises NotSupportedError.
 """
 import math
 import numbers
 
 import numpy as np
 
+from . import _checks
+from ._errors import NotSupportedError, callable_refused, keras_only
 from ._options import Configured
-
 from .kernels import regularizers as kernel
 
 
@@ -118,6 +121,7 @@ class BatchMeanL2(Regularizer):
 REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2,
                 "batch_mean_l2": BatchMeanL2}
 CLASSES = {cls.__name__: cls for cls in (L1, L2, L1L2, BatchMeanL2)}
+l1, l2, l1_l2 = L1, L2, L1L2  # Keras' spellings: regularizers.l2(0.01) is an L2
 
 
 def get(identifier, argument="regularizer"):
@@ -127,6 +131,8 @@ def get(identifier, argument="regularizer"):
     """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        identifier = identifier.__name__  # a class: its defaults, as Keras builds it
     if isinstance(identifier, str):
         cls = REGULARIZERS.get(identifier.lower()) or CLASSES.get(identifier)
         if cls is None:
@@ -139,10 +145,11 @@ def get(identifier, argument="regularizer"):
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
+    if callable(identifier):
+        raise callable_refused(identifier, argument, sorted(REGULARIZERS))
     raise TypeError(f"{argument} must be None, a name ('l1', 'l2', 'l1_l2'), a config dict "
                     f"or a fastann.regularizers.Regularizer; got {type(identifier).__name__} "
-                    f"{identifier!r} (fastann cannot compile a Python callable into its "
-                    "kernels)")
+                    f"{identifier!r}")
 
 
 def serialize(regularizer):
@@ -152,8 +159,12 @@ def serialize(regularizer):
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
 
 
-def deserialize(config):
-    """The regularizer ``serialize`` described; only fastann's own classes are built."""
+def deserialize(config, custom_objects=None):
+    """The regularizer ``serialize`` described; only fastann's own classes are built
+    (``custom_objects`` must be None)."""
+    if custom_objects:
+        raise NotSupportedError("custom_objects", "the kernels compute fastann's "
+                                "regularizers only")
     if not isinstance(config, dict) or set(config) - {"class_name", "config", "module",
                                                       "registered_name"}:
         raise ValueError(f"a regularizer config must be a dict with 'class_name' and "
@@ -174,11 +185,20 @@ def coefficient_table(layers, dtype):
     for row, layer in zip(table, layers):
         kernel_reg = getattr(layer, "kernel_regularizer", None)
         bias_reg = getattr(layer, "bias_regularizer", None)
-        if kernel_reg is not None:
-            row[[kernel.KERNEL_L1, kernel.KERNEL_L2, kernel.KERNEL_BATCH_L2]] = \
-                get(kernel_reg).coefficients()
-        if bias_reg is not None and getattr(layer, "use_bias", True):
-            row[[kernel.BIAS_L1, kernel.BIAS_L2, kernel.BIAS_BATCH_L2]] = \
-                get(bias_reg).coefficients()
+        for what, regularizer, columns in (
+                ("kernel_regularizer", kernel_reg,
+                 [kernel.KERNEL_L1, kernel.KERNEL_L2, kernel.KERNEL_BATCH_L2]),
+                ("bias_regularizer", bias_reg if getattr(layer, "use_bias", True) else None,
+                 [kernel.BIAS_L1, kernel.BIAS_L2, kernel.BIAS_BATCH_L2])):
+            if regularizer is not None:  # refusing what the dtype cannot hold
+                row[columns] = _checks.hyper_in_dtype(
+                    lambda i, what=what: f"{layer.name} {what} "
+                                         f"{('l1', 'l2', 'batch l2')[i[0]]}",
+                    get(regularizer).coefficients(), dtype)
     table.setflags(write=False)
     return table
+
+
+KERAS_ONLY = frozenset({"OrthogonalRegularizer", "orthogonal_regularizer"})
+__getattr__ = keras_only(__name__, "regularizer", KERAS_ONLY,
+                         "fastann's regularizers: L1, L2, L1L2, BatchMeanL2")

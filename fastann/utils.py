@@ -1,9 +1,13 @@
 """Keras' ``keras.utils`` helpers that fastann has: ``set_random_seed``,
-``to_categorical`` and ``normalize``."""
+``to_categorical``, ``normalize`` and ``clear_session``; Keras' others raise
+NotSupportedError."""
 import numbers
 import random
 
 import numpy as np
+
+from ._errors import keras_only
+from .backend import clear_session  # noqa: F401 (Keras has it in both namespaces)
 
 _seed_stream = None  # set by set_random_seed: where models without a seed draw theirs
 
@@ -86,3 +90,18 @@ def normalize(x, axis=-1, order=2):
     norm = np.atleast_1d(np.linalg.norm(values, order, int(axis)))
     norm[norm == 0] = 1
     return values / np.expand_dims(norm, int(axis))
+
+
+KERAS_ONLY = frozenset("""
+Config CustomObjectScope FeatureSpace Progbar PyDataset Sequence array_to_img
+audio_dataset_from_directory bounding_boxes custom_object_scope deserialize_keras_object
+disable_interactive_logging enable_interactive_logging get_custom_objects get_file
+get_registered_name get_registered_object get_source_inputs image_dataset_from_directory
+img_to_array is_interactive_logging_enabled is_keras_tensor legacy load_img model_to_dot
+pack_x_y_sample_weight pad_sequences plot_model register_keras_serializable save_img
+serialize_keras_object split_dataset standardize_dtype text_dataset_from_directory
+timeseries_dataset_from_array unpack_x_y_sample_weight
+""".split())
+__getattr__ = keras_only(__name__, "utility", KERAS_ONLY,
+                         "fastann.utils has set_random_seed, to_categorical, normalize and "
+                         "clear_session (fastann.plot_history plots a History)")

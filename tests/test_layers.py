@@ -88,11 +88,11 @@ def training_pass(model, X, Y, weight, rng_state, params=None, backward=True):
     work = Workspace(layout, rows, model.dtype)
     extras = layout.kernel_extras(model._moving.copy(), work, rng_state.copy(), model.dtype)
     params = model._params if params is None else params
-    code = model.loss.code
+    code = model.loss_spec.code
     network.forward_layers(work.Z, work.A, X, params, layout.table, model._slopes, rows,
                            not losses.gives_dZ(code), extras, True)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   code, model.loss.hyper_vector(model.dtype), 1.0 / rows)
+                                   code, model.loss_spec.hyper_vector(model.dtype), 1.0 / rows)
     if backward:
         network.backward_layers(work.grads, work.delta, work.Z, work.A, X, params,
                                 layout.table, model._slopes, rows, code, extras)
@@ -428,7 +428,7 @@ def test_dense_only_networks_compile_the_dense_only_passes():
 @pytest.mark.parametrize("make, match", [
     (lambda: Dropout(1.0), "rate must be a number in \\[0, 1\\); got 1.0"),
     (lambda: Dropout("0.5"), "rate"),
-    (lambda: Dropout(0.5, noise_shape=(None, 1)), "noise_shape: fastann supports only None"),
+    (lambda: Dropout(0.5, noise_shape=(None, 1)), "support Dropout noise_shape=\\(None, 1\\)"),
     (lambda: Dropout(0.5, seed=-1), "seed"),
     (lambda: BatchNormalization(axis=0), "axis must be -1 or 1"),
     (lambda: BatchNormalization(momentum=1.5), "momentum must be in \\[0, 1\\]"),

@@ -64,12 +64,12 @@ def kernel_objective_gradient(model, X, Y):
     work = Workspace(layout, rows, model.dtype)
     weight = np.ones(rows)
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
-                    not losses.gives_dZ(model.loss.code))
+                    not losses.gives_dZ(model.loss_spec.code))
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   model.loss.code, model.loss.hyper_vector(model.dtype),
+                                   model.loss_spec.code, model.loss_spec.hyper_vector(model.dtype),
                                    1.0 / rows)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
-                     model._slopes, rows, model.loss.code)
+                     model._slopes, rows, model.loss_spec.code)
     penalty = add_penalty(work.grads, model._params, layout.table, model._regularization,
                           1.0 / rows, True)
     return loss_sum / rows + penalty, work.grads.copy()
@@ -241,8 +241,11 @@ def test_identifiers_and_bad_input():
         regularizers.BatchMeanL2(float("nan"))
     with pytest.raises(ValueError, match=r"unknown kernel_regularizer 'l3'; expected one of"):
         fa.Dense(3, kernel_regularizer="l3")
-    with pytest.raises(TypeError, match=r"bias_regularizer must be None, a name .* got function"):
+    with pytest.raises(fa.NotSupportedError, match=r"a callable bias_regularizer \(<lambda>\)"
+                                                   r".* name a built-in one: \['batch_mean_l2'"):
         fa.Dense(3, bias_regularizer=lambda w: 0.0)
+    with pytest.raises(TypeError, match=r"bias_regularizer must be None, a name .* got int"):
+        fa.Dense(3, bias_regularizer=3)
     with pytest.raises(ValueError, match=r"needs its alpha"):
         fa.Dense(3, kernel_regularizer="batch_mean_l2")
     with pytest.raises(ValueError, match=r"L1 config has unknown keys \['l2'\]"):
