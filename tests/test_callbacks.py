@@ -37,10 +37,11 @@ class Feeder(fa.Callback):
         self.values, self.key = list(values), key
 
     def on_train_begin(self, logs=None):
-        self.start = self.model.epochs_trained
+        self.seen = 0
 
     def on_epoch_end(self, epoch, logs=None):
-        logs[self.key] = self.values[epoch - self.start]
+        logs[self.key] = self.values[self.seen]
+        self.seen += 1
 
 
 class LearningRates(fa.Callback):
@@ -120,7 +121,7 @@ def test_early_stopping_without_restore_keeps_the_last_weights():
     ([5, 4, 4.5, 3, 3.5, 3.2, 3.1, 2.9, 2.8, 2.7], dict(patience=0), 2),
     ([5, 4, 4.5, 3, 3.5, 3.2, 3.1, 2.9, 2.8, 2.7], dict(patience=2), 5),
     ([5, 4, 4.5, 3, 3.5, 3.2, 3.1, 2.9, 2.8, 2.7], dict(patience=3), 6),
-    ([5, 4, 4.5, 3, 3.5, 3.2, 3.1, 2.9, 2.8, 2.7], dict(patience=4), None),
+    ([5, 4, 4.5, 3, 3.5, 3.2, 3.1, 2.9, 2.8, 2.7], dict(patience=4), 0),  # 0: never, as Keras
     ([5, 4.8, 4.7, 4.6, 4.5, 4.4, 4.3, 4.2, 4.1, 4.0], dict(patience=2, min_delta=0.5), 2),
     ([5, 4.8, 4.7, 4.6, 4.5, 4.4, 4.3, 4.2, 4.1, 4.0], dict(patience=1, min_delta=-0.15), 2),
     ([5, 4.8, 4.7, 4.6, 4.5, 4.4, 4.3, 4.2, 4.1, 4.0], dict(patience=0, mode="max"), 1),
@@ -133,7 +134,7 @@ def test_early_stopping_patience(values, options, stop):
     stopper = fa.EarlyStopping(monitor="score", **options)
     history = model.fit(X, y, epochs=len(values), verbose=0,
                         callbacks=[Feeder(values), stopper])
-    expected_epochs = len(values) if stop is None else stop + 1
+    expected_epochs = len(values) if stop == 0 else stop + 1
     assert len(history.history["loss"]) == model.epochs_trained == expected_epochs
     assert stopper.stopped_epoch == stop
 
@@ -147,15 +148,15 @@ def test_early_stopping_auto_mode_maximises_accuracies():
     assert stopper.stopped_epoch == 3 and stopper.best == 0.6
 
 
-def test_early_stopping_counts_epochs_over_the_models_life():
+def test_early_stopping_numbers_each_fits_epochs_as_keras():
     X, y = tiny_data()
     model = tiny_model()
     model.fit(X, y, epochs=3, verbose=0)
     stopper = fa.EarlyStopping(monitor="score", patience=1, restore_best_weights=True)
     recorder = Recorder()
     model.fit(X, y, epochs=6, verbose=0, callbacks=[Feeder([3, 2, 2.5, 1]), stopper, recorder])
-    assert (stopper.best_epoch, stopper.stopped_epoch) == (4, 5)
-    assert recorder.epochs == [3, 4, 5]
+    assert (stopper.best_epoch, stopper.stopped_epoch) == (1, 2)
+    assert recorder.epochs == [0, 1, 2] and model.epochs_trained == 6
     np.testing.assert_array_equal(model.get_weights()[0], recorder.weights[1][0])
 
 
@@ -308,6 +309,37 @@ def test_model_checkpoint_bad_path_field_is_named(monkeypatch):
     monkeypatch.setattr(model, "save", lambda path: None, raising=False)
     with pytest.raises(ValueError, match="cannot be formatted"):
         model.fit(X, y, epochs=1, verbose=0, callbacks=[fa.ModelCheckpoint("m-{val_loss}")])
+
+
+def test_model_checkpoint_save_weights_only_calls_save_weights(monkeypatch, tmp_path):
+    X, y = tiny_data()
+    model = tiny_model()
+    if not hasattr(model, "save_weights"):
+        with pytest.raises(fa.NotSupportedError, match=r"save_weights_only=True"):
+            model.fit(X, y, epochs=1, verbose=0, callbacks=[
+                fa.ModelCheckpoint(tmp_path / "w.weights.h5", save_weights_only=True)])
+        assert model.epochs_trained == 0
+    written = []
+    monkeypatch.setattr(model, "save_weights", written.append, raising=False)
+    monkeypatch.setattr(model, "save", lambda path: pytest.fail("saved the model"),
+                        raising=False)
+    model.fit(X, y, epochs=2, verbose=0, callbacks=[
+        fa.ModelCheckpoint(str(tmp_path / "sub" / "w{epoch}.weights.h5"),
+                           save_weights_only=True)])
+    assert written == [str(tmp_path / "sub" / f"w{e}.weights.h5") for e in (1, 2)]
+    assert (tmp_path / "sub").is_dir()  # the folder is made, as Keras makes it
+
+
+def test_model_checkpoint_without_the_monitored_value_saves_every_epoch(monkeypatch):
+    X, y = tiny_data()
+    model = tiny_model()
+    saved = []
+    monkeypatch.setattr(model, "save", saved.append, raising=False)
+    with pytest.warns(RuntimeWarning, match=r"'val_loss' is not in the logs, so every "
+                                            r"epoch is saved"):
+        model.fit(X, y, epochs=2, verbose=0,
+                  callbacks=[fa.ModelCheckpoint("m{epoch}", save_best_only=True)])
+    assert saved == ["m1", "m2"]  # as Keras
 
 
 def test_model_checkpoint_best_model_loads_back(tmp_path):

@@ -139,7 +139,7 @@ def test_csv_logger_appends_without_a_second_header(tmp_path):
     model.fit(X, y, epochs=3, verbose=0, callbacks=[callbacks.CSVLogger(path, append=True)])
     lines = path.read_text().splitlines()
     assert lines[0] == "epoch,accuracy,loss" and len(lines) == 6
-    assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "2", "3", "4"]
+    assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "0", "1", "2"]  # per fit
 
 
 def test_terminate_on_nan_stops_instead_of_raising(capsys):
@@ -152,8 +152,38 @@ def test_terminate_on_nan_stops_instead_of_raising(capsys):
     model.compile(optimizer=fa.SGD(learning_rate=1e6), loss="mse")
     history = model.fit(X, y * 1e3, epochs=50, batch_size="full", verbose=0,
                         callbacks=[callbacks.TerminateOnNaN()])
-    assert "Invalid loss, terminating training" in capsys.readouterr().out
-    assert 0 < len(history.history["loss"]) < 50 and np.isfinite(history.history["loss"]).all()
+    epochs = model.epochs_trained
+    assert capsys.readouterr().out == f"Epoch {epochs + 1}: Invalid loss, terminating training\n"
+    assert 0 < epochs < 50 and np.isfinite(history.history["loss"][:epochs]).all()
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def diverging(seed=0):
+    model = fa.Sequential([layers.Dense(1, input_dim=3)], seed=seed, dtype="float64")
+    model.compile(optimizer=fa.SGD(learning_rate=1e6), loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("batch_hook", [False, True], ids=["fused", "per-batch"])
+def test_terminate_on_nan_records_the_invalid_epoch_as_keras(batch_hook, capsys):
+    X, y = blobs()
+    model = diverging()
+    hooks = [callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: None)] * batch_hook
+    history = model.fit(X, y * 1e3, epochs=50, batch_size="full", verbose=2,
+                        callbacks=[callbacks.TerminateOnNaN(), *hooks])
+    losses = history.history["loss"]
+    assert len(losses) == model.epochs_trained + 1 and not np.isfinite(losses[-1])
+    assert np.isfinite(losses[:-1]).all()  # the weights are those of the last finite epoch
+    assert capsys.readouterr().out.splitlines()[-1].endswith(f"loss: {losses[-1]:.4f}")
+
+
+def test_terminate_on_nan_raise_error_raises_and_keeps_the_backup(tmp_path):
+    X, y = blobs()
+    model = diverging()
+    with pytest.raises(RuntimeError, match=r"NaN or Inf loss encountered in epoch \d+"):
+        model.fit(X, y * 1e3, epochs=50, batch_size="full", verbose=0, callbacks=[
+            callbacks.TerminateOnNaN(raise_error=True), callbacks.BackupAndRestore(tmp_path)])
+    assert (tmp_path / "backup.npz").exists()
     assert all(np.isfinite(w).all() for w in model.get_weights())
 
 
@@ -178,6 +208,71 @@ def test_learning_rate_scheduler_sets_each_epochs_rate_and_logs_it():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match=r"LearningRateScheduler schedule must be callable"):
         callbacks.LearningRateScheduler(0.1)
+
+
+def test_learning_rate_scheduler_takes_a_one_argument_schedule_as_keras(capsys):
+    X, y = blobs()
+    history = binary(optimizer=fa.SGD(learning_rate=0.5)).fit(
+        X, y, epochs=2, verbose=0,
+        callbacks=[callbacks.LearningRateScheduler(lambda epoch: 0.01, verbose=1)])
+    assert history.history["learning_rate"] == [0.01, 0.01]
+    assert capsys.readouterr().out == (
+        "\nEpoch 1: LearningRateScheduler setting learning rate to 0.01.\n"
+        "\nEpoch 2: LearningRateScheduler setting learning rate to 0.01.\n")
+
+
+def test_a_type_error_inside_a_two_argument_schedule_is_not_hidden():
+    def schedule(epoch, lr):
+        return lr + "oops"  # a TypeError of its own
+
+    X, y = blobs()
+    with pytest.raises(TypeError, match=r"unsupported operand"):
+        binary().fit(X, y, epochs=1, verbose=0,
+                     callbacks=[callbacks.LearningRateScheduler(schedule)])
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf"), None, "0.1", True])
+def test_a_schedule_returning_no_learning_rate_is_named(value):
+    X, y = blobs()
+    model = binary()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"LearningRateScheduler: schedule\(0, 0.01\) "
+                                         r"returned .*, which is not a learning rate"):
+        model.fit(X, y, epochs=2, verbose=0,
+                  callbacks=[callbacks.LearningRateScheduler(lambda epoch, lr: value)])
+    assert model.epochs_trained == 0 and model.optimizer.lr == 0.01
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(ValueError, match=r"schedule\(0\) returned -1"):  # one argument
+        binary().fit(X, y, epochs=1, verbose=0,
+                     callbacks=[callbacks.LearningRateScheduler(lambda epoch: -1)])
+
+
+def test_the_epoch_line_puts_learning_rate_last_as_keras():
+    line = callbacks.step_line(2, 0.0, {"val_loss": 0.5, "learning_rate": 0.03,
+                                        "loss": 0.25, "accuracy": 1.0, "val_accuracy": 0.5})
+    assert line.endswith("- accuracy: 1.0000 - loss: 0.2500 - val_accuracy: 0.5000 - "
+                         "val_loss: 0.5000 - learning_rate: 0.0300")
+
+
+def test_one_epoch_prints_no_epoch_head_as_keras(capsys):
+    X, y = blobs()
+    binary().fit(X, y, epochs=1, batch_size=25, verbose=2)
+    out = capsys.readouterr().out
+    assert out.startswith("2/2 - ") and "Epoch" not in out
+    binary().fit(X, y, epochs=2, batch_size=25, verbose=2)
+    assert capsys.readouterr().out.startswith("Epoch 1/2\n2/2 - ")
+
+
+@pytest.mark.parametrize("callback", [
+    callbacks.LearningRateScheduler(lambda epoch: 0.03),
+    callbacks.ReduceLROnPlateau(monitor="loss", patience=5)], ids=["scheduler", "plateau"])
+def test_callbacks_learning_rate_is_in_the_epoch_line_as_keras(callback, capsys):
+    X, y = blobs()
+    binary().fit(X, y, epochs=2, batch_size=25, verbose=2, callbacks=[callback])
+    lines = capsys.readouterr().out.splitlines()
+    rate = "0.0300" if isinstance(callback, callbacks.LearningRateScheduler) else "0.0100"
+    assert [line.rsplit(" - ", 1)[-1] for line in lines if "/step" in line] == [
+        f"learning_rate: {rate}"] * 2
 
 
 def test_a_scheduled_learning_rate_is_in_the_logs():
@@ -220,6 +315,35 @@ def test_lambda_callback_and_stopping_through_stop_training():
     assert batches == [0, 1]
     with pytest.raises(TypeError, match=r"LambdaCallback on_epoch_end must be callable"):
         callbacks.LambdaCallback(on_epoch_end=3)
+
+
+def test_lambda_callback_takes_keras_kwargs():
+    X, y = blobs()
+    batches = []
+    lam = callbacks.LambdaCallback(on_batch_end=lambda batch, logs: batches.append(batch),
+                                   note="kept")
+    assert lam.needs_every_batch and lam.note == "kept"  # Keras keeps other kwargs
+    binary().fit(X, y, epochs=1, batch_size=25, verbose=0, callbacks=[lam])
+    assert batches == [0, 1]
+    with pytest.raises(fa.NotSupportedError, match=r"LambdaCallback on_test_begin"):
+        callbacks.LambdaCallback(on_test_begin=print)
+    with pytest.raises(TypeError, match=r"unknown hook 'on_epoch_ends'"):
+        callbacks.LambdaCallback(on_epoch_ends=print)
+
+
+def test_keras_batch_aliases_take_the_per_batch_path():
+    class OldStyle(callbacks.Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.seen.append((batch, sorted(logs)))
+
+    X, y = blobs()
+    old_style = OldStyle()
+    assert old_style.needs_every_batch and not old_style.needs_every_epoch
+    binary().fit(X, y, epochs=2, batch_size=25, verbose=0, callbacks=[old_style])
+    assert old_style.seen == [(0, ["accuracy", "loss"]), (1, ["accuracy", "loss"])] * 2
 
 
 def test_returning_true_from_on_epoch_end_still_stops():
@@ -322,3 +446,37 @@ def test_backup_and_restore_keeps_the_backup_of_a_crashed_fit_only(tmp_path):
     assert not (tmp_path / "backup.npz").exists()
     with pytest.raises(fa.NotSupportedError, match=r"save_freq=10"):
         callbacks.BackupAndRestore(tmp_path, save_freq=10)
+
+
+def test_backup_and_restore_double_checkpoint_falls_back_to_the_previous_backup(tmp_path):
+    X, y = blobs()
+
+    def crash(epoch, logs):
+        if epoch == 3:
+            raise RuntimeError("crash")
+
+    def backup(**options):
+        return callbacks.BackupAndRestore(tmp_path, double_checkpoint=True, **options)
+
+    with pytest.raises(RuntimeError, match="crash"):
+        binary().fit(X, y, epochs=6, verbose=0, callbacks=[
+            backup(), callbacks.LambdaCallback(on_epoch_end=crash)])
+    latest, previous = tmp_path / "backup.npz", tmp_path / "backup.npz.bkp"
+    assert latest.exists() and previous.exists()
+    latest.write_bytes(b"not a zip file")  # the last backup is damaged
+    resumed_epochs = []
+    resumed = binary()
+    history = resumed.fit(X, y, epochs=6, verbose=0, callbacks=[
+        backup(), callbacks.LambdaCallback(on_epoch_begin=lambda e, l: resumed_epochs.append(e))])
+    assert resumed_epochs == [3, 4, 5]  # from the backup of epoch 2, the one before the last
+    straight = binary()
+    straight_history = straight.fit(X, y, epochs=6, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(resumed.get_weights(),
+                                                    straight.get_weights()))
+    assert history.history["loss"] == straight_history.history["loss"]
+    assert not latest.exists() and not previous.exists()  # a finished fit deletes both
+    (tmp_path / "backup.npz").write_bytes(b"damaged")
+    with pytest.raises(ValueError, match=r"cannot read the backup .*backup.npz"):
+        binary().fit(X, y, epochs=2, verbose=0,
+                     callbacks=[callbacks.BackupAndRestore(tmp_path)])
+
