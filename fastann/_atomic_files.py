@@ -3,6 +3,7 @@ or the whole new one, never half a file, with the replaced file's permission bit
 fastann's ``.npz`` writer (``fastann.saving``) and the ``.keras`` and ONNX writers
 (``fastann.export``) all write through ``write_atomically``.
 """
+import errno
 import os
 import secrets
 import stat
@@ -10,7 +11,10 @@ import stat
 
 def existing_target(path):
     """(the path to replace, its permission bits or None): a symbolic link is followed
-    to the file it names, and anything but a regular file is refused."""
+    to the file it names, anything but a regular file is refused (ValueError), and so
+    is a file this user may not write (PermissionError), as ``open(path, "w")`` would
+    refuse it: the rename that replaces it needs only the directory's permission, and
+    would silently overwrite a file its owner had made read-only."""
     target = os.path.realpath(path) if os.path.islink(path) else path
     try:
         status = os.stat(target)
@@ -19,6 +23,11 @@ def existing_target(path):
     if not stat.S_ISREG(status.st_mode):
         raise ValueError(f"cannot save to {path!r}: it exists and is not a regular file "
                          f"(mode {stat.filemode(status.st_mode)})")
+    if not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, f"cannot save to {path!r}: the file exists "
+                              f"and is read-only for this user (mode "
+                              f"{stat.filemode(status.st_mode)}); make it writable or "
+                              "save elsewhere", target)
     return target, stat.S_IMODE(status.st_mode)
 
 

@@ -5,10 +5,13 @@ expected and what came.
 
 What a caller may hand in: lists, NumPy arrays of any numeric or bool dtype, byte order
 and memory layout (Fortran order, strided views, read-only arrays are copied as needed,
-never written to), pandas DataFrames and Series, masked arrays without masked entries.
-Refused: masked entries (their hidden values would silently be used), SciPy sparse
-matrices, object or string data, NaN or infinity, and values beyond the range of the
-model's dtype (a float64 1e39 given to a float32 model would become inf).
+never written to), pandas DataFrames and Series (mixed, bool and nullable ``Int64``/
+``Float64`` columns included, as scikit-learn's ``check_array`` reads them), object
+arrays holding only numbers, masked arrays without masked entries. Refused: masked
+entries (their hidden values would silently be used), SciPy sparse matrices, string,
+datetime, timedelta and other object data, NaN, NA or infinity, and values beyond the
+range of the model's dtype (a float64 1e39 given to a float32 model would become inf).
+``hyper_in_dtype`` makes the same check for options (epsilons, clipping, penalties).
 """
 import numbers
 
@@ -37,20 +40,64 @@ def _numeric(name, value):
             and hasattr(value, "nnz"):
         raise TypeError(f"{name} must be a dense array; got a sparse "
                         f"{type(value).__name__} (convert it with .toarray())")
+    if _is_pandas(value):
+        return _numeric(name, _from_pandas(name, value))
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged lists, unconvertible objects
         raise ValueError(f"{name} cannot be read as a numeric array: {error}") from None
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
-                                     or array.dtype == bool):
+    if array.dtype == object:
+        array = _object_numbers(name, array)
+    if array.dtype.kind == "c":
+        raise TypeError(f"{name} must be real-valued; got dtype {array.dtype}")
+    if array.dtype.kind not in NUMERIC_KINDS:  # strings, datetime64, timedelta64, records
         raise TypeError(f"{name} must be numeric (a list or array of numbers); got dtype "
                         f"{array.dtype}")
-    if np.iscomplexobj(array):
-        raise TypeError(f"{name} must be real-valued; got dtype {array.dtype}")
     bad = count_nonfinite(array)
     if bad:
         raise ValueError(f"{name} contains NaN or infinite values ({bad} of {array.size})")
     return array
+
+
+NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: what the model's dtype can take
+
+
+def _is_pandas(value):
+    return type(value).__module__.partition(".")[0] == "pandas" and hasattr(value,
+                                                                             "to_numpy")
+
+
+def _from_pandas(name, value):
+    """A pandas DataFrame, Series, Index or array as NumPy, as scikit-learn's
+    ``check_array`` reads it: columns of NumPy dtypes in their common type (a view
+    where pandas holds one block of it), pandas' nullable ``Int64``/``Float64``/
+    ``boolean`` (and Arrow) columns as float with NA as NaN, refused below like any NaN."""
+    dtypes = list(value.dtypes) if hasattr(value, "columns") else [value.dtype]
+    as_numpy = [getattr(dtype, "numpy_dtype", dtype) for dtype in dtypes]
+    for position, (dtype, numpy_dtype) in enumerate(zip(dtypes, as_numpy)):
+        if not (isinstance(numpy_dtype, np.dtype) and numpy_dtype.kind in NUMERIC_KINDS):
+            column = f" column {value.columns[position]!r}" if hasattr(value, "columns") \
+                else ""
+            raise TypeError(f"{name} must be numeric (a list or array of numbers); its"
+                            f"{column} dtype is {dtype}")
+    if not dtypes:
+        return value.to_numpy(dtype=np.float64)
+    if all(isinstance(dtype, np.dtype) for dtype in dtypes):
+        return value.to_numpy(dtype=np.result_type(*dtypes))
+    return value.to_numpy(dtype=np.result_type(np.float64, *as_numpy), na_value=np.nan)
+
+
+def _object_numbers(name, array):
+    """An object array that holds only real numbers and bools (what ``DataFrame.values``
+    gives for mixed columns) as float64; anything else in it is a TypeError."""
+    for item in array.flat:
+        if isinstance(item, (str, bytes)) or not isinstance(item, (numbers.Real, np.bool_)):
+            raise TypeError(f"{name} must be numeric (a list or array of numbers); got dtype "
+                            f"object holding {type(item).__name__} {item!r:.60}")
+    try:
+        return array.astype(np.float64)
+    except OverflowError:  # a Python int beyond float64
+        raise ValueError(f"{name} holds an integer beyond the range of float64") from None
 
 
 # Elements per block of count_nonfinite's pass: its boolean mask is this many bytes
@@ -86,10 +133,10 @@ def in_dtype(name, array, dtype):
         converted = np.require(array, dtype=dtype, requirements=["C", "A"])
     if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize and \
             count_nonfinite(converted):
-        largest = float(np.abs(array).max())
+        largest = max(-float(array.min()), float(array.max()))  # no temporary array
         raise ValueError(f"{name} holds values beyond the range of {dtype.name} (up to "
-                         f"{largest:.4g} in magnitude; {dtype.name} holds up to "
-                         f"{float(np.finfo(dtype).max):.4g}); scale them, or use a float64 "
+                         f"{largest!r} in magnitude; {dtype.name} holds up to "
+                         f"{float(np.finfo(dtype).max)!r}); scale them, or use a float64 "
                          "model")
     return converted
 
@@ -147,19 +194,6 @@ def sample_weights(name, weights, n_samples, dtype):
     return weights
 
 
-def metric_names(metrics, default):
-    """The metric list ``compile`` was given: a name, a list or tuple of names, or None
-    for ``default`` (Keras accepts a single name too)."""
-    if metrics is None:
-        return list(default)
-    if isinstance(metrics, str):
-        return [metrics]
-    if not isinstance(metrics, (list, tuple)):
-        raise TypeError(f"metrics must be a metric name or a list of names; got "
-                        f"{type(metrics).__name__} {metrics!r}")
-    return list(metrics)  # each name is checked by the metric table
-
-
 def finite_results(action, name, values, remedy="scale the inputs, or use a float64 model"):
     """Refuse outputs or scores that overflowed the model's dtype inside the kernels
     (finite inputs and weights can still overflow when multiplied)."""
@@ -190,8 +224,33 @@ def class_weights(class_weight, Y, loss_name, dtype):
                              f"got {label!r}")
         if not (isinstance(weight, numbers.Real) and np.isfinite(weight) and weight >= 0):
             raise ValueError(f"class_weight[{label}] must be a finite number >= 0; got {weight!r}")
-        if weight > float(np.finfo(dtype).max):
+        if float(weight) > float(np.finfo(dtype).max):  # a float32 weight: compared as float
             raise ValueError(f"class_weight[{label}] = {weight!r} is beyond the range of "
                              f"{np.dtype(dtype).name}")
         table[label] = weight
     return table[classes]
+
+
+def hyper_in_dtype(name, value, dtype):
+    """``value`` (a number, or an array of them) cast to the model's ``dtype``, refusing
+    what the cast would change silently: NaN, infinity, a value beyond the dtype's range
+    (it would become inf) and a nonzero value too small for it (it would become 0).
+    ``name``: the option, as the error names it; for an array, a function of an
+    element's index giving its name."""
+    dtype = np.dtype(dtype)
+    values = np.asarray(value, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        cast = values.astype(dtype)
+    lost = ~np.isfinite(cast) | ((cast == 0) & (values != 0))
+    if not lost.any():
+        return cast if values.ndim else cast[()]
+    index = tuple(int(i) for i in np.argwhere(lost)[0])
+    given = float(values[index])
+    label = name(index) if callable(name) else name
+    if not np.isfinite(given):
+        raise ValueError(f"{label} must be a finite number; got {given!r}")
+    info = np.finfo(dtype)
+    raise ValueError(f"{label} = {given!r} is beyond the range of {dtype.name}, whose "
+                     f"nonzero magnitudes run from {float(info.smallest_subnormal)!r} to "
+                     f"{float(info.max)!r} (it would become {float(cast[index])!r}); choose "
+                     "a value in that range, or use a float64 model")

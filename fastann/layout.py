@@ -14,12 +14,21 @@ Each layer type is one entry of ``LAYER_KINDS``: its kernel code, its output siz
 weights (name, shape, trainable or not, initial values) and its per-layer numbers for
 the kernels. A new layer type is an entry there plus its kernels in
 ``kernels/network.py``.
+
+Sizes are bounded here, before anything is allocated: every count must fit the kernels'
+int64 table, and a model whose parameters and optimizer state would not fit in this
+machine's memory is refused with a ValueError (not an OverflowError or MemoryError).
+The per-layer numbers (BatchNormalization's epsilon and momentum, Dropout's scale, the
+leaky slopes) are cast to the model's dtype by ``_checks.hyper_in_dtype``, which refuses
+one that would become inf or 0.
 """
+import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import initializers
+from . import _checks, initializers
 from .kernels import network
 from .kernels.activations import LINEAR
 from .kernels.optimizers import state_length
@@ -36,6 +45,7 @@ class Weight:
     trainable: bool
     offset: int
     shape: tuple
+    nonnegative: bool = False  # a variance: no value below 0 is possible
 
     @property
     def size(self):
@@ -58,6 +68,7 @@ class LayerKind:
     output_units: object  # (layer, n_in) -> n_out
     weights: object  # (layer, n_in, n_out) -> [(name, shape, trainable), ...]
     initial: object  # (layer, name, shape, random) -> ndarray or scalar
+    nonnegative: tuple = ()  # names of the weights that can never be negative
 
 
 def _dense_weights(layer, n_in, n_out):
@@ -103,8 +114,13 @@ LAYER_KINDS = {
     "Activation": LayerKind(network.ACTIVATION_LAYER, _same_size, _no_weights, None),
     "Dropout": LayerKind(network.DROPOUT, _same_size, _no_weights, None),
     "BatchNormalization": LayerKind(network.BATCH_NORMALIZATION, _same_size,
-                                    _batchnorm_weights, _batchnorm_initial),
+                                    _batchnorm_weights, _batchnorm_initial,
+                                    nonnegative=("moving_variance",)),
 }
+# The names of ``Layout.floats``' columns, as errors give them.
+FLOAT_NAMES = {network.SCALE: "rate (as its scale 1 / (1 - rate))",
+               network.MOMENTUM: "momentum", network.EPSILON: "epsilon"}
+MAX_COUNT = np.iinfo(np.int64).max  # sizes and offsets: the kernels' int64 table
 
 
 def kind_of(layer):
@@ -187,6 +203,7 @@ class Layout:
             kind = kind_of(layer)
             n_in = sizes[-1]
             n_out = kind.output_units(layer, n_in)
+            _refuse_uncountable(l, layer, n_in, n_out, sum(offsets.values()), unit_offset)
             sizes.append(n_out)
             row = table[l]
             row[network.N_IN], row[network.N_OUT] = n_in, n_out
@@ -196,8 +213,9 @@ class Layout:
             row[network.ACTIVATION] = spec.code if spec is not None else LINEAR
             for name, shape, trainable in kind.weights(layer, n_in, n_out):
                 array = "params" if trainable else "moving"
-                weights.append(Weight(l, name, trainable, offsets[array], shape))
-                offsets[array] += int(np.prod(shape))
+                weights.append(Weight(l, name, trainable, offsets[array], shape,
+                                      name in kind.nonnegative))
+                offsets[array] += math.prod(shape)
             named = {w.name: w.offset for w in weights if w.layer == l}
             if kind.code == network.DENSE:
                 row[network.W_OFFSET] = named["kernel"]
@@ -233,6 +251,15 @@ class Layout:
         """Every weight, trainable or not (Keras' ``count_params``)."""
         return self.n_params + self.n_moving
 
+    def check_weights(self, arrays, where="set_weights:"):
+        """Raise ValueError if an array of ``arrays`` (every weight, in ``get_weights``
+        order) that can never be negative (a moving variance) has a negative entry;
+        ``where`` begins the message."""
+        for weight, array in zip(self.weights, arrays):
+            if weight.nonnegative and (np.asarray(array) < 0).any():
+                raise ValueError(f"{where} {weight.label} must be >= 0 (a variance); got "
+                                 f"{np.asarray(array).min()!r} among its values")
+
     def layer_size(self, l):
         """How many weights layer ``l`` has, trainable or not."""
         return sum(w.size for w in self.weights if w.layer == l)
@@ -250,6 +277,9 @@ class Layout:
     def initial_state(self, layers, seed, dtype):
         """(params (n_params,), moving (n_moving,)) initialised as each layer's kind says;
         the kernels draw from one RandomState(seed), layer after layer."""
+        self._refuse_beyond_memory(dtype)
+        self.kernel_floats(dtype)  # numbers the dtype cannot hold: refused now, not in fit
+        self.kernel_slopes(dtype)
         params = np.zeros(self.n_params, dtype)
         moving = np.zeros(self.n_moving, dtype)
         random = np.random.RandomState(seed)
@@ -264,10 +294,54 @@ class Layout:
         if self.plain:
             return None
         return (moving, workspace.moving_backup, workspace.scratch,
-                self.floats.astype(dtype), self.bits, rng_state)
+                self.kernel_floats(dtype), self.bits, rng_state)
+
+    def kernel_floats(self, dtype):
+        """The per-layer numbers (``floats``) in ``dtype``, each checked to survive the
+        cast."""
+        return _checks.hyper_in_dtype(
+            lambda index: f"{self._layer_name(index[0])} {FLOAT_NAMES[index[1]]}",
+            self.floats, dtype)
 
     def kernel_slopes(self, dtype):
-        return self.slopes.astype(dtype)
+        """The leaky activations' slopes per layer in ``dtype``, checked likewise."""
+        return _checks.hyper_in_dtype(
+            lambda index: f"{self._layer_name(index[0])} negative_slope", self.slopes, dtype)
+
+    def _layer_name(self, l):
+        """How errors name layer ``l``: its index and type, "layer 1 (BatchNormalization)"."""
+        kinds = {kind.code: name for name, kind in LAYER_KINDS.items()}
+        return f"layer {l} ({kinds[int(self.table[l, network.KIND])]})"
+
+    def _refuse_beyond_memory(self, dtype):
+        """ValueError when the parameters, moving statistics and optimizer state alone
+        are more bytes than this machine's memory (np.zeros would raise MemoryError,
+        or, overcommitted, the first write would exhaust it)."""
+        needed = (state_length(self.n_params) + self.n_params + self.n_moving) * \
+            np.dtype(dtype).itemsize
+        available = _physical_memory()
+        if available is not None and needed > available:
+            raise ValueError(f"the model has {self.n_total:,} weights (layer sizes "
+                             f"{list(self.sizes)}), which with the optimizer state need "
+                             f"{needed / 2**30:,.1f} GiB, more than this machine's "
+                             f"{available / 2**30:,.1f} GiB of memory; use smaller layers")
+
+
+def _physical_memory():
+    """This machine's memory in bytes, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _refuse_uncountable(l, layer, n_in, n_out, n_weights, n_units):
+    """ValueError when layer ``l``'s sizes would overflow the kernels' int64 counts: its
+    outputs, the weights (``n_weights`` before it) or the units (``n_units``) so far."""
+    if max(n_out, n_weights + (n_in + 2) * n_out, n_units + n_out) > MAX_COUNT:
+        raise ValueError(f"layer {l} ({type(layer).__name__}) has {n_out:,} outputs on "
+                         f"{n_in:,} inputs: more weights or units than fastann can count "
+                         f"(at most {MAX_COUNT:,})")
 
 
 class Workspace:

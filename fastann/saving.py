@@ -54,7 +54,7 @@ from .kernels.optimizers import state_length
 from .layers import Activation, BatchNormalization, Dense, Dropout
 from .layout import Layout
 from ._errors import NotSupportedError
-from .model import DTYPES, FILE_WRITERS, INPUT_SIDE, Model
+from .model import DTYPES, FILE_WRITERS, INPUT_SIDE, Model, Sequential
 
 FORMAT = "fastann.model"
 FORMAT_VERSION = 2
@@ -97,13 +97,17 @@ def save_model(model, path):
         path += SUFFIX
     path, mode = existing_target(path)
     state = model.get_training_state()
+    try:  # load_model's rules, so that no file is written that it would refuse
+        state.check_values(model.layout, model.optimizer)
+    except ValueError as error:
+        raise ValueError(f"cannot save to {path!r}: {error}") from None
     arrays = {
         "config": np.array(json.dumps(_config(model), allow_nan=False, sort_keys=True)),
         "params": state.params,
         "rng_state": state.rng_state,
         "counters": state.counters,
     }
-    if model.loss is not None:
+    if model.loss_spec is not None:
         arrays["opt_state"] = state.opt_state
     if model.layout.n_moving:
         arrays["moving"] = state.moving
@@ -115,10 +119,10 @@ def save_model(model, path):
 def _config(model):
     layers = [_layer_config(layer) for layer in model.layers]
     compiled = None
-    if model.loss is not None:
-        compiled = {"loss": model.loss.name, "metrics": model.get_compile_config()["metrics"],
-                    "optimizer": model.optimizer.get_config()}
-        options = _loss_options(model.loss)
+    if model.loss_spec is not None:
+        compiled = {"loss": model.loss_spec.name, "metrics": model.get_compile_config()["metrics"],
+                    "optimizer": optimizers.saved_config(model.optimizer)}
+        options = _loss_options(model.loss_spec)
         if options:  # Huber(delta), from_logits, the focal loss' gamma and alpha
             compiled["loss_options"] = options
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "dtype": model.dtype.name,
@@ -386,10 +390,7 @@ def _architecture(config):
         for key in ("init_scale", "negative_slope"):
             if isinstance(layer[key], bool) or not isinstance(layer[key], (int, float)):
                 raise _Invalid(f"layers[{index}].{key} must be a number; got {layer[key]!r}")
-        try:
-            dense.append(Dense(**layer))
-        except (TypeError, ValueError) as error:
-            raise _Invalid(f"layers[{index}]: {error}") from None
+        dense.append(_layer(index, Dense, layer))
     layout = Layout.for_layers(dense, config["input_dim"])
     return np.dtype(DTYPES[config["dtype"]]), layout, dense
 
@@ -402,8 +403,22 @@ def _other_layer(index, layer):
                        f"got {layer['class_name']!r}")
     fields = {f.name for f in dataclasses.fields(cls)}
     _require_keys(f"layers[{index}]", layer, fields | {"class_name"})
+    return _layer(index, cls, {name: layer[name] for name in fields})
+
+
+def _layer(index, cls, fields):
+    """``cls(**fields)``, the ``input_dim`` a layer derives from its ``input_shape``
+    (saved beside it) checked and left out: given both, a layer takes them for one
+    sample's two shapes, (1, 2) against (2,), and refuses them."""
+    shape, dim = fields.get("input_shape"), fields.get("input_dim")
+    if shape is not None and dim is not None:
+        if not (isinstance(shape, list) and all(isinstance(n, int) for n in shape)
+                and math.prod(shape) == dim):
+            raise _Invalid(f"layers[{index}]: input_shape {shape!r} does not hold "
+                           f"input_dim={dim!r} values")
+        fields = {**fields, "input_dim": None}
     try:
-        return cls(**{name: layer[name] for name in fields})
+        return cls(**fields)
     except (TypeError, ValueError) as error:
         raise _Invalid(f"layers[{index}]: {error}") from None
 
@@ -426,8 +441,8 @@ def _build(config, layers):
     """The Model the config describes, compiled if it was; the loss, metrics and
     optimizer are looked up in fastann's tables, which check them."""
     try:
-        model = Model(layers, input_dim=config["input_dim"], dtype=config["dtype"],
-                      seed=config["seed"])
+        model = Sequential(layers, input_dim=config["input_dim"], dtype=config["dtype"],
+                           seed=config["seed"])
     except (TypeError, ValueError) as error:
         raise _Invalid(str(error)) from None
     compiled = config["compile"]
@@ -451,30 +466,15 @@ def _build(config, layers):
 
 
 def _restore(model, arrays):
-    for name in ("params", "opt_state", "moving"):
-        if name in arrays and not np.isfinite(arrays[name]).all():
-            raise _Invalid(f"array {name!r} holds NaN or infinite values")
-    if "opt_state" in arrays:  # Adam's second moments, RMSprop's mean squares: >= 0
-        n = model.layout.n_params
-        second = slice(n, 2 * n)
-        squares = {"adam": second, "adamw": second, "nadam": second,
-                   "rmsprop": slice(0, n)}.get(model.optimizer.name)
-        if squares is not None and (arrays["opt_state"][squares] < 0).any():
-            raise _Invalid("array 'opt_state' holds negative mean squared gradients, which "
-                           "no training produces (the first step would give NaN)")
-    counters = arrays["counters"]
-    if (counters[[train_kernels.EPOCHS, train_kernels.STEPS]] < 0).any() or \
-            counters[train_kernels.STATUS] != train_kernels.OK:
-        raise _Invalid(f"array 'counters' holds impossible values {counters.tolist()} "
-                       "(epochs, steps, status)")
+    """Load the file's arrays into ``model``, checked by the rules
+    ``set_training_state`` applies (``TrainingState.check_values``)."""
     state = model.get_training_state()
-    state.params[:] = arrays["params"]
-    if "moving" in arrays:
-        state.moving[:] = arrays["moving"]
-    if "opt_state" in arrays:
-        state.opt_state[:] = arrays["opt_state"]
-    state.rng_state[:] = arrays["rng_state"]
-    state.counters[:] = counters
+    for name, array in arrays.items():  # absent ones (opt_state, moving) stay fresh
+        setattr(state, name, array)
+    try:
+        state.check_values(model.layout, model.optimizer, where="array")
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
     model.set_training_state(state)
 
 

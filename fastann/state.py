@@ -3,12 +3,24 @@
 ``Model.get_training_state()`` returns a copy of it and ``Model.set_training_state``
 loads one back (checked first); saving, ``BackupAndRestore`` and callbacks go through
 those two methods, so continuing from a state is continuing bit for bit.
+
+``TrainingState.check_values`` holds the rules a state must meet, written once: what
+``set_training_state`` loads, what ``save`` writes and what ``load_model`` reads all
+pass it, so a state that a file could not be loaded from is never taken in.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import count_nonfinite
+from .kernels import optimizers as optimizer_kernels
 from .kernels import train as train_kernels
+
+# The optimizer slot (of N_SLOTS, each n_params long) that holds mean squared gradients
+# (Adam's and Nadam's second moment, RMSprop's average, Adagrad's sum) or Adamax' norm:
+# never negative in training, and a negative entry makes the next step NaN.
+NONNEGATIVE_SLOT = {"adam": 1, "adamw": 1, "nadam": 1, "adamax": 1, "rmsprop": 0,
+                    "adagrad": 0}
 
 
 @dataclass
@@ -66,8 +78,41 @@ class TrainingState:
                 raise ValueError(f"{where} {name} must be {mine.dtype} of shape {mine.shape} "
                                  f"(this model's); got {theirs.dtype} {theirs.shape}")
 
-    def load(self, other):
-        """Copy ``other``'s arrays into this state's (after ``check_like``)."""
+    def check_values(self, layout=None, optimizer=None, where="training state"):
+        """Raise ValueError unless every value is one training can reach: finite
+        parameters, optimizer state and moving statistics; epochs and steps >= 0 and
+        an OK status; and, given the model's ``layout`` and ``optimizer``, no negative
+        moving variance or mean squared gradient. ``where`` begins each message."""
+        for name in ("params", "opt_state", "moving"):
+            array = np.asarray(getattr(self, name))
+            bad = count_nonfinite(array)
+            if bad:
+                raise ValueError(f"{where} {name!r} holds NaN or infinite values ({bad} of "
+                                 f"{array.size}), which training never leaves")
+        counters = np.asarray(self.counters)
+        if (counters[[train_kernels.EPOCHS, train_kernels.STEPS]] < 0).any() or \
+                counters[train_kernels.STATUS] != train_kernels.OK:
+            raise ValueError(f"{where} 'counters' holds impossible values "
+                             f"{counters.tolist()} (epochs, steps, status: epochs and steps "
+                             f">= 0, status {train_kernels.OK})")
+        slot = NONNEGATIVE_SLOT.get(getattr(type(optimizer), "name", None))  # class, not name=
+        n_params = np.shape(self.params)[0]
+        if slot is not None and (np.asarray(self.opt_state)[
+                slot * n_params:(slot + 1) * n_params] < 0).any():
+            raise ValueError(f"{where} 'opt_state' holds negative mean squared gradients "
+                             f"({optimizer.name}'s slot {slot} of "
+                             f"{optimizer_kernels.N_SLOTS}), which no training produces "
+                             "(the next step would give NaN)")
+        if layout is not None:
+            layout.check_weights(layout.weight_views(np.asarray(self.params),
+                                                     np.asarray(self.moving)),
+                                 f"{where} 'moving':")
+
+    def load(self, other, layout=None, optimizer=None):
+        """Copy ``other``'s arrays into this state's, after ``check_like`` and
+        ``check_values`` (``layout`` and ``optimizer``: the model's, for the checks that
+        need them), so nothing changes unless all of it is valid."""
         self.check_like(other)
+        other.check_values(layout, optimizer)
         for name in self.FIELDS:
             getattr(self, name)[...] = getattr(other, name)

@@ -61,7 +61,7 @@ SCRIPT = textwrap.dedent("""
         "uid": os.getuid(),
         "package_writable": writable(os.path.join(package, "kernels")),
         "cache_enabled": _jit.CACHE_ENABLED,
-        "cached_kernels": len(_jit._cached_kernels),
+        "cached_kernels": len(_jit.kernels_on_disk),
         "train_epochs_cache_path": train.train_epochs.stats.cache_path,
         "warnings": [[w.category.__name__, str(w.message)] for w in caught],
         "predictions": predictions.tolist(),

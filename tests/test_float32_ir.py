@@ -70,7 +70,7 @@ SCRIPT = textwrap.dedent("""
             assert not double_ops, (kernel.__name__, double_ops[:5])
     # and no kernel, inner ones included, was specialised for float64 at all
     from fastann.kernels import _jit
-    compiled = [(d.py_func.__name__, str(s)) for d in _jit._cached_kernels for s in d.signatures]
+    compiled = [(d.py_func.__name__, str(s)) for d in _jit.kernels_on_disk for s in d.signatures]
     compiled_names = {name for name, _ in compiled}
     assert {"train_epochs", "infer_dataset", "dense_forward", "loss_and_delta",
             "batchnorm_forward", "dropout_forward"} <= compiled_names, compiled

@@ -261,7 +261,7 @@ def with_config_text(saved, target, text):
     ('"init_scale": 0.01', '"init_scale": 1e999'),
     ('"init_scale": 0.01', '"init_scale": -1e400'),
     ('"init_scale": 0.01', '"init_scale": ' + "9" * 400),  # an int too large for a float
-    ('"lr": 0.01', '"lr": 1e309'),
+    ('"learning_rate": 0.01', '"learning_rate": 1e309'),
     ('"epsilon": 1e-07', '"epsilon": 1e999'),
 ])
 def test_config_numbers_overflowing_to_inf_are_refused(tmp_path, saved, field, literal):

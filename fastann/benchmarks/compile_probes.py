@@ -14,8 +14,8 @@ _PROBE = r"""
 import time
 start = time.perf_counter()
 import json, sys
-import numba
 from numba.core import event
+from numba.extending import is_jitted
 from fastann.benchmarks import workloads as _workloads
 imported = time.perf_counter()
 workload = _workloads.build(sys.argv[1], rows=int(sys.argv[2]))
@@ -41,7 +41,7 @@ dispatchers = {}
 for name, module in list(sys.modules.items()):
     if name.startswith("fastann.kernels"):
         for value in vars(module).values():
-            if isinstance(value, numba.core.registry.CPUDispatcher):
+            if is_jitted(value):
                 dispatchers[id(value)] = value
 signatures = [str(s) for d in dispatchers.values() for s in d.signatures]
 print(json.dumps({"import_s": imported - start, "data_s": data - imported,

@@ -34,8 +34,13 @@ Reading trusts nothing: no code is imported or run (layers, activations and opti
 looked up in the tables below, ``Lambda`` and custom objects are refused), nothing is
 unpickled; the archive is opened through ``fastann._safe_zip``, as fastann's own files
 are (devices and FIFOs refused unread, encrypted or overlapping members refused, every
-member's declared size checked against the bytes in the file before it is read); every HDF5 dataset's shape, dtype and stored size against what the
-config implies, and HDF5 links and external storage are refused.
+member's declared size checked against the bytes in the file before it is read);
+config.json is read (at most 16 MiB) and checked first, and model.weights.h5 is read
+only if its size is within what that config's layers imply (8 bytes for each value of
+a weight and of up to three optimizer slots, plus HDF5's records: ``_weight_file_limit``),
+so a small archive declaring a huge weights member is refused before it is inflated;
+every HDF5 dataset's shape, dtype and stored size is checked against what the config
+implies, and HDF5 links and external storage are refused.
 """
 import io
 import json
@@ -49,12 +54,20 @@ import zlib
 import numpy as np
 
 from .._safe_zip import UnsafeZipError, open_zip
-from ..model import FILE_WRITERS, Model
+from ..model import FILE_WRITERS, Sequential
 from ._layers import activation_name, describe, fspath, require, write_atomically
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose archive layout this follows
 MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
 MAX_JSON_BYTES = 16 * 2**20
+# What model.weights.h5 may hold beyond its numbers: HDF5's superblock and heaps, and
+# per group or dataset its object header and names (Keras 3 writes about 0.7-1.1 KB of
+# them per object, measured), with room to spare.
+H5_BASE_BYTES = 64 * 2**10
+H5_BYTES_PER_OBJECT = 4 * 2**10
+# Values per weight the file may hold: the weight and up to three optimizer slots (Adam's
+# moments, and with amsgrad the largest velocity, which fastann reads only to refuse)
+H5_VALUES_PER_WEIGHT = 4
 
 # fastann activation name -> Keras' name (None: Keras has no such activation)
 TO_KERAS_ACTIVATION = {
@@ -141,7 +154,7 @@ def save_keras(model, path):
     optimizer = _keras_optimizer(model)
     if optimizer is not None:
         config["compile_config"] = {
-            "optimizer": optimizer[0], "loss": model.loss.name, "loss_weights": None,
+            "optimizer": optimizer[0], "loss": model.loss_spec.name, "loss_weights": None,
             "metrics": _keras_metrics(model) or None, "weighted_metrics": None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": "auto"}
     weights = io.BytesIO()
@@ -342,14 +355,14 @@ def _keras_optimizer(model):
     reason = None
     if getattr(optimizer, "scheduled", False):
         reason = "a learning-rate schedule"
-    elif optimizer.name not in _KERAS_CLASS:
-        reason = f"the {optimizer.name!r} optimizer"
+    elif type(optimizer).name not in _KERAS_CLASS:  # the class's name, not the instance's
+        reason = f"the {type(optimizer).name!r} optimizer"
     if reason:
         warnings.warn(f"the .keras file is written without compile settings: fastann's "
                       f"{type(optimizer).__name__} uses {reason}, which Keras cannot "
                       "reproduce", UserWarning, stacklevel=4)
         return None
-    class_name = _KERAS_CLASS[optimizer.name]
+    class_name = _KERAS_CLASS[type(optimizer).name]
     _, shared, fixed, slots_of, n_scalars = _KERAS_OPTIMIZERS[class_name]
     lr = float(optimizer.lr)
     config = {"name": optimizer.name, "learning_rate": lr,
@@ -438,7 +451,7 @@ def load_keras(path):
         raise ValueError(f"{path!r} is not a valid .keras file: {error.reason}") from None
     with archive:
         try:
-            return _load(_read_members(archive))
+            return _load(archive)
         except _Invalid as error:
             raise ValueError(f"{path!r} cannot be read as a Keras model: {error}") from None
         except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile,
@@ -447,13 +460,21 @@ def load_keras(path):
                              f"{type(error).__name__}: {error}") from error
 
 
-def _load(members):
-    config = _parse_json(members["config.json"], "config.json")
-    if "metadata.json" in members:
-        _parse_json(members["metadata.json"], "metadata.json")
+def _load(archive):
+    """The model in a checked archive: config.json is read and checked first, and
+    model.weights.h5 only once its size is within what that config implies."""
+    names = _member_names(archive)
+    config = _parse_json(archive.read("config.json", MAX_JSON_BYTES), "config.json")
+    if "metadata.json" in names:
+        _parse_json(archive.read("metadata.json", MAX_JSON_BYTES), "metadata.json")
     spec = _read_config(config)
     h5py = require("h5py", "keras", "Reading a .keras file")
-    with h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as h5:
+    size, limit = archive.size("model.weights.h5"), _weight_file_limit(spec)
+    if size > limit:
+        raise _Invalid(f"model.weights.h5 holds {size:,} bytes; the layers config.json "
+                       f"describes need at most {limit:,} (their weights, optimizer "
+                       "slots and HDF5's own records)")
+    with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
         weights = [_read_vars(h5, f"layers/{group}/vars", shapes, spec["dtype"])
                    for group, shapes in spec["weight_groups"]]
         optimizer_arrays = None
@@ -465,9 +486,9 @@ def _load(members):
     return model
 
 
-def _read_members(archive):
-    """{name: bytes} of the members a .keras file may hold, from a checked archive (sizes
-    already bounded by the file's bytes, see ``fastann._safe_zip``)."""
+def _member_names(archive):
+    """The names of a checked archive's members, refusing any a .keras file does not
+    hold and requiring config.json and model.weights.h5."""
     names = [name for name in archive.names if not name.endswith("/")]
     unexpected = sorted(set(names) - set(MEMBERS))
     if unexpected:
@@ -476,8 +497,19 @@ def _read_members(archive):
     for required in ("config.json", "model.weights.h5"):
         if required not in names:
             raise _Invalid(f"it has no {required!r} (it holds {names})")
-    return {name: archive.read(name, MAX_JSON_BYTES if name.endswith(".json") else None)
-            for name in names}
+    return names
+
+
+def _weight_file_limit(spec):
+    """The most bytes model.weights.h5 may hold for the layers ``spec`` describes: 8
+    bytes per value of each weight and its optimizer slots, and HDF5's records for
+    every layer group, weight and optimizer variable (iterations, learning rate, the
+    slots, Nadam's scalar)."""
+    shapes = [shape for _, group in spec["weight_groups"] for shape in group]
+    n_values = sum(math.prod(shape) for shape in shapes)
+    n_objects = 2 * len(spec["weight_groups"]) + (1 + H5_VALUES_PER_WEIGHT) * len(shapes) + 8
+    return (H5_BASE_BYTES + H5_BYTES_PER_OBJECT * n_objects
+            + 8 * H5_VALUES_PER_WEIGHT * n_values)
 
 
 def _parse_json(content, member):
@@ -864,8 +896,8 @@ def _read_optimizer_vars(h5, dtype):
 def _build(spec, weights):
 
     try:
-        model = Model(spec["layers"], input_dim=spec["input_dim"], dtype=spec["dtype"],
-                      seed=0)
+        model = Sequential(spec["layers"], input_dim=spec["input_dim"], dtype=spec["dtype"],
+                           seed=0)
     except (TypeError, ValueError) as error:
         raise _Invalid(f"fastann cannot build this stack of layers: {error}") from None
     expected = model.get_weights()

@@ -2,9 +2,11 @@
 
 Everything here stands on Numba's documented low-level extension API
 (``numba.extending.type_callable`` and ``lower_builtin``, with ``numba.types``) and
-llvmlite's ``ir``; the lowering uses the array helper of the context Numba hands it
-(``context.make_array``, as ``numba.carray``'s own lowering does). Nothing is imported
-from ``numba.core``.
+llvmlite's ``ir``; the lowering uses the context Numba hands it (``make_array``, as
+``numba.carray``'s own lowering does, ``get_value_type``, ``get_data_type``,
+``get_abi_sizeof``) and the array helper's ``_getvalue()``, the accessor Numba's
+documented interval example returns a struct with. Nothing is imported from Numba's
+internal modules.
 
 Kernels are cached on disk (``cache=True``) so that only the first process pays the
 compile time. Caching needs a writable directory: Numba tries the package's own
@@ -54,8 +56,8 @@ FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "reassoc"})
 
 CACHE_ENABLED = os.environ.get("FASTANN_DISABLE_CACHE", "") not in ("1", "true", "yes")
 
-_warned_cache_off = False
-_cached_kernels = []  # dispatchers compiled with cache=True
+_warned_in_memory = False
+kernels_on_disk = []  # dispatchers compiled with cache=True
 _checked_modules = set()  # modules whose cache digest was checked in this process
 DIGEST_FILE = "fastann-kernels.sha256"
 
@@ -76,9 +78,9 @@ def kernel(function=None, *, fastmath=FASTMATH_FLAGS, entry=False, inline=False)
             try:
                 dispatcher = numba.njit(cache=True, **options)(function)
             except RuntimeError as error:  # Numba found no writable cache directory
-                _warn_cache_off(error)
+                _warn_compiling_in_memory(error)
             else:
-                _cached_kernels.append(dispatcher)
+                kernels_on_disk.append(dispatcher)
                 _drop_if_stale(dispatcher)
                 return dispatcher
         return numba.njit(**options)(function)
@@ -86,10 +88,10 @@ def kernel(function=None, *, fastmath=FASTMATH_FLAGS, entry=False, inline=False)
     return decorate if function is None else decorate(function)
 
 
-def _warn_cache_off(error):
-    global _warned_cache_off
-    if not _warned_cache_off:
-        _warned_cache_off = True
+def _warn_compiling_in_memory(error):
+    global _warned_in_memory
+    if not _warned_in_memory:
+        _warned_in_memory = True
         warnings.warn(
             f"fastann: no writable cache directory ({error}); kernels are compiled in "
             "memory for this process. Set NUMBA_CACHE_DIR to a writable directory to "
@@ -102,7 +104,7 @@ def _warn_cache_off(error):
 KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel_sources_digest():
     """SHA-256 over every source file in ``kernels/``, computed once per process."""
     digest = hashlib.sha256()
@@ -284,6 +286,8 @@ def _borrowed_view(context, builder, view_type, data, shape):
     view.data = data
     view.shape = pack(shape)
     view.strides = pack(strides)
+    # the struct's LLVM value: the accessor Numba's own documented low-level example
+    # ("Example: an interval type", its lowering of the constructor) returns
     return view._getvalue()
 
 
