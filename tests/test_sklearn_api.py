@@ -3,6 +3,7 @@ trips, warm_start, partial_fit, multi-label and multi-output targets, string lab
 DataFrame feature names, scikit-learn's errors, refused calls leaving the estimator
 as it was, scores against scikit-learn's on real data sets, and parallel grid searches
 (processes and a real Dask cluster) identical to the serial one."""
+import copy
 import pickle
 
 import joblib
@@ -262,3 +263,123 @@ def test_grid_search_workers_share_the_cores(solver):
     assert (2 * worker_threads <= max(cores, 2)).all(), (worker_threads, cores)
     np.testing.assert_array_equal(results[2]["mean_test_accuracy"],
                                   results[1]["mean_test_accuracy"])
+
+
+# ---------------------------------------------------------------- state kept
+def small_problem():
+    X = np.random.RandomState(0).randn(60, 4)
+    return X, np.argmax(X[:, :3], axis=1)
+
+
+def partially_fitted(**params):
+    X, y = small_problem()
+    clf = MLPClassifier((5,), random_state=0, batch_size=16, **params)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    return clf.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("params", [
+    dict(solver="adam", shuffle=False), dict(solver="adam", shuffle=True),
+    dict(solver="sgd", momentum=0.9, shuffle=False),
+    dict(solver="sgd", learning_rate="invscaling", shuffle=False)])
+def test_pickle_and_deepcopy_keep_the_optimizer_state(params, tmp_path):
+    """As scikit-learn's: pickling leaves the estimator as it was, and an unpickled (or
+    deep-copied, or memory-mapped) copy's partial_fit continues bit for bit as the
+    original's (Adam's moments, the velocity, the step count, the shuffling RNG)."""
+    X, y = small_problem()
+    expected = partially_fitted(**params).partial_fit(X, y)
+    original = partially_fitted(**params)
+    pickled = pickle.loads(pickle.dumps(original))
+    copied = copy.deepcopy(original)
+    joblib.dump(original, tmp_path / "clf.joblib")
+    mapped = joblib.load(tmp_path / "clf.joblib", mmap_mode="r")
+    for clf in (original, pickled, copied, mapped):
+        clf.partial_fit(X, y)
+        for got, want in zip(clf.coefs_ + clf.intercepts_,
+                             expected.coefs_ + expected.intercepts_):
+            np.testing.assert_array_equal(got, want)
+        assert clf.t_ == expected.t_ and clf.loss_ == expected.loss_
+
+
+def fitted_state(estimator):
+    """Every attribute of the estimator as pickled bytes, the fastann Model as its
+    training state (parameters, optimizer state, RNG, counters)."""
+    state = {}
+    for name, value in vars(estimator).items():
+        if name == "_model" and value is not None:
+            value = value.get_training_state().arrays()
+        state[name] = pickle.dumps(value)
+    return state
+
+
+def fitted_on_frame():
+    X, y = small_problem()
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    return MLPClassifier((5,), max_iter=5, random_state=0, batch_size=16,
+                         shuffle=False).fit(frame, y)
+
+
+FITTED = {
+    "fit on a DataFrame": fitted_on_frame,
+    "partial_fit, sgd": lambda: partially_fitted(solver="sgd", learning_rate_init=0.5,
+                                                 shuffle=False),
+    "RandomState instance": lambda: MLPClassifier(
+        (5,), max_iter=5, batch_size=16, shuffle=False,
+        random_state=np.random.RandomState(0)).fit(*small_problem()),
+}
+ZERO_FIRST_BATCH = np.where(np.arange(60) < 16, 0.0, 1.0)
+
+
+def first_columns(X, n):
+    return X.iloc[:, :n] if isinstance(X, pd.DataFrame) else X[:, :n]
+
+
+def with_nan(X):
+    X = X.copy()
+    X[X > 2] = np.nan
+    return X
+
+
+REFUSED = {
+    "continuous y": (ValueError, lambda clf, X, y: clf.fit(X, np.asarray(X)[:, 0])),
+    "short sample_weight, fewer features": (ValueError, lambda clf, X, y: clf.fit(
+        first_columns(X, 3), y, sample_weight=np.ones(5))),
+    "validation set too small": (ValueError, lambda clf, X, y: clf.set_params(
+        early_stopping=True, validation_fraction=0.01).fit(X, y)),
+    "hidden_layer_sizes not integers": (TypeError, lambda clf, X, y: clf.set_params(
+        hidden_layer_sizes=(3.5,)).fit(X, y)),
+    "a mini-batch weighing 0": (
+        ZeroDivisionError, lambda clf, X, y: clf.fit(X, y, sample_weight=ZERO_FIRST_BATCH)),
+    "negative weights, stochastic solver": (
+        ValueError, lambda clf, X, y: clf.fit(X, y, sample_weight=ZERO_FIRST_BATCH - 0.5)),
+    "NaN in X": (ValueError, lambda clf, X, y: clf.fit(with_nan(X), y)),
+    "unknown class in partial_fit": (ValueError,
+                                     lambda clf, X, y: clf.partial_fit(X, y + 5)),
+    "partial_fit with fewer features": (
+        ValueError, lambda clf, X, y: clf.partial_fit(first_columns(X, 3), y)),
+    "warm start with other classes": (ValueError, lambda clf, X, y: clf.set_params(
+        warm_start=True).fit(X, y + 5)),
+    "diverging partial_fit": (ValueError, lambda clf, X, y: clf.partial_fit(X * 1e307, y)),
+}
+
+
+@pytest.mark.parametrize("refused", sorted(REFUSED))
+@pytest.mark.parametrize("fitted", sorted(FITTED))
+def test_a_refused_call_leaves_the_fitted_estimator_unchanged(fitted, refused):
+    """Every attribute, the Model's training state and the predictions are those of
+    before the call, and training afterwards continues as if it never happened."""
+    X, y = small_problem()
+    clf, twin = FITTED[fitted](), FITTED[fitted]()
+    if hasattr(clf, "feature_names_in_"):
+        X = pd.DataFrame(X, columns=clf.feature_names_in_)
+    params = clf.get_params()
+    before, expected = fitted_state(clf), clf.predict_proba(X)
+    error, call = REFUSED[refused]
+    with pytest.raises(error):
+        call(clf, X, y)
+    clf.set_params(**params)
+    assert fitted_state(clf) == before
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    clf.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    np.testing.assert_array_equal(clf.coefs_[0], twin.coefs_[0])

@@ -235,13 +235,120 @@ def test_sample_weight_mini_batches_match_sklearn(solver, head):
     assert_same_fit(ours, theirs)
 
 
-def test_sample_weight_with_l2_matches_sklearn_for_even_batches():
-    """With alpha > 0 the match is exact where every batch has the mean weight."""
-    X, y = problem("multiclass", n=64)
+@pytest.mark.parametrize("head", ["multiclass", "multilabel", "regression", "multioutput"])
+@pytest.mark.parametrize("solver", ["adam", "sgd_nesterov"])
+def test_sample_weight_with_l2_matches_sklearn_for_even_batches(solver, head):
+    """With alpha > 0 the match is exact where every batch has the mean weight; the
+    multi-output squared error's loss curve too (its L2 part logged batch by batch)."""
+    X, y = problem(head, n=64)
     weights = np.tile([0.5, 1.5], 32)  # every 16-row batch sums to 16
-    ours, theirs = fit_both_weighted("multiclass", X, y, weights * 3.0, activation="relu",
-                                     **SOLVERS["adam"])
+    ours, theirs = fit_both_weighted(head, X, y, weights * 3.0, activation="relu",
+                                     **SOLVERS[solver])
     assert_same_fit(ours, theirs)
+
+
+def test_weighted_multioutput_loss_in_one_batch_matches_sklearn():
+    """The full batch (batch_size="auto" > n) has the mean weight by definition."""
+    X, y = problem("multioutput")
+    weights = np.arange(X.shape[0]) % 3 + 0.5
+    ours, theirs = fit_both_weighted("multioutput", X, y, weights, batch_size="auto",
+                                     hidden_layer_sizes=(3,), alpha=1e-4, max_iter=3)
+    assert_same_fit(ours, theirs)
+
+
+def test_partial_fit_with_changing_sample_weights_matches_sklearn():
+    """scikit-learn's L2 term follows each call's weights: the engine's coefficient too."""
+    X, y = problem("regression")
+    ours, theirs = pair("regression", batch_size="auto", solver="adam",
+                        learning_rate_init=0.01)
+    weights = np.random.default_rng(3).uniform(0.2, 3.0, X.shape[0])
+    for estimator in (ours, theirs):
+        for sample_weight in (weights * 3.0, None, weights):
+            estimator.partial_fit(X, y, sample_weight=sample_weight)
+    assert_same_fit(ours, theirs)
+
+
+def test_negative_sample_weights_with_lbfgs_match_sklearn():
+    X, y = problem("multiclass", seed=3)
+    weights = np.random.default_rng(4).uniform(-0.5, 2.0, X.shape[0])
+    ours, theirs = fit_both_weighted("multiclass", X, y, weights, solver="lbfgs",
+                                     activation="tanh", max_iter=10)
+    assert_same_fit(ours, theirs)
+
+
+def test_refused_where_sklearn_refuses_with_its_exception_type():
+    """hidden_layer_sizes that are not integers: TypeError; a mini-batch (or lbfgs's
+    full batch) whose weights sum to 0: scikit-learn's np.average ZeroDivisionError."""
+    X, y = problem("multiclass")
+    zero_first_batch = np.where(np.arange(X.shape[0]) < 16, 0.0, 1.0)
+    opposite = np.where(np.arange(X.shape[0]) % 2, 1.0, -1.0)
+    opposite[-1] = 0.0  # n is odd: the weights sum to exactly 0
+    cases = [(TypeError, dict(hidden_layer_sizes=(3.5,)), None),
+             (TypeError, dict(hidden_layer_sizes=(3.0, 2)), None),
+             (ZeroDivisionError, dict(solver="adam"), zero_first_batch),
+             (ZeroDivisionError, dict(solver="sgd", batch_size=20), zero_first_batch[::-1]),
+             (ZeroDivisionError, dict(solver="lbfgs"), opposite)]
+    for error, params, sample_weight in cases:
+        for estimator in pair("multiclass", **params):
+            with pytest.raises(error):
+                estimator.fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_one_matches_sklearn(nesterov):
+    """scikit-learn's momentum range is [0, 1], closed."""
+    X, y = problem("multiclass")
+    ours, theirs = fit_both("multiclass", X, y, activation="tanh", solver="sgd",
+                            momentum=1.0, nesterovs_momentum=nesterov,
+                            learning_rate_init=0.01)
+    assert_same_fit(ours, theirs)
+
+
+def test_warm_start_keeps_the_fitted_network_when_hidden_layer_sizes_change():
+    """As scikit-learn: a warm start trains the coefs_ it has (a new size applies at
+    the next cold start); where scikit-learn crashes (another depth), the same."""
+    X, y = problem("multiclass")
+    ours, theirs = pair("multiclass", warm_start=True, max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for estimator in (ours, theirs):
+            estimator.fit(X, y)
+            estimator.set_params(hidden_layer_sizes=(9, 2)).fit(X, y)
+        assert_same_fit(ours, theirs)
+        ours.set_params(hidden_layer_sizes=(9,)).fit(X, y)
+    assert [c.shape for c in ours.coefs_] == [(5, 7), (7, 4), (4, 3)]
+    assert ours.n_layers_ == 4
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_fitted_numbers_have_sklearns_types(solver):
+    X, y = problem("multioutput")
+    params = dict(solver=solver, max_iter=3)
+    if solver == "adam":
+        params.update(early_stopping=True, validation_fraction=0.3)
+    ours, theirs = fit_both("multioutput", X, y, **params)
+    for name in ("loss_", "best_loss_", "best_validation_score_"):
+        assert type(getattr(ours, name, None)) is type(getattr(theirs, name, None)), name
+    for name in ("loss_curve_", "validation_scores_"):
+        assert [type(v) for v in getattr(ours, name, [])] == \
+            [type(v) for v in getattr(theirs, name, [])], name
+
+
+@pytest.mark.parametrize("head", ["regression", "multioutput", "multiclass"])
+def test_validation_score_is_sklearns_score_bit_for_bit(head):
+    """Early stopping's score is scikit-learn's ``_score`` (R^2 or accuracy of the
+    predictions, targets shaped as scikit-learn shapes them): from the same weights,
+    the same float. (relu: the compiled predictions equal NumPy's to the bit; with
+    tanh or logistic they differ in the last bit, and the R^2 may too.)"""
+    X, y = problem(head)
+    weights = np.random.default_rng(8).uniform(0.2, 3.0, X.shape[0])
+    ours, theirs = fit_both(head, X, y, activation="relu", max_iter=2)
+    theirs.coefs_ = [c.copy() for c in ours.coefs_]
+    theirs.intercepts_ = [i.copy() for i in ours.intercepts_]
+    target = y if head == "multiclass" else np.reshape(y, (X.shape[0], -1))
+    for sample_weight in (None, weights):
+        assert ours._score_arrays(X, target, sample_weight) == \
+            theirs._score(X, target, sample_weight=sample_weight)
 
 
 def test_sample_weight_early_stopping_matches_sklearn():

@@ -23,10 +23,15 @@ exp (poisson)      y log(y / p) - y + p, summed over     half Poisson deviance o
 =================  ====================================  ==============================
 
 With those weights the output gradient is scikit-learn's ``(p - y) / batch_rows``; the
-squared error's reported data term is rescaled by ``1 / n_out``. The L2 term
-``alpha * W / batch_rows`` (weights only) is ``fastann.regularizers.BatchMeanL2`` on
-every layer's kernel in the stochastic solvers; the lbfgs objective computes it itself.
+squared error's reported data term is rescaled by ``1 / n_out`` (``_reported_losses``).
+The L2 term ``alpha * W / batch_rows`` (weights only) is
+``fastann.regularizers.BatchMeanL2`` on every layer's kernel in the stochastic solvers;
+the lbfgs objective computes it itself.
+
+A call that raises leaves the estimator as it was: everything is checked before the
+first attribute is set, and ``_Snapshot`` puts back what a failure after that changed.
 """
+import copy
 import numbers
 import warnings
 
@@ -36,11 +41,13 @@ import scipy.sparse
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.model_selection._split import _validate_shuffle_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from .. import _blas_threads, losses, optimizers, schedules
+from ..callbacks import Callback
 from ..layers import Dense
 from ..regularizers import BatchMeanL2
 from ..layout import Workspace
@@ -84,6 +91,64 @@ class _ChunkRates(schedules.LearningRateSchedule):
         return float(self.values[epoch - self.first_epoch])
 
 
+class _PenaltyLog(Callback):
+    """The L2 penalty inside fastann's loss of each epoch, ``sum over batches of
+    penalty / 2 * sum ||W||^2`` with the weights each batch saw (the kernel adds it per
+    batch, times the batch's rows over its rows): the part of the weighted multi-output
+    squared error's loss that ``_reported_losses`` must not rescale. A batch hook, so
+    every batch is its own kernel call (``Model``'s slow path, the same updates)."""
+
+    def __init__(self, penalty):
+        self.half_penalty = 0.5 * penalty
+        self.sums = []  # one per epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.sums.append(0.0)
+        kernels = self.model.layout.views(self.model.params)[0::2]
+        self.sums[-1] += self.half_penalty * sum(float(np.dot(W.ravel(), W.ravel()))
+                                                 for W in kernels)
+
+    def epoch_penalties(self, n_samples):
+        """(n_epochs,): each logged epoch's penalty per row, then the log starts over."""
+        penalties, self.sums = np.asarray(self.sums) / n_samples, []
+        return penalties
+
+
+class _Snapshot:
+    """What a fit or partial_fit may change, taken before it starts: the attributes
+    (the lists training appends to, copied), the Model's training state and the
+    position of a ``RandomState`` given as ``random_state``. ``restore`` puts them
+    back, so that a call that raises leaves the estimator as it was."""
+
+    APPENDED = ("loss_curve_", "validation_scores_")
+
+    def __init__(self, estimator):
+        self.attributes = dict(vars(estimator))
+        self.lists = {name: list(self.attributes[name]) for name in self.APPENDED
+                      if isinstance(self.attributes.get(name), list)}
+        model = self.attributes.get("_model")
+        self.training_state = None if model is None else model.get_training_state()
+        rng = estimator.random_state
+        self.rng_state = rng.get_state() if isinstance(rng, np.random.RandomState) else None
+
+    def restore(self, estimator):
+        vars(estimator).clear()
+        vars(estimator).update(self.attributes)
+        for name, values in self.lists.items():
+            self.attributes[name][:] = values  # the same list objects, as before
+        if self.training_state is not None:
+            self.attributes["_model"].set_training_state(self.training_state)
+        if self.rng_state is not None:
+            estimator.random_state.set_state(self.rng_state)
+
+
+def _penalty_of(model):
+    """The BatchMeanL2 coefficient of the Model's kernels (0: none)."""
+    regularizer = model.layers[-1].kernel_regularizer
+    return 0.0 if regularizer is None else regularizer.alpha
+
+
 class BaseMLP(BaseEstimator):
     """scikit-learn's ``BaseMultilayerPerceptron`` on fastann's compiled trainer."""
 
@@ -104,8 +169,7 @@ class BaseMLP(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
-        # fastann's SGD takes momentum < 1 (a momentum of 1 never forgets a gradient)
-        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -131,6 +195,7 @@ class BaseMLP(BaseEstimator):
         y : array-like, (n_samples,) or (n_samples, n_outputs)
             Class labels (classifier) or values (regressor).
         sample_weight : array-like, (n_samples,), optional
+            Negative weights only with ``solver="lbfgs"``.
 
         Returns
         -------
@@ -150,59 +215,105 @@ class BaseMLP(BaseEstimator):
         return tags
 
     def __getstate__(self):
-        # The Model is a training engine rebuilt from coefs_/intercepts_ when needed,
-        # so a pickle holds plain arrays only (and unpickles writable, also from a
-        # read-only memory map). partial_fit after unpickling restarts the optimizer's
-        # moments.
-        state = super().__getstate__()
-        state.pop("_model", None)
+        """The pickle holds arrays and plain objects, not the fastann Model: its optimizer,
+        training state and L2 coefficient (``_resume``) rebuild it on first use
+        (``_engine``), so an unpickled estimator's partial_fit continues exactly as the
+        original's, and it unpickles writable, also from a read-only memory map."""
+        state = dict(super().__getstate__())  # a copy: Python 3.11's is the live __dict__
+        model = state.pop("_model", None)
+        if model is not None and model.optimizer is not None:
+            state["_resume"] = (model.optimizer, model.get_training_state(),
+                                _penalty_of(model))
         return state
 
     # --------------------------------------------------------------- fitting
-    def _layer_units(self, n_features):
+    def _hidden_layer_sizes(self):
+        """``hidden_layer_sizes`` as a list of ints, refused as scikit-learn refuses it: a
+        size <= 0 is a ValueError, one that is not an integer (3.5, 3.0, True) a
+        TypeError."""
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         if np.any(np.array(sizes) <= 0):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return [n_features] + [int(s) for s in sizes] + [self.n_outputs_]
+        for size in sizes:
+            if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
+                raise TypeError(f"hidden_layer_sizes must hold integers, got {sizes}: "
+                                f"'{type(size).__name__}' object cannot be interpreted as "
+                                "an integer")
+        return [int(size) for size in sizes]
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _sample_weight(self, sample_weight, X, y):
+        """The sample weights as a float64 (n_samples,) array (or None), checked as
+        scikit-learn checks them; the classifier multiplies in ``class_weight``."""
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.solver in STOCHASTIC_SOLVERS and (sample_weight < 0).any():
+            raise ValueError(f"Negative values in sample_weight: solver={self.solver!r} "
+                             "(fastann's training loop) takes sample weights >= 0; "
+                             "solver='lbfgs' takes negative ones, as scikit-learn does.")
+        return sample_weight
+
+    def _fit(self, X, y, sample_weight, incremental, binarizer=None):
+        """fit and partial_fit, all or nothing: a call that raises (refused input, a
+        diverged solver, Ctrl-C in lbfgs) leaves the estimator as it was.
+        ``binarizer``: the classifier's LabelBinarizer for a first partial_fit."""
+        snapshot = _Snapshot(self)
+        try:
+            self._validate_and_train(X, y, sample_weight, incremental, binarizer)
+        except BaseException:
+            snapshot.restore(self)
+            raise
+        return self
+
+    def _validate_and_train(self, X, y, sample_weight, incremental, binarizer):
         if self.solver not in STOCHASTIC_SOLVERS and incremental:
             raise AttributeError("partial_fit is only available for stochastic optimizers")
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        hidden_layer_sizes = self._hidden_layer_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        # validate_data sets n_features_in_ (and feature_names_in_) on a first pass: the
+        # one change before the last check, put back by _fit's snapshot if one fails
+        X, Y, y, fitted_labels = self._validate_input(X, y, incremental, first_pass,
+                                                      binarizer)
         if scipy.sparse.issparse(X):
             X = X.toarray()
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+        sample_weight = self._sample_weight(sample_weight, X, y)
         if not first_pass and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs but the estimator was fitted with "
                              f"{self.n_outputs_}; fit again with warm_start=False")
+        if self.early_stopping and self.solver in STOCHASTIC_SOLVERS and \
+                _validate_shuffle_split(X.shape[0], self.validation_fraction, None)[1] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
         dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
-        if not first_pass and self.coefs_[0].dtype != dtype:
-            dtype = self.coefs_[0].dtype  # a warm start keeps the fitted precision
+        if first_pass:
+            layer_units = [X.shape[1]] + hidden_layer_sizes + [Y.shape[1]]
+        else:  # a warm start continues the fitted network (scikit-learn keeps coefs_)
+            layer_units = [X.shape[1]] + [c.shape[1] for c in self.coefs_]
+            dtype = self.coefs_[0].dtype  # and its precision
         X = np.array(X, dtype=dtype, order="C")  # writable: one compiled variant
+
+        for name, value in fitted_labels.items():
+            setattr(self, name, value)
         self.n_outputs_ = Y.shape[1]
-        layer_units = self._layer_units(X.shape[1])
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(Y, layer_units, dtype)
+            self._initialize(layer_units, dtype)
         # the BLAS thread budget of this process: a joblib (loky) or Dask worker
         # starts with cores // workers, and fastann's policy never goes above it
         self.blas_threads_ = _blas_thread_budget()
         if self.solver in STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sample_weight, incremental)
+            self._fit_stochastic(X, Y, sample_weight, incremental, layer_units)
         else:
             with _blas_threads.for_training(layer_units, None, X.shape[0]):
                 self._fit_lbfgs(X, Y, sample_weight)
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError("Solver produced non-finite parameter weights. The input data "
                              "may contain large values and need to be preprocessed.")
-        return self
 
-    def _initialize(self, Y, layer_units, dtype):
+    def _initialize(self, layer_units, dtype):
         """scikit-learn's ``_initialize``: counters, the output activation and the
         initial weights drawn by its ``_init_coef`` from ``random_state``."""
         self.n_iter_ = 0
@@ -217,7 +328,7 @@ class BaseMLP(BaseEstimator):
             intercept = self._random_state.uniform(-bound, bound, fan_out)
             self.coefs_.append(coef.astype(dtype, copy=False))
             self.intercepts_.append(intercept.astype(dtype, copy=False))
-        self._model = None
+        self._set_engine(None)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
         if self.solver in STOCHASTIC_SOLVERS:
@@ -232,16 +343,21 @@ class BaseMLP(BaseEstimator):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def _new_model(self, layer_units, dtype, seed, alpha=0.0):
+    def _new_model(self, layer_units, dtype, seed, penalty=0.0, optimizer=None, state=None):
         """A Model of scikit-learn's architecture holding ``coefs_``/``intercepts_``;
-        ``alpha``: the BatchMeanL2 coefficient of every kernel (0: none)."""
+        ``penalty``: the BatchMeanL2 coefficient of every kernel (0: none). Given an
+        ``optimizer`` and a training ``state`` (another engine's), it continues them."""
         hidden = ACTIVATIONS[self.activation]
         output = OUTPUTS[self.out_activation_][0]
-        penalty = BatchMeanL2(alpha) if alpha > 0 else None
-        layers = [Dense(units, activation=hidden, kernel_regularizer=penalty)
+        regularizer = BatchMeanL2(penalty) if penalty > 0 else None
+        layers = [Dense(units, activation=hidden, kernel_regularizer=regularizer)
                   for units in layer_units[1:-1]]
-        layers.append(Dense(layer_units[-1], activation=output, kernel_regularizer=penalty))
+        layers.append(Dense(layer_units[-1], activation=output,
+                            kernel_regularizer=regularizer))
         model = Model(layers, input_dim=layer_units[0], dtype=np.dtype(dtype).name, seed=seed)
+        if optimizer is not None:
+            self._compile(model, optimizer)
+            model.set_training_state(state)
         self._load_weights(model)
         return model
 
@@ -256,44 +372,77 @@ class BaseMLP(BaseEstimator):
         self.coefs_ = weights[0::2]
         self.intercepts_ = weights[1::2]
 
+    def _set_engine(self, model):
+        """Make ``model`` the engine (None: none yet); a pending ``_resume`` is spent."""
+        self._model = model
+        vars(self).pop("_resume", None)
+
     def _engine(self):
-        """The fastann Model holding the fitted weights (rebuilt after unpickling)."""
+        """The fastann Model holding the fitted weights (after unpickling, rebuilt with
+        the optimizer and training state the pickle carried)."""
         model = getattr(self, "_model", None)
         if model is None:
             layer_units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-            model = self._new_model(layer_units, self.coefs_[0].dtype, seed=0)
-            self._model = model
+            optimizer, state, penalty = vars(self).get("_resume", (None, None, 0.0))
+            model = self._new_model(layer_units, self.coefs_[0].dtype, 0, penalty,
+                                    optimizer, state)
+            self._set_engine(model)
+        return model
+
+    def _training_engine(self, layer_units, dtype, penalty, incremental):
+        """The Model this call trains. fit (and partial_fit after lbfgs) starts a fresh
+        optimizer, as scikit-learn makes one; partial_fit continues the engine's optimizer
+        and state, moved to a model with this call's L2 coefficient when this call's
+        sample weights give another."""
+        model = self._engine() if incremental else None
+        if model is None or model.optimizer is None:
+            seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+            model = self._new_model(layer_units, dtype, seed, penalty)
+            self._compile(model)
+        elif _penalty_of(model) != penalty:
+            model = self._new_model(layer_units, dtype, 0, penalty, model.optimizer,
+                                    model.get_training_state())
+        else:
+            self._load_weights(model)
+        self._set_engine(model)
         return model
 
     def _row_weights(self, sample_weight, n_samples, dtype, batch_size=None):
-        """Per-row weights for fastann's loss (see the module docstring) and the sum of
-        the sample weights. ``batch_size`` (the stochastic solvers, whose kernels
-        divide a batch's loss by its rows where scikit-learn divides by its weight
-        sum): each unshuffled batch's weights scaled to mean 1, which gives
-        scikit-learn's data term exactly; shuffled batches are drawn inside the kernel,
-        so then the weights are scaled to mean 1 over all rows."""
+        """Per-row weights for fastann's loss kernels (see the module docstring) and the
+        sum of the sample weights.
+
+        scikit-learn divides a batch's loss by its weight sum; the stochastic kernels
+        (``batch_size`` given) divide by its rows, so each batch's weights are scaled to
+        mean 1, which gives scikit-learn's data term exactly. Several shuffled batches
+        are drawn inside the kernel, so then the weights are scaled to mean 1 over all
+        rows. lbfgs (``batch_size`` None) divides by the weight sum itself. A batch whose
+        weights sum to 0 is refused with the ZeroDivisionError scikit-learn's
+        ``np.average`` raises when training reaches it."""
+        factor = dtype.type(OUTPUTS[self.out_activation_][2](self.n_outputs_))
         if sample_weight is None:
-            weight, total = np.ones(n_samples, dtype), float(n_samples)
-        else:
-            total = float(sample_weight.sum())
-            weight = sample_weight.astype(np.float64)
-            if batch_size is not None and not self.shuffle:
-                for start in range(0, n_samples, batch_size):
-                    batch = weight[start:start + batch_size]
-                    batch_sum = batch.sum()
-                    batch *= batch.size / batch_sum if batch_sum > 0 else 0.0
-            elif batch_size is not None:
-                weight = weight * (n_samples / total)
-            weight = weight.astype(dtype)
-        factor = OUTPUTS[self.out_activation_][2](self.n_outputs_)
-        return weight * dtype.type(factor), total
+            return np.ones(n_samples, dtype) * factor, float(n_samples)
+        weight = sample_weight.astype(np.float64)  # a copy, scaled batch by batch
+        stochastic = batch_size is not None
+        per_batch = stochastic and (not self.shuffle or batch_size >= n_samples)
+        step = batch_size if per_batch else n_samples
+        for start in range(0, n_samples, step):
+            batch = weight[start:start + step]
+            batch_sum = batch.sum()
+            if batch_sum == 0:
+                divided = "each mini-batch's" if stochastic else "the"
+                raise ZeroDivisionError(
+                    f"Weights sum to zero, can't be normalized: the sample weights of "
+                    f"training rows {start}..{start + batch.size - 1} sum to 0, and "
+                    f"scikit-learn divides {divided} loss by its weight sum.")
+            if stochastic:
+                batch *= batch.size / batch_sum
+        return weight.astype(dtype) * factor, float(sample_weight.sum())
 
-    def _loss_scale(self):
-        return 1.0 / self.n_outputs_ if self.out_activation_ == "identity" else 1.0
+    def _several_squared_outputs(self):
+        return self.out_activation_ == "identity" and self.n_outputs_ > 1
 
-    def _fit_stochastic(self, X, Y, sample_weight, incremental):
+    def _fit_stochastic(self, X, Y, sample_weight, incremental, layer_units):
         dtype = X.dtype
-        layer_units = self._layer_units(X.shape[1])
         if self.early_stopping:
             stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
             arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
@@ -302,9 +451,6 @@ class BaseMLP(BaseEstimator):
             X_train, X_val, Y_train, Y_val = parts[:4]
             weight_train, weight_val = parts[4:] if sample_weight is not None else (None,
                                                                                     None)
-            if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase "
-                                 "'validation_fraction' or the size of your dataset.")
             y_val = self._decode(Y_val)
         else:
             X_train, Y_train, weight_train = X, Y, sample_weight
@@ -323,27 +469,13 @@ class BaseMLP(BaseEstimator):
         # scikit-learn divides the L2 gradient by the batch's weight sum, the
         # regularizer by its rows: the same for unit weights and for the full batch;
         # with other weights, exact where a batch's mean weight is the overall mean
-        alpha = self.alpha * n_samples / weight_total
-        model = getattr(self, "_model", None)
-        # fit starts a fresh optimizer (as scikit-learn); partial_fit continues one
-        fresh = (not incremental or model is None or model.optimizer is None
-                 or model.input_dim != X.shape[1])
-        if fresh:
-            seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-            model = self._new_model(layer_units, dtype, seed, alpha)
-            self._compile(model)
-        else:
-            self._load_weights(model)
-            alpha = model.layers[0].kernel_regularizer.alpha if self.alpha > 0 else 0.0
-        self._model = model
-
+        penalty = self.alpha if weight_train is None else self.alpha * n_samples / weight_total
+        model = self._training_engine(layer_units, dtype, penalty, incremental)
+        # the weighted multi-output squared error needs the loss's penalty part, which
+        # only a batch hook sees (the unweighted one gets it from the "mse" metric)
+        penalty_log = (_PenaltyLog(penalty) if self._several_squared_outputs()
+                       and penalty > 0 and weight_train is not None else None)
         self.n_iter_ = 0
-        # fastann's loss L holds the data term D and the penalty; scikit-learn's
-        # squared error reports D / n_out instead of D. Unweighted, D is n_out / 2
-        # times the "mse" metric, so scikit-learn's loss is L - (n_out - 1) / 2 * mse
-        # (with sample weights the metric is unweighted: approximate when alpha > 0)
-        loss_scale = self._loss_scale()
-        mse_factor = (self.n_outputs_ - 1) / 2.0 if "mse" in model.metrics_names else 0.0
         stop = False
         try:
             while not stop:
@@ -359,19 +491,16 @@ class BaseMLP(BaseEstimator):
                 try:
                     history = model.fit(X_train, Y_train, epochs=chunk, batch_size=batch_size,
                                         verbose=0, shuffle=bool(self.shuffle),
-                                        sample_weight=weight)
+                                        sample_weight=weight,
+                                        callbacks=[penalty_log] if penalty_log else None)
                 except FloatingPointError:
-                    self._store_weights(model)
                     raise ValueError("Solver produced non-finite parameter weights. The input "
                                      "data may contain large values and need to be "
                                      "preprocessed.") from None
-                losses = np.asarray(history.history["loss"], np.float64)
-                if mse_factor and alpha > 0:
-                    losses = losses - mse_factor * np.asarray(history.history["mse"])
-                else:
-                    losses = losses * loss_scale
+                losses = self._reported_losses(history.history, penalty, penalty_log,
+                                               n_samples)
                 for epoch_loss in losses:
-                    stop = self._end_epoch(float(epoch_loss), n_samples, model, X_val, y_val,
+                    stop = self._end_epoch(epoch_loss, n_samples, model, X_val, y_val,
                                            weight_val)
                     if stop:
                         break
@@ -390,18 +519,41 @@ class BaseMLP(BaseEstimator):
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
             self._load_weights(model)
 
-    def _compile(self, model):
-        """A fresh optimizer, as scikit-learn makes one per ``fit``."""
-        if self.solver == "adam":
-            optimizer = optimizers.Adam(lr=self.learning_rate_init, beta_1=self.beta_1,
-                                        beta_2=self.beta_2, epsilon=self.epsilon)
+    def _reported_losses(self, logs, penalty, penalty_log, n_samples):
+        """scikit-learn's loss of each epoch (np.float64, (n_epochs,)) from fastann's
+        (``logs``: the History's lists). fastann's loss L holds the data term D and the
+        penalty P; scikit-learn's squared error reports D / n_out + P. With several
+        outputs and ``penalty`` > 0, P comes from the penalty log (weighted rows) or
+        from the "mse" metric (unweighted: D = n_out / 2 * mse)."""
+        losses = np.asarray(logs["loss"], np.float64)
+        if self.out_activation_ != "identity":
+            return losses
+        n_outputs = self.n_outputs_
+        if penalty_log is not None:
+            penalties = penalty_log.epoch_penalties(n_samples)
+        elif n_outputs > 1 and penalty > 0:
+            penalties = losses - n_outputs / 2.0 * np.asarray(logs["mse"], np.float64)
         else:
-            optimizer = optimizers.SGD(lr=self.learning_rate_init, momentum=self.momentum,
-                                       nesterov=bool(self.nesterovs_momentum))
-        loss = OUTPUTS[self.out_activation_][1]
-        several = self.out_activation_ == "identity" and self.n_outputs_ > 1
-        model.compile(optimizer=optimizer, loss=loss, metrics=["mse"] if several else [])
-        self._learning_rate = float(self.learning_rate_init)
+            return losses / n_outputs
+        return (losses - penalties) / n_outputs + penalties
+
+    def _compile(self, model, optimizer=None):
+        """Compile with a copy of ``optimizer`` (it attaches to one model's counters) or
+        a fresh one, as scikit-learn makes one per ``fit``."""
+        if optimizer is None:
+            optimizer = self._new_optimizer()
+            self._learning_rate = float(self.learning_rate_init)
+        else:
+            optimizer = copy.copy(optimizer)
+        model.compile(optimizer=optimizer, loss=OUTPUTS[self.out_activation_][1],
+                      metrics=["mse"] if self._several_squared_outputs() else [])
+
+    def _new_optimizer(self):
+        if self.solver == "adam":
+            return optimizers.Adam(lr=self.learning_rate_init, beta_1=self.beta_1,
+                                   beta_2=self.beta_2, epsilon=self.epsilon)
+        return optimizers.SGD(lr=self.learning_rate_init, momentum=float(self.momentum),
+                              nesterov=bool(self.nesterovs_momentum))
 
     def _set_rates(self, model, chunk, n_samples):
         """The next chunk's per-epoch learning rates (scikit-learn updates the rate at
@@ -417,7 +569,8 @@ class BaseMLP(BaseEstimator):
             model.optimizer.lr = self._learning_rate
 
     def _end_epoch(self, loss, n_samples, model, X_val, y_val, weight_val):
-        """scikit-learn's bookkeeping after one epoch; True when training stops."""
+        """scikit-learn's bookkeeping after one epoch (``loss``: np.float64, as
+        scikit-learn's); True when training stops."""
         self.n_iter_ += 1
         self.loss_ = loss
         self.t_ += n_samples
@@ -467,13 +620,16 @@ class BaseMLP(BaseEstimator):
 
     def _lbfgs_problem(self, X, Y, sample_weight):
         """The objective of the packed parameters over (X, Y) (a ``LossAndGradient``);
-        also builds the Model the result is loaded into."""
+        also makes the engine the result is loaded into."""
         layer_units = [X.shape[1]] + [c.shape[1] for c in self.coefs_]
-        self._model = self._new_model(layer_units, X.dtype, seed=0)
+        self._set_engine(self._new_model(layer_units, X.dtype, seed=0))
         weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype)
         loss = OUTPUTS[self.out_activation_][1]
         return LossAndGradient(self._model, loss, X, Y, weight, weight_sum, self.alpha,
                                self._loss_scale())
+
+    def _loss_scale(self):
+        return 1.0 / self.n_outputs_ if self.out_activation_ == "identity" else 1.0
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         problem = self._lbfgs_problem(X, Y, sample_weight)
@@ -492,7 +648,7 @@ class BaseMLP(BaseEstimator):
             message += ("\nYou might also want to scale the data as shown in:\n"
                         "    https://scikit-learn.org/stable/modules/preprocessing.html")
             warnings.warn(message, ConvergenceWarning, stacklevel=3)
-        self.loss_ = float(result.fun)
+        self.loss_ = np.float64(result.fun)
         problem.unpack_into(model, result.x)
         self._store_weights(model)
 
@@ -508,8 +664,9 @@ class BaseMLP(BaseEstimator):
         return self._engine().predict_proba(X)
 
     def _score_arrays(self, X, y, sample_weight):
-        """The score on already validated arrays (early stopping's validation set);
-        NaN when the outputs are not finite, as scikit-learn."""
+        """scikit-learn's ``_score`` on already validated arrays (early stopping's
+        validation set): its score function on the predictions, NaN when they are not
+        finite."""
         outputs = self._engine().predict_proba(X)
         if not np.isfinite(outputs).all():
             return np.nan
@@ -580,25 +737,3 @@ def _blas_thread_budget():
     if controller is None or not controller.lib_controllers:
         return None
     return min(lib.num_threads for lib in controller.lib_controllers)
-
-
-def _check_sample_weight(sample_weight, X):
-    """sample_weight as a float64 (n_samples,) array, checked as scikit-learn does."""
-    n_samples = X.shape[0]
-    if isinstance(sample_weight, numbers.Number):
-        return np.full(n_samples, float(sample_weight))
-    sample_weight = check_array(sample_weight, accept_sparse=False, ensure_2d=False,
-                                dtype=np.float64, order="C", input_name="sample_weight")
-    if sample_weight.ndim != 1:
-        raise ValueError(f"Sample weights must be 1D array or scalar, got "
-                         f"{sample_weight.ndim}D array. Expected either a scalar or a 1D "
-                         "array of length 1.")
-    if sample_weight.shape != (n_samples,):
-        raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected "
-                         f"{(n_samples,)}!")
-    if (sample_weight < 0).any():
-        raise ValueError("Negative values in data passed to `sample_weight`")
-    if sample_weight.sum() <= 0:
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return sample_weight
-

@@ -75,38 +75,46 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _output_activation(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, binarizer=None):
+        """X and y checked as scikit-learn checks them, y encoded as Y (n_samples,
+        n_outputs) bool, and the label attributes to set once every check has passed
+        (nothing is set here). ``binarizer``: the first partial_fit's."""
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-        else:
-            classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as in "
-                        f"the previous call to fit. Previously got {self.classes_}, `y` has "
-                        f"{classes}")
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` "
-                                 f"has {self.classes_}. 'y' has {classes}.")
-        self._y_for_weights = y
-        Y = self._label_binarizer.transform(y).astype(bool)
-        return X, Y.reshape(Y.shape[0], -1)
+        binarizer = self._checked_binarizer(y, incremental, binarizer)
+        Y = binarizer.transform(y).astype(bool)
+        labels = {"_label_binarizer": binarizer, "classes_": binarizer.classes_}
+        return X, Y.reshape(Y.shape[0], -1), y, labels
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _checked_binarizer(self, y, incremental, first_partial):
+        """The fitted LabelBinarizer this call encodes y with, by scikit-learn's rules: a
+        new one for a fit that starts over; else the estimator's (or ``first_partial``,
+        fitted on partial_fit's ``classes``) once y's labels are checked against it."""
+        starts_over = not hasattr(self, "classes_") or (not self.warm_start and
+                                                        not incremental)
+        if first_partial is None and starts_over:
+            return LabelBinarizer().fit(y)
+        binarizer = self._label_binarizer if first_partial is None else first_partial
+        classes = unique_labels(y)
+        if self.warm_start:
+            if set(classes) != set(binarizer.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {binarizer.classes_}, `y` has "
+                    f"{classes}")
+        elif len(np.setdiff1d(classes, binarizer.classes_, assume_unique=True)):
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` "
+                             f"has {binarizer.classes_}. 'y' has {classes}.")
+        return binarizer
+
+    def _sample_weight(self, sample_weight, X, y):
+        sample_weight = super()._sample_weight(sample_weight, X, y)
         if self.class_weight is None:
-            return super()._fit(X, y, sample_weight, incremental)
-        y_checked = np.asarray(y)
-        weights = compute_sample_weight(self.class_weight, y_checked)
-        if sample_weight is not None:
-            weights = weights * np.asarray(sample_weight, dtype=np.float64)
-        return super()._fit(X, y, weights, incremental)
+            return sample_weight
+        class_weights = compute_sample_weight(self.class_weight, y)
+        return class_weights if sample_weight is None else class_weights * sample_weight
 
     def _decode(self, Y):
         return self._label_binarizer.inverse_transform(Y[:, 0] if Y.shape[1] == 1 else Y)
@@ -156,21 +164,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         self
         """
-        first_call = getattr(self, "classes_", None) is None
-        if first_call:
+        first_partial = None  # fitted here, set on the estimator only if the call succeeds
+        if getattr(self, "classes_", None) is None:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            self.classes_ = self._label_binarizer.classes_
+            first_partial = LabelBinarizer().fit(
+                y if type_of_target(y).startswith("multilabel") else classes)
         elif classes is not None:
             if not np.array_equal(self.classes_, unique_labels(classes)):
                 raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
                                  f"partial_fit, was: {self.classes_!r}")
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True, binarizer=first_partial)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -215,7 +219,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, binarizer=None):
+        """X and y checked as scikit-learn checks them, and y as Y (n_samples,
+        n_outputs); a regressor sets no label attributes."""
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if self.loss == "poisson" and (y < 0).any():
@@ -224,10 +230,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                              f"{y.min()!r}")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        return X, y.reshape(y.shape[0], -1)
+        return X, y.reshape(y.shape[0], -1), y, {}
 
     def _decode(self, Y):
-        return Y[:, 0] if Y.shape[1] == 1 else Y
+        return Y  # scikit-learn scores the validation targets as (n_samples, n_outputs)
 
     def _from_outputs(self, outputs):
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
