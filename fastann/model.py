@@ -145,8 +145,32 @@ class Model:
 
     @property
     def input_shape(self):
-        """Shape of one sample, e.g. ``(2,)``, or None until known."""
-        return self._input_shape
+        """Keras' batch shape of the input, e.g. ``(None, 2)``, or None until known (one
+        sample's shape is ``input_shape[1:]``)."""
+        return None if self._input_shape is None else (None, *self._input_shape)
+
+    @property
+    def output_shape(self):
+        """Keras' batch shape of the output, e.g. ``(None, 1)``."""
+        return (None, layouts.output_units(self._stack, self.input_dim))
+
+    @property
+    def metrics_names(self):
+        """``["loss", metric, ...]``: the names of what ``evaluate``, ``train_on_batch``
+        and ``test_on_batch`` return, in their order (empty before ``compile``)."""
+        return ["loss", *self._metric_names] if self.loss_spec is not None else []
+
+    @property
+    def trainable_weights(self):
+        """Copies of the arrays gradient descent trains (kernels, biases, gammas, betas)."""
+        return [weight for weight, slot in zip(self.get_weights(), self.layout.weights)
+                if slot.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        """Copies of the other arrays (BatchNormalization's moving statistics)."""
+        return [weight for weight, slot in zip(self.get_weights(), self.layout.weights)
+                if not slot.trainable]
 
     @property
     def input_dim(self):
@@ -194,7 +218,8 @@ class Model:
         architecture and dtype); checked whole before anything changes. ``fit`` then
         continues exactly as the model the state came from would have."""
         self._require_built("set_training_state")
-        self._state.load(state)
+        self._guard.check_idle("set_training_state")
+        self._state.load(state, self.layout, self.optimizer)
 
     def count_params(self):
         self._require_built("count_params")
@@ -220,8 +245,8 @@ class Model:
         self._workspaces = {}
 
     def _uncompile(self):
-        self.loss = self.optimizer = None
-        self.metrics_names = []
+        self.loss = self.loss_spec = self.optimizer = None
+        self._metric_names = []
         self._metric_codes = np.zeros(0, np.int64)
         self._metric_state = None
         self._compile_config = None
@@ -261,7 +286,7 @@ class Model:
                                "layer) or call fit first")
 
     def _require_compiled(self, action):
-        if self.loss is None:
+        if self.loss_spec is None:
             raise NotReadyError(f"{action}: the model is not compiled; call "
                                "model.compile(optimizer=..., loss=...) first")
 
@@ -335,8 +360,12 @@ class Model:
             kernels are always compiled, and there is no mixed precision.
         """
         self._guard.check_idle("compile")
-        if loss_weights is not None:
-            raise NotSupportedError("loss_weights (models have one output and one loss)")
+        if metrics is None and _looks_like_metrics(loss_weights):
+            # compile(optimizer, loss, ["accuracy"]): Keras 2's order, common in tutorials
+            metrics, loss_weights = loss_weights, None
+        if loss_weights is not None and not _is_unit_weight(loss_weights):
+            raise NotSupportedError(f"loss_weights={loss_weights!r} (models have one output "
+                                    "and one loss: only None or 1.0)")
         if weighted_metrics not in (None, [], ()):
             raise NotSupportedError(
                 "weighted_metrics",
@@ -368,6 +397,8 @@ class Model:
             raise NotSupportedError("a dict of metrics (models have one output)")
         if isinstance(metrics, metric_table.Metric):
             metrics = [metrics]
+        if isinstance(metrics, np.ndarray) and metrics.ndim == 1:
+            metrics = metrics.tolist()
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise TypeError(f"metrics must be a metric name or object or a list of them; "
                             f"got {type(metrics).__name__}")
@@ -383,8 +414,9 @@ class Model:
             raise ValueError(f"metrics must have distinct names (they key the logs); "
                              f"{repeated} come more than once: pass name=... to tell them apart")
         state = metric_table.plan(resolved, self.dtype)
-        self.loss, self.optimizer = spec, optimizer
-        self.metrics_names = names
+        self.loss, self.loss_spec, self.optimizer = loss, spec, optimizer
+        optimizer._attach(self._counters)  # its iterations are this model's steps
+        self._metric_names = names
         self._metric_codes = np.array([item.code for item in resolved], np.int64)
         self._metric_state = state
         self._compile_config = {"loss": spec.name, "metrics": [
@@ -437,7 +469,8 @@ class Model:
             Each row's loss is multiplied by its weight; the batch loss is the weighted
             sum over the batch size (Keras' "sum_over_batch_size").
         initial_epoch : int
-            Epoch at which to start (Keras' numbering for the progress lines).
+            Epoch at which to start: this call's epochs are numbered initial_epoch to
+            epochs - 1 in the progress lines, History and callbacks, as in Keras.
         steps_per_epoch, validation_steps : None
             Only None: fastann trains on arrays, every row every epoch.
         validation_batch_size : int or None
@@ -486,7 +519,7 @@ class Model:
                 batch_size = _checks.positive_int("batch_size", batch_size)
             if shuffle not in (True, False):
                 raise ValueError(f"shuffle must be True or False; got {shuffle!r}")
-            verbose = _verbosity(verbose)
+            given_verbose, verbose = verbose, _verbosity(verbose)
             callbacks = _callback_list(callbacks)
             data = self._training_data(x, y, validation_split, validation_data, sample_weight,
                                        class_weight)
@@ -496,7 +529,7 @@ class Model:
                 self._build(data.X.shape[1])
             run = _Run(epochs=epochs, initial_epoch=int(initial_epoch),
                        n_epochs=max(0, epochs - int(initial_epoch)), batch_size=batch_size,
-                       shuffle=bool(shuffle), verbose=verbose)
+                       shuffle=bool(shuffle), verbose=verbose, given_verbose=given_verbose)
             # BLAS threads for these products and the cores free now (_blas_threads.py)
             with _blas_threads.for_training(self.layout.sizes, batch_size, data.X.shape[0]):
                 return self._train(data, run, callbacks)
@@ -521,7 +554,7 @@ class Model:
         X = self._features("x", X)
         input_shape = tuple(raw.shape[1:]) if getattr(raw, "ndim", 0) > 2 else (X.shape[1],)
         n_out = layouts.output_units(self._stack, self.input_dim)
-        Y = _checks.targets("y", y, X.shape[0], self.loss, n_out, self.dtype)
+        Y = _checks.targets("y", y, X.shape[0], self.loss_spec, n_out, self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
         if isinstance(validation_split, bool) or not (
                 isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
@@ -544,7 +577,7 @@ class Model:
         if class_weight is not None:  # training rows only, as Keras
             weight = _checks.sample_weights(
                 "sample_weight * class_weight", weight * _checks.class_weights(
-                    class_weight, Y, self.loss.name, self.dtype), weight.shape[0], self.dtype)
+                    class_weight, Y, self.loss_spec.name, self.dtype), weight.shape[0], self.dtype)
         data = _TrainingData(X, Y, weight, *val)
         data.input_shape = input_shape
         return data
@@ -558,7 +591,7 @@ class Model:
             raise ValueError(f"validation_data X has {X_val.shape[1]} features but the model "
                              f"expects {n_features} (input_dim)")
         Y_val = _checks.targets("validation_data y", validation_data[1], X_val.shape[0],
-                                self.loss, n_out, self.dtype)
+                                self.loss_spec, n_out, self.dtype)
         weight = _checks.sample_weights(
             "validation_data sample_weight",
             validation_data[2] if len(validation_data) == 3 else None, X_val.shape[0],
@@ -572,16 +605,21 @@ class Model:
         order = workspace.order_for(n)
         names = self._log_names(validation=data.X_val.shape[0] > 0)
         steps = -(-n // capacity)
-        history = History(names)
-        history.params = {"verbose": run.verbose, "epochs": run.epochs, "steps": steps}
+        # a History among the callbacks is the one fit fills and returns, as in Keras
+        history = next((c for c in callbacks if isinstance(c, History)), None)
+        callbacks = [c for c in callbacks if c is not history]
+        history = History() if history is None else history
+        history.start(names)  # this call's epochs only, every key before the first
+        history.set_model(self)
+        history.params = {"verbose": run.given_verbose, "epochs": run.epochs, "steps": steps}
         recorders = [history]
-        # the epoch the model is at when this call's first epoch (initial_epoch) starts
+        # Keras numbers this call's epochs initial_epoch, initial_epoch + 1, ...: the
+        # model's own count (epochs_trained) minus this offset
         offset = self.epochs_trained - run.initial_epoch
         if run.verbose == 1 and _is_terminal():
-            recorders.append(ProgressLogger(1, run.epochs, offset))
+            recorders.append(ProgressLogger(1, run.epochs, 0))
         elif run.verbose:
-            recorders.append(EpochLines(run.epochs, offset, steps,
-                                        rate_limited=run.verbose == 1))
+            recorders.append(EpochLines(run.epochs, 0, steps, rate_limited=run.verbose == 1))
         self.stop_training = False
         self._fit_complete = False  # BackupAndRestore keeps its backup unless set
         self.history = history
@@ -594,8 +632,8 @@ class Model:
             try:
                 for callback in callbacks:
                     callback.on_train_begin({})
-                self._run_chunks(data, end, capacity, workspace, order, run.shuffle, names,
-                                 recorders, callbacks, interrupt)
+                self._run_chunks(data, end, offset, capacity, workspace, order, run.shuffle,
+                                 names, recorders, callbacks, interrupt)
                 self._fit_complete = not interrupt.requested
             except KeyboardInterrupt:  # a second Ctrl-C: History is kept, then it goes on up
                 interrupted = True
@@ -614,10 +652,11 @@ class Model:
                           RuntimeWarning, stacklevel=3)
         return history
 
-    def _run_chunks(self, data, end, capacity, workspace, order, shuffle, names, recorders,
-                    callbacks, interrupt):
+    def _run_chunks(self, data, end, offset, capacity, workspace, order, shuffle, names,
+                    recorders, callbacks, interrupt):
         """Call the fused kernel chunk after chunk until ``end`` epochs, a stop request
-        or a Ctrl-C; record each chunk and run the callbacks.
+        or a Ctrl-C; record each chunk and run the callbacks. Callbacks and History see
+        Keras' epoch numbers, the model's count minus ``offset``.
 
         A callback that needs every epoch (it overrides ``on_epoch_begin``/``_end``) makes
         chunks of one epoch; one with batch hooks makes each batch its own kernel call.
@@ -633,10 +672,13 @@ class Model:
             n_epochs = 1 if per_epoch or by_batch else min(chunk, end - self.epochs_trained)
             logs = _EpochLogs(n_epochs, len(self._metric_codes), self.dtype)
             first = self.epochs_trained
+            number = first - offset  # Keras' index of the chunk's first epoch
             for callback in per_epoch:
-                callback.on_epoch_begin(first, {})
-            # by absolute epoch, so a later fit or a resumed model continues a schedule
-            lr = self.optimizer.learning_rates(first, n_epochs, self.dtype)
+                callback.on_epoch_begin(number, {})
+            # by absolute epoch and step, so a later fit or a resumed model continues a
+            # schedule; a step schedule gives each epoch the rate of its first step
+            lr = self.optimizer.learning_rates(first, n_epochs, self.dtype,
+                                               steps_per_epoch=-(-data.X.shape[0] // capacity))
             started = time.perf_counter()
             interrupt.hold()  # a second Ctrl-C raises only once this chunk is recorded
             try:
@@ -648,28 +690,41 @@ class Model:
             finally:  # also on Ctrl-C: record what the kernel completed
                 done = self.epochs_trained - first
                 elapsed = time.perf_counter() - started
+                columns = logs.columns(names, done)
+                if self.optimizer.scheduled:  # the rate changes: log it, as Keras
+                    columns["learning_rate"] = lr[:done].astype(np.float64)
                 if done:
-                    columns = logs.columns(names, done)
-                    if self.optimizer.scheduled:  # the rate changes: log it, as Keras
-                        columns["learning_rate"] = lr[:done].astype(np.float64)
-                    for recorder in recorders:
-                        recorder.record_chunk(first, columns, elapsed)
+                    recorders[0].record_chunk(number, columns, elapsed)
                 interrupt.release()
-            if self._check_finite(first + done, callbacks):
-                self.stop_training = True
-            if data.X_val.shape[0]:
-                _checks.finite_results(f"fit, epoch {first + done}", "validation_data",
-                                       logs.val_loss[:done])
-            for i in range(done if callbacks else 0):  # no Python per epoch without them
-                epoch_logs = {name: float(values[i]) for name, values in columns.items()}
-                for callback in late:
-                    callback.on_epoch_begin(first + i, {})
-                for callback in callbacks:
-                    if callback.on_epoch_end(first + i, epoch_logs):
-                        self.stop_training = True
-                extra = {k: v for k, v in epoch_logs.items() if k not in columns}
-                if extra:
-                    recorders[0].record_extra(first + i, extra)
+            added = {}  # what callbacks put in the logs: {name: one value per epoch}
+            rolled_back = None  # the non-finite epoch TerminateOnNaN stopped at
+            try:
+                rolled_back = self._check_finite(first + done, number + done, callbacks,
+                                                 logs.columns(names, done + 1))
+                if rolled_back is not None:  # as Keras, History has it (weights: not)
+                    self.stop_training = True
+                    recorders[0].record_chunk(number + done, rolled_back)
+                if data.X_val.shape[0]:
+                    _checks.finite_results(f"fit, epoch {first + done}", "validation_data",
+                                           logs.val_loss[:done])
+                for i in range(done if callbacks else 0):  # no Python per epoch without them
+                    epoch_logs = {name: float(values[i]) for name, values in columns.items()}
+                    for callback in late:
+                        callback.on_epoch_begin(number + i, {})
+                    for callback in callbacks:
+                        if callback.on_epoch_end(number + i, epoch_logs):
+                            self.stop_training = True
+                    extra = {k: v for k, v in epoch_logs.items() if k not in columns}
+                    if extra:
+                        recorders[0].record_extra(number + i, extra)
+                    for name, value in extra.items():
+                        added.setdefault(name, np.full(done, np.nan))[i] = value
+            finally:  # the lines after the callbacks, as Keras' ProgbarLogger comes last
+                for recorder in recorders[1:]:
+                    if done:
+                        recorder.record_chunk(number, {**columns, **added}, elapsed)
+                    if rolled_back is not None:
+                        recorder.record_chunk(number + done, rolled_back)
             chunk = _next_chunk(chunk, n_epochs, elapsed, bool(per_epoch or by_batch))
 
     def _train_epochs(self, data, capacity, workspace, order, shuffle, lr, logs,
@@ -687,7 +742,7 @@ class Model:
             workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
             workspace.batch_Y, workspace.batch_weight, X, Y, weight, *val,
             self.layout.table, self._slopes, self._extras(workspace), self._regularization,
-            self.loss.code, self.loss.hyper_vector(self.dtype), self._metric_codes,
+            self.loss_spec.code, self.loss_spec.hyper_vector(self.dtype), self._metric_codes,
             self._metric_state, self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity, shuffle)
 
     def _train_by_batches(self, data, capacity, workspace, order, shuffle, lr, logs,
@@ -718,6 +773,8 @@ class Model:
             if self._counters[train_kernels.STATUS] != train_kernels.OK:
                 self.set_training_state(start_state)
                 self._counters[train_kernels.STATUS] = train_kernels.NON_FINITE
+                logs.loss[0] = batch_logs.loss[0]  # the epoch's values: not finite
+                logs.metrics[0] = logs.val_loss[0] = logs.val_metrics[0] = np.nan
                 return
             sums += len(rows) * np.concatenate([batch_logs.loss, batch_logs.metrics[0]])
             seen = min(start + capacity, n)
@@ -725,7 +782,7 @@ class Model:
             if state is not None:
                 counts += state[2]
                 self._counted_into(means[1:], counts)
-            running = dict(zip(["loss"] + list(self.metrics_names), means.tolist()))
+            running = dict(zip(["loss"] + self._metric_names, means.tolist()))
             for callback in callbacks:
                 if callback.on_train_batch_end(batch, running):
                     self.stop_training = True
@@ -747,17 +804,20 @@ class Model:
         counted = np.isin(self._metric_codes, list(metric_kernels.COUNTED))
         values[counted] = finished[counted]
 
-    def _check_finite(self, epoch, callbacks=()):
-        """After a kernel call: raise on divergence, or return True (stop training) when
-        a callback such as TerminateOnNaN asks to stop instead."""
+    def _check_finite(self, epoch, number, callbacks=(), columns=None):
+        """After a kernel call that ended at the model's ``epoch`` (Keras' ``number``):
+        raise on divergence, or, when a callback such as TerminateOnNaN asks to stop
+        instead, return the rolled-back epoch's values (the last row of ``columns``,
+        {name: array of 1}); None if all was finite."""
         if self._counters[train_kernels.STATUS] != train_kernels.NON_FINITE:
-            return False
+            return None
         self._counters[train_kernels.STATUS] = train_kernels.OK
         stoppers = [c for c in callbacks if getattr(c, "stops_on_non_finite", False)]
         if stoppers:
+            last = {name: values[-1:] for name, values in (columns or {}).items()}
             for callback in stoppers:
-                callback.on_non_finite(epoch)
-            return True
+                callback.on_non_finite(number, {k: float(v[0]) for k, v in last.items()})
+            return last
         raise FloatingPointError(
             f"training diverged: the loss or the weights became NaN or infinite in epoch "
             f"{epoch + 1}. The model keeps the weights of epoch {epoch} (model.history has the "
@@ -765,7 +825,7 @@ class Model:
             "epoch instead). Lower the learning rate or scale the inputs.")
 
     def _log_names(self, validation):
-        names = ["loss"] + list(self.metrics_names)
+        names = ["loss"] + self._metric_names
         return names + ["val_" + name for name in names] if validation else names
 
     # -------------------------------------------------------------- inference
@@ -823,24 +883,81 @@ class Model:
         verbose = _verbosity(verbose)
         batch_size = _checks.positive_int("batch_size", batch_size, allow_none=True)
         _refuse_steps(steps, callbacks)
-        if return_dict not in (True, False):
-            raise ValueError(f"return_dict must be True or False; got {return_dict!r}")
+        return_dict = _flag("return_dict", return_dict)
         if x is None or y is None:
             raise ValueError("evaluate needs x and y as arrays")
         started = time.perf_counter()
         X = self._features("x", x)
-        Y = _checks.targets("y", y, X.shape[0], self.loss, self.layout.sizes[-1], self.dtype)
+        Y = _checks.targets("y", y, X.shape[0], self.loss_spec, self.layout.sizes[-1],
+                            self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
         loss, means = self._score(X, Y, weight)
         _checks.finite_results("evaluate", "X, y and sample_weight",
                                np.append(means, means.dtype.type(loss)))
-        logs = {"loss": float(loss), **dict(zip(self.metrics_names, means.tolist()))}
+        logs = {"loss": float(loss), **dict(zip(self._metric_names, means.tolist()))}
         if verbose:
             steps = -(-X.shape[0] // (batch_size or DEFAULT_BATCH_SIZE))
             print(step_line(steps, time.perf_counter() - started, logs), flush=True)
+        return self._batch_result(logs, return_dict)
+
+    # ------------------------------------------------------------ on one batch
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One gradient step on (x, y) as a single batch (Keras 3's signature). Returns
+        the batch's loss and metrics before the step, as ``evaluate`` does (a float, a
+        list in ``metrics_names`` order, or a dict). The step counts towards the
+        optimizer's steps, not towards ``epochs_trained``."""
+        with self._guard.training("train_on_batch"):
+            self._require_compiled("train_on_batch")
+            return_dict = _flag("return_dict", return_dict)
+            if x is None or y is None:
+                raise ValueError("train_on_batch needs x and y as arrays")
+            data = self._training_data(x, y, 0.0, None, sample_weight, class_weight)
+            if self.layout is None:
+                if self._input_shape is None:
+                    self._input_shape = data.input_shape
+                self._build(data.X.shape[1])
+            n = data.X.shape[0]
+            workspace = self._workspace(n)
+            logs = _EpochLogs(1, len(self._metric_codes), self.dtype)
+            lr = self.optimizer.learning_rates(self.epochs_trained, 1, self.dtype,
+                                               steps_per_epoch=1)  # one step: exact
+            with _blas_threads.for_training(self.layout.sizes, n, n):
+                self._train_epochs(data, n, workspace, workspace.order_for(n), False, lr,
+                                   logs, validation=False)
+            if self._counters[train_kernels.STATUS] == train_kernels.NON_FINITE:
+                self._counters[train_kernels.STATUS] = train_kernels.OK
+                raise FloatingPointError(
+                    "train_on_batch: the loss or the weights became NaN or infinite; the "
+                    "model keeps its weights from before the step. Lower the learning rate "
+                    "or scale the inputs.")
+            self._counters[train_kernels.EPOCHS] -= 1  # a step, not an epoch
+            values = {"loss": float(logs.loss[0]),
+                      **dict(zip(self._metric_names, logs.metrics[0].tolist()))}
+            return self._batch_result(values, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss and metrics over (x, y) as one batch: ``evaluate`` without the
+        progress line (Keras 3's signature)."""
+        return self.evaluate(x, y, sample_weight=sample_weight, verbose=0,
+                             return_dict=_flag("return_dict", return_dict))
+
+    def predict_on_batch(self, x):
+        """The network's outputs for x: ``predict`` without the progress line."""
+        return self.predict_proba(x)
+
+    def __call__(self, inputs, training=False):
+        """The outputs for an array of inputs, as calling a Keras model on a batch
+        (a NumPy array; ``training=True``, Dropout's training mode, is not supported)."""
+        if training not in (False, None):
+            raise NotSupportedError("calling a model with training=True",
+                                    "fit trains; a call runs inference")
+        return self.predict_proba(inputs)
+
+    def _batch_result(self, values, return_dict):
         if return_dict:
-            return logs
-        return logs["loss"] if not self.metrics_names else list(logs.values())
+            return values
+        return values["loss"] if not self._metric_names else list(values.values())
 
     def _score(self, X, Y, weight):
         """(loss, metric means (n_metrics,)) over checked arrays."""
@@ -852,8 +969,8 @@ class Model:
     def _infer(self, out, X, Y, weight, metric_means, metric_codes, metric_state=None):
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
-        loss_code = self.loss.code if self.loss is not None else 0  # unused unless scoring
-        loss_hyper = (self.loss.hyper_vector(self.dtype) if self.loss is not None
+        loss_code = self.loss_spec.code if self.loss_spec is not None else 0  # unused unless scoring
+        loss_hyper = (self.loss_spec.hyper_vector(self.dtype) if self.loss_spec is not None
                       else np.zeros(losses.codes.N_HYPER, self.dtype))
         # each call its own scratch: concurrent calls from threads must not share it
         with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY),
@@ -870,6 +987,48 @@ class Model:
         return self.layout.kernel_extras(self._moving, workspace, self._rng_state, self.dtype)
 
     # ---------------------------------------------------------------- weights
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name``, or at ``index`` in ``layers`` (Keras' lookup)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs exactly one of name= or index=")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+                raise TypeError(f"index must be an int; got {index!r}")
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"index {index} is out of range: the model has "
+                                 f"{len(self._layers)} layers")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; the layers are "
+                         f"{[layer.name for layer in self._layers]}")
+
+    def build(self, input_shape=None):
+        """Draw the weights for inputs of ``input_shape`` (Keras' ``(None, n)``, or
+        ``(n,)``), as the first ``fit`` would."""
+        if input_shape is None:
+            self._require_built("build")
+            return
+        shape = tuple(input_shape)
+        if shape and shape[0] is None:
+            shape = shape[1:]
+        if not shape or not all(isinstance(size, numbers.Integral) and size > 0
+                                for size in shape):
+            raise ValueError(f"input_shape must be (None, n) or (n,) with n > 0; got "
+                             f"{input_shape!r}")
+        shape = tuple(int(size) for size in shape)
+        if self._input_shape is not None:
+            if shape != self._input_shape:
+                raise ValueError(f"the model's input shape is {self._input_shape}; "
+                                 f"build got {shape}")
+            return
+        if len(shape) > 1 and not (self._layers and isinstance(self._layers[0], Flatten)):
+            raise NotSupportedError(f"Dense layers on inputs of shape {shape}",
+                                    "Put a fastann.layers.Flatten() first")
+        self._input_shape = shape
+        self._build_if_ready()
+
     def get_weights(self):
         """Copies [W1 (n_in, n_out), b1 (n_out,), W2, b2, ...], Keras' layout."""
         self._require_built("get_weights")
@@ -935,6 +1094,7 @@ class Model:
             if array.shape != target.shape:
                 raise ValueError(f"{name} must have shape {target.shape}; got {array.shape}")
             checked.append(array)
+        self.layout.check_weights(checked)
         for array, target in zip(checked, targets):
             target[...] = array
 
@@ -952,7 +1112,7 @@ class Model:
     @classmethod
     def from_config(cls, config):
         """A new, untrained model from ``get_config()``'s dict (weights drawn from its
-        seed, as the original's were)."""
+        seed, as the original's were): a ``Sequential`` unless called on a subclass."""
         if not isinstance(config, dict) or "layers" not in config:
             raise ValueError(f"{cls.__name__}.from_config expects get_config()'s dict with "
                              f"'layers'; got {config!r}")
@@ -964,8 +1124,9 @@ class Model:
         shape = config.get("input_shape")
         if shape is not None:
             layers = [InputLayer(shape=tuple(shape))] + layers
-        return cls(layers, dtype=config.get("dtype", "float32"), seed=config.get("seed"),
-                   name=config.get("name"))
+        target = Sequential if cls is Model else cls
+        return target(layers, dtype=config.get("dtype", "float32"), seed=config.get("seed"),
+                      name=config.get("name"))
 
     def get_compile_config(self):
         """{"optimizer", "loss", "metrics"} of the last ``compile``, or None. The
@@ -980,7 +1141,7 @@ class Model:
         (``kwargs`` go to ``json.dumps``); ``fastann.models.model_from_json`` reads it."""
         return json.dumps({"class_name": "Sequential", "config": self.get_config()}, **kwargs)
 
-    def save(self, path):
+    def save(self, path, overwrite=True, zipped=None):
         """Write the model to one ``.npz`` file (``.npz`` is appended if missing), atomically:
         architecture, weights, compile settings, optimizer and shuffling state and the
         epoch and step counts, so ``fastann.load_model(path)`` continues training exactly.
@@ -988,8 +1149,17 @@ class Model:
         (``fastann.export.keras_file``). Returns the path written. Models with a Flatten
         are not saved to ``.npz`` yet (the file stores the Dense stack): ``to_json`` and
         ``get_weights`` describe them."""
-        keras_file = isinstance(path, (str, os.PathLike)) and os.fspath(path).lower().endswith(
-            ".keras")
+        name = os.fspath(path).lower() if isinstance(path, (str, os.PathLike)) else ""
+        keras_file = name.endswith(".keras")
+        if name.endswith((".h5", ".hdf5")):
+            raise NotSupportedError(f"saving to {os.fspath(path)!r} (Keras' legacy HDF5 "
+                                    "format)", "save to a .keras or .npz path")
+        if zipped not in (None, True):
+            raise NotSupportedError("zipped=False", "both file formats are zip archives")
+        if not _flag("overwrite", overwrite):
+            written = name if keras_file or name.endswith(".npz") else name + ".npz"
+            if written and os.path.exists(written):
+                raise FileExistsError(f"{written!r} exists and overwrite=False")
         return FILE_WRITERS[".keras" if keras_file else ".npz"](self, path)
 
     def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
@@ -1029,45 +1199,65 @@ class Model:
             print(f"Saved the ONNX inference graph to {path}")
         return path
 
-    def summary(self, line_length=None, positions=None, print_fn=None, file=None):
-        """Print Keras' table: each layer's name and type, output shape and parameter
-        count, then the totals. ``print_fn`` (a function of one line) or ``file`` take
-        the lines instead of stdout."""
-        out = print_fn or (lambda text: print(text, file=file or sys.stdout))
-        config = self.get_config()
-        n_in = self.input_dim
-        rows = []
+    def summary(self, line_length=None, positions=None, print_fn=None, file=None,
+                expand_nested=False, show_trainable=False, layer_range=None):
+        """Print Keras 3's table: each layer's name and type, output shape and parameter
+        count, then the totals with their sizes in bytes (and, once the optimizer has
+        taken a step, its variables). ``print_fn`` (a function of one string) or ``file``
+        take the text instead of stdout; ``line_length`` and ``positions`` (the columns'
+        right edges, fractions of the line) as in Keras."""
+        if show_trainable or layer_range is not None:
+            raise NotSupportedError("summary(show_trainable=True) or layer_range",
+                                    "every layer is trainable and shown")
+        rows = [(f"{layer.name} ({kind})", f"(None, {units})", count)
+                for layer, kind, units, count in self._summary_rows()]
+        lines = [f'Model: "{self.name}"', *_box_table(("Layer (type)", "Output Shape",
+                                                       "Param #"), rows, line_length,
+                                                      positions)]
+        itemsize = self.dtype.itemsize
+        if self.built:
+            trainable, frozen = self.layout.n_params, self.layout.n_moving
+            optimizer = self._optimizer_variable_count()
+            counts = [("Total", trainable + frozen + optimizer),
+                      ("Trainable", trainable), ("Non-trainable", frozen)]
+            if optimizer:
+                counts.append(("Optimizer", optimizer))
+            lines += [f" {what} params: {count:,} ({_readable_bytes(count * itemsize)})"
+                      for what, count in counts]
+        else:
+            lines += [f" {what} params: unknown until the input size is known"
+                      for what in ("Total", "Trainable", "Non-trainable")]
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        else:
+            print(text, file=file or sys.stdout)
+
+    def _summary_rows(self):
+        """(layer, class name, output units, parameter count) per layer, counts as text."""
+        n_units = self.input_dim
         index = 0  # position in the kernels' stack
-        for item, layer in zip(config["layers"], self._layers):
-            kind = item["class_name"]
+        for layer in self._layers:
+            kind = type(layer).__name__
             if isinstance(layer, INPUT_SIDE):
-                rows.append((f"{layer.name} ({kind})", f"(None, {n_in or '?'})", "0"))
+                yield layer, kind, n_units or "?", "0"
                 continue
             if self.built:
-                units, count = self.layout.sizes[index + 1], f"{self.layout.layer_size(index):,}"
+                n_units = self.layout.sizes[index + 1]
+                count = f"{self.layout.layer_size(index):,}"
             else:
-                units, count = getattr(layer, "units", "?"), "?"
-            rows.append((f"{layer.name} ({kind})", f"(None, {units})", count))
+                n_units, count = getattr(layer, "units", None) or "?", "?"
+            yield layer, kind, n_units, count
             index += 1
-        header = ("Layer (type)", "Output Shape", "Param #")
-        widths = [max([len(r[i]) for r in rows] + [len(header[i])]) + 4 for i in range(3)]
-        width = max(line_length or 0, sum(widths))
-        out(f'Model: "{self.name}"')
-        out("┏" + "━" * (width - 2) + "┓")
-        out("".join(h.ljust(w) for h, w in zip(header, widths)))
-        out("━" * width)
-        for row in rows:
-            out("".join(c.ljust(w) for c, w in zip(row, widths)))
-        out("─" * width)
-        if self.built:
-            total, trainable = f"{self.layout.n_total:,}", f"{self.layout.n_params:,}"
-            frozen = f"{self.layout.n_moving:,}"
-        else:
-            total = trainable = frozen = "unknown until the input size is known"
-        out(f" Total params: {total}")
-        out(f" Trainable params: {trainable}")
-        out(f" Non-trainable params: {frozen}")
-        out(f" dtype: {self.dtype.name}, input_shape: {self._input_shape}")
+
+    def _optimizer_variable_count(self):
+        """Keras' "Optimizer params": the state slots the rule uses, plus its iteration
+        count and learning rate; 0 until it has taken a step (Keras builds it then)."""
+        if self.optimizer is None or not self._counters[train_kernels.STEPS]:
+            return 0
+        from .kernels.optimizers import state_in_use
+        return int(state_in_use(self.optimizer.code, self.optimizer.hyper(self.dtype),
+                                self.layout.n_params)) + 2
 
     def __setstate__(self, state):
         """Unpickling (and deepcopy): the layers point back at this copy."""
@@ -1132,6 +1322,45 @@ class _EpochLogs:
         return dict(zip(names, values))
 
 
+def _box_table(header, rows, line_length=None, positions=None):
+    """The lines of a table drawn as Keras' summary draws it (with rich): heavy header
+    box, a rule between rows; the last column right-aligned."""
+    import shutil
+
+    length = line_length or min(88, shutil.get_terminal_size().columns - 4)
+    edges = [int(p * length) if p <= 1 else int(p) for p in (positions or (0.45, 0.80, 1.0))]
+    widths = [right - left for left, right in zip([0] + edges[:-1], edges)]
+    inner = length - len(widths) - 1  # less the borders
+    cells = [max(4, width * inner // length) for width in widths]
+    cells[0] += inner - sum(cells)
+
+    def row(values, bar):
+        texts = [f" {value}".ljust(cell - 1) + " " if i < len(cells) - 1
+                 else f" {value}".rjust(cell - 1) + " "
+                 for i, (value, cell) in enumerate(zip(values, cells))]
+        return bar + bar.join(texts) + bar
+
+    def rule(left, middle, right, line):
+        return left + middle.join(line * cell for cell in cells) + right
+
+    lines = [rule("┏", "┳", "┓", "━"), row(header, "┃"), rule("┡", "╇", "┩", "━")]
+    for i, values in enumerate(rows):
+        if i:
+            lines.append(rule("├", "┼", "┤", "─"))
+        lines.append(row(values, "│"))
+    lines.append(rule("└", "┴", "┘", "─"))
+    return lines
+
+
+def _readable_bytes(size):
+    """Keras' memory size text: ``84.00 B``, ``1.00 KB``, ... (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
 def _next_chunk(chunk, ran, elapsed, every_epoch):
     """Epochs for the next kernel call: about CHUNK_SECONDS of work, growing at most 8x
     per call (the first call also pays the compile), or 1 when a callback must see each
@@ -1160,6 +1389,13 @@ def _verbosity(verbose):
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 'auto', 0, 1, 2, True or False; got {verbose!r}")
     return int(verbose)
+
+
+def _flag(name, value):
+    """A True/False option (NumPy's bools too), refused with a message otherwise."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False; got {value!r}")
 
 
 def _refuse_steps(steps, callbacks):
@@ -1193,6 +1429,21 @@ def _callback_list(callbacks):
             raise TypeError(f"callbacks must be fastann.callbacks.Callback instances; got "
                             f"{type(callback).__name__}")
     return callbacks
+
+
+def _looks_like_metrics(value):
+    """Whether compile's third positional argument is a metric list (Keras 2's order,
+    ``compile(optimizer, loss, metrics)``) rather than loss weights (numbers)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return bool(items) and all(isinstance(item, (str, metric_table.Metric)) or callable(item)
+                               for item in items)
+
+
+def _is_unit_weight(value):
+    """loss_weights a single output may take: 1.0 or [1.0] (the loss unscaled)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return (len(items) == 1 and isinstance(items[0], numbers.Real)
+            and not isinstance(items[0], bool) and items[0] == 1)
 
 
 def _pairs(items):

@@ -29,14 +29,14 @@ def kernel_loss_and_gradient(model, X, Y, weight):
     layout = model.layout
     work = Workspace(layout, rows, model.dtype)
     # as training runs it: a cross-entropy computes the output activation in output_loss
-    output_activation = not losses.gives_dZ(model.loss.code)
+    output_activation = not losses.gives_dZ(model.loss_spec.code)
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
                     output_activation)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   model.loss.code, model.loss.hyper_vector(model.dtype),
+                                   model.loss_spec.code, model.loss_spec.hyper_vector(model.dtype),
                                    1.0 / rows)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
-                     model._slopes, rows, model.loss.code)
+                     model._slopes, rows, model.loss_spec.code)
     return loss_sum / rows, work.grads.copy()
 
 

@@ -210,7 +210,7 @@ def test_schedules_reaching_the_bounds_are_clamped():
 def test_metrics_as_a_single_name_or_a_tuple(metrics, names):
     model = fa.Model([fa.Dense(1, activation="sigmoid")], input_dim=3, dtype="float64")
     model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=metrics)
-    assert model.metrics_names == names
+    assert model.metrics_names == ["loss", *names]
     X, y = data()
     assert set(names) <= set(metrics_dict(model, X, y))
 

@@ -75,6 +75,6 @@ def test_its_results_are_keras_types(capsys):
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(values) == 25 for values in history.values())
     assert history["loss"][-1] < history["loss"][0]
-    assert names["history"].params == {"verbose": 1, "epochs": 25, "steps": 23}
+    assert names["history"].params == {"verbose": "auto", "epochs": 25, "steps": 23}
     labels = (predictions[:, 0] > 0.5).astype(float)
     assert (labels == names["y_test"]).mean() == pytest.approx(names["accuracy"], abs=1e-6)

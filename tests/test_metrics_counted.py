@@ -189,7 +189,7 @@ def test_evaluate_and_validation_equal_keras_on_predict(dtype):
     X, y = binary_data()
     X_val, y_val = binary_data(60, seed=1)
     model = binary_model(dtype, binary_metrics())
-    assert model.metrics_names == ["accuracy", "auc", "pr_auc", "precision", "recall"]
+    assert model.metrics_names == ["loss", "accuracy", "auc", "pr_auc", "precision", "recall"]
     history = model.fit(X, y, batch_size=16, epochs=3, verbose=0)
     logs = model.fit(X, y, batch_size=16, epochs=1, verbose=0,
                      validation_data=(X_val, y_val)).history
@@ -291,7 +291,7 @@ def test_bad_metrics_are_refused_and_leave_the_model_as_it_was(metrics, error, m
     model = binary_model("float32", ["auc"])
     with pytest.raises(error, match=match):
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=metrics)
-    assert model.metrics_names == ["auc"]
+    assert model.metrics_names == ["loss", "auc"]
 
 
 @pytest.mark.parametrize("make, error, match", [
@@ -348,9 +348,9 @@ def test_evaluate_over_several_blocks_is_one_phase_and_calls_do_not_share_counts
 
 def test_one_metric_object_or_name_is_accepted_as_keras_accepts_it():
     model = binary_model("float32", fm.AUC(name="area"))
-    assert model.metrics_names == ["area"]
+    assert model.metrics_names == ["loss", "area"]
     model = binary_model("float32", "AUC")
-    assert model.metrics_names == ["auc"]
+    assert model.metrics_names == ["loss", "auc"]
     assert model.get_compile_config()["metrics"] == [fm.serialize(fm.AUC())]
 
 
@@ -396,7 +396,7 @@ def test_per_row_metric_objects_are_their_names(class_name, name, loss, n_out):
         model = fa.Sequential([fa.layers.Dense(n_out, activation=output, input_shape=(3,))],
                               dtype="float64", seed=0)
         model.compile(optimizer="sgd", loss=loss, metrics=[metric])
-        assert model.metrics_names == [name]
+        assert model.metrics_names == ["loss", name]
         results.append(model.evaluate(X, y, verbose=0, return_dict=True))
     assert results[0] == results[1]
     ours = getattr(fa.metrics, class_name)(name="renamed", dtype="float32")
