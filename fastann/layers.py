@@ -182,6 +182,16 @@ class Layer:
     def weights(self):
         return self.get_weights()
 
+    def count_params(self):
+        """How many numbers this layer's arrays hold (Keras' ``count_params``)."""
+        return sum(array.size for array in self.get_weights())
+
+    @property
+    def output_shape(self):
+        """Keras' batch shape of the layer's output, ``(None, units)``."""
+        model = self._owner("output_shape")
+        return (None, model.layer_output_units(self))
+
     def __call__(self, *args, **kwargs):
         raise NotSupportedError(
             "the functional API (calling a layer on a tensor)",
@@ -271,6 +281,16 @@ class Dense(_InModelDtype):
             raise ValueError(f"Dense init_scale must be > 0; got {self.init_scale!r}")
         if not 0 <= self.negative_slope < 1:
             raise ValueError(f"Dense negative_slope must be in [0, 1); got {self.negative_slope!r}")
+
+    @property
+    def kernel(self):
+        """A copy of W (n_in, units), as Keras' ``layer.kernel`` holds it."""
+        return self.get_weights()[0]
+
+    @property
+    def bias(self):
+        """A copy of b (units,), or None with ``use_bias=False``."""
+        return self.get_weights()[1] if self.use_bias else None
 
     @property
     def activation_spec(self):

@@ -1047,6 +1047,14 @@ class Model:
                         if weight.layer == index]
         return []  # a Flatten: no weights
 
+    def layer_output_units(self, layer):
+        """The width of ``layer``'s output in the built model."""
+        self._require_built("output_shape")
+        for index, candidate in enumerate(self._stack):
+            if candidate is layer:
+                return self.layout.sizes[index + 1]
+        return self.input_dim  # an input-side layer (Flatten): the flattened input
+
     def layer_weights(self, layer):
         """Copies of one layer's arrays (``layer.get_weights()``)."""
         self._require_built("get_weights")
@@ -1161,6 +1169,31 @@ class Model:
             if written and os.path.exists(written):
                 raise FileExistsError(f"{written!r} exists and overwrite=False")
         return FILE_WRITERS[".keras" if keras_file else ".npz"](self, path)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Write the weights (and, once compiled, the optimizer's variables) to a Keras 3
+        ``.weights.h5`` file, atomically, as Keras' ``save_weights``: Keras'
+        ``load_weights`` reads it into the same architecture, and so does fastann's."""
+        from .export.keras_file import save_weights
+        if max_shard_size is not None:
+            raise NotSupportedError("max_shard_size", "the weights go to one file")
+        path = os.fspath(filepath) if isinstance(filepath, (str, os.PathLike)) else filepath
+        if not _flag("overwrite", overwrite) and isinstance(path, str) and \
+                os.path.exists(path):
+            raise FileExistsError(f"{path!r} exists and overwrite=False")
+        return save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a ``.weights.h5`` file (``save_weights``, fastann's or
+        Keras') or a ``.keras`` archive of the same architecture; checked whole before
+        any weight changes (Keras' signature; ``skip_mismatch`` must stay False)."""
+        from .export.keras_file import load_weights
+        if skip_mismatch is not False or kwargs:
+            raise NotSupportedError("load_weights(skip_mismatch=True) or other options",
+                                    "the file must match the architecture")
+        self._require_built("load_weights")
+        self._guard.check_idle("load_weights")
+        load_weights(self, filepath)
 
     def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
         """Write the inference graph for serving, as Keras 3's ``Model.export``.

@@ -160,3 +160,109 @@ def test_save_options(tmp_path):
             model.save(tmp_path / name)
         loaded = fa.load_model(tmp_path / name)
         assert isinstance(loaded, fa.Sequential) and isinstance(loaded, fa.Model)
+
+
+def batch_normalized(library):
+    return library.Sequential([library.Input(shape=(3,)),
+                               library.layers.Dense(4, activation="relu"),
+                               library.layers.BatchNormalization(),
+                               library.layers.Dense(1, activation="sigmoid")])
+
+
+def test_weights_files_go_both_ways_with_keras(tmp_path):
+    X, y = data()
+    ours = batch_normalized(fa)
+    ours.compile(optimizer="adam", loss="binary_crossentropy")
+    ours.fit(X, y, epochs=3, verbose=0)
+    path = ours.save_weights(tmp_path / "ours.weights.h5")
+    theirs = batch_normalized(keras)
+    theirs.load_weights(path)
+    np.testing.assert_allclose(theirs.predict(X, verbose=0), ours.predict(X, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    again = batch_normalized(fa)
+    again.load_weights(tmp_path / "theirs.weights.h5")
+    for a, b in zip(again.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    ours.save(tmp_path / "whole.keras")
+    from_archive = batch_normalized(fa)
+    from_archive.load_weights(tmp_path / "whole.keras")
+    for a, b in zip(from_archive.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weights_files_are_checked_before_anything_changes(tmp_path):
+    model = batch_normalized(fa)
+    model.build((None, 3))
+    before = model.get_weights()
+    other = fa.Sequential([fa.Input(shape=(3,)), fa.layers.Dense(5), fa.layers.Dense(1)])
+    other.save_weights(tmp_path / "other.weights.h5")
+    with pytest.raises(ValueError, match="does not hold this model's weights"):
+        model.load_weights(tmp_path / "other.weights.h5")
+    (tmp_path / "junk.weights.h5").write_bytes(b"not hdf5" * 100)
+    with pytest.raises(ValueError, match="not a valid .weights.h5 file"):
+        model.load_weights(tmp_path / "junk.weights.h5")
+    with pytest.raises(ValueError, match="must end in `.weights.h5`"):
+        model.save_weights(tmp_path / "w.h5")
+    with pytest.raises(FileExistsError):
+        model.save_weights(tmp_path / "other.weights.h5", overwrite=False)
+    with pytest.raises(FileNotFoundError):
+        model.load_weights(tmp_path / "missing.weights.h5")
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_checkpoint_saves_weights_only(tmp_path):
+    X, y = data()
+    model = batch_normalized(fa)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(X, y, epochs=2, verbose=0, callbacks=[fa.callbacks.ModelCheckpoint(
+        str(tmp_path / "ck-{epoch}.weights.h5"), save_weights_only=True)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck-1.weights.h5",
+                                                          "ck-2.weights.h5"]
+    restored = batch_normalized(fa)
+    restored.load_weights(tmp_path / "ck-2.weights.h5")
+    for a, b in zip(restored.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_from_json_reads_a_keras_models_json():
+    theirs = batch_normalized(keras)
+    ours = fa.models.model_from_json(theirs.to_json())
+    assert isinstance(ours, fa.Sequential) and ours.count_params() == theirs.count_params()
+    assert [type(layer).__name__ for layer in ours.layers] == \
+        ["Dense", "BatchNormalization", "Dense"]
+    ours.set_weights(theirs.get_weights())
+    X, _ = data()
+    np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    conv = keras.Sequential([keras.Input(shape=(8, 8, 1)), keras.layers.Conv2D(2, 3)])
+    with pytest.raises(ValueError, match="fastann cannot read"):
+        fa.models.model_from_json(conv.to_json())
+
+
+def test_keras_archive_of_a_batch_normalized_model_carries_the_optimizer(tmp_path):
+    X, y = data()
+    model = batch_normalized(fa)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(X, y, epochs=3, verbose=0)
+    path = model.save(tmp_path / "bn.keras")
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        theirs = keras.saving.load_model(path)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    assert int(theirs.optimizer.iterations) == model.optimizer.iterations > 0
+    back = fa.load_model(path)
+    np.testing.assert_array_equal(back.get_training_state().opt_state,
+                                  model.get_training_state().opt_state)
+
+
+def test_layer_attributes_as_keras():
+    ours, theirs = twins()
+    for mine, keras_layer in zip(ours.layers, theirs.layers):
+        assert mine.count_params() == keras_layer.count_params()
+        assert mine.output_shape == keras_layer.output.shape
+        np.testing.assert_array_equal(mine.kernel, np.asarray(keras_layer.kernel))
+        np.testing.assert_array_equal(mine.bias, np.asarray(keras_layer.bias))
+        assert mine.trainable is True

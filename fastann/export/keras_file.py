@@ -45,7 +45,9 @@ implies, and HDF5 links and external storage are refused.
 import io
 import json
 import math
+import os
 import re
+import stat
 import time
 import warnings
 import zipfile
@@ -123,18 +125,44 @@ def save_keras(model, path):
     ImportError
         h5py is missing (``pip install 'fastann[keras]'``).
     """
-    h5py = require("h5py", "keras", "Writing a .keras file")
+    require("h5py", "keras", "Writing a .keras file")
     path = fspath(path, "path")
     if not path.lower().endswith(".keras"):
         raise ValueError(f"path must end in .keras; got {path!r}")
-    infos = describe(model, "save as .keras")
+    dtype = model.dtype.name
+    layers, weight_groups = _keras_layers(model, "save as .keras")
+    config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+              "config": {"name": "sequential", "trainable": True, "dtype": _policy(dtype),
+                         "layers": layers, "build_input_shape": [None, model.input_dim]},
+              "build_config": {"input_shape": [None, model.input_dim]}}
+    optimizer = _keras_optimizer(model)
+    if optimizer is not None:
+        config["compile_config"] = {
+            "optimizer": optimizer[0], "loss": model.loss_spec.name, "loss_weights": None,
+            "metrics": _keras_metrics(model) or None, "weighted_metrics": None,
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": "auto"}
+    weights = _weights_h5(model, weight_groups, optimizer)
+    metadata = {"keras_version": KERAS_VERSION,
+                "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S")}
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("metadata.json", json.dumps(metadata))
+        zf.writestr("config.json", json.dumps(config, allow_nan=False))
+        zf.writestr("model.weights.h5", weights)
+    write_atomically(path, archive.getvalue())
+    return path
+
+
+def _keras_layers(model, action):
+    """Keras' layer configs for ``model`` (its InputLayer first) and the weights of each,
+    ``[(h5 group path, layer name, [arrays])]``, with Keras' automatic layer names."""
     dtype = model.dtype.name
     layers = [_keras_layer("InputLayer", "input_layer", dtype, {
         "batch_shape": [None, model.input_dim], "dtype": dtype, "sparse": False,
         "ragged": False, "name": "input_layer", "optional": False})]
-    weight_groups = []  # (h5 group path, layer name, [arrays])
+    weight_groups = []
     counts = {}
-    for info in infos:
+    for info in describe(model, action):
         for class_name, config, arrays in _SAVERS[info.kind](info):
             stem = _snake_case(class_name)
             k = counts.get(stem, 0)
@@ -147,16 +175,15 @@ def save_keras(model, path):
                                                          "Dense" else info.n_out]}
             layers.append(entry)
             weight_groups.append((f"layers/{name}", name, arrays))
-    config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
-              "config": {"name": "sequential", "trainable": True, "dtype": _policy(dtype),
-                         "layers": layers, "build_input_shape": [None, model.input_dim]},
-              "build_config": {"input_shape": [None, model.input_dim]}}
-    optimizer = _keras_optimizer(model)
-    if optimizer is not None:
-        config["compile_config"] = {
-            "optimizer": optimizer[0], "loss": model.loss_spec.name, "loss_weights": None,
-            "metrics": _keras_metrics(model) or None, "weighted_metrics": None,
-            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": "auto"}
+    return layers, weight_groups
+
+
+def _weights_h5(model, weight_groups, optimizer):
+    """The bytes of Keras' weights file: each layer's arrays under
+    ``layers/<name>/vars/<i>``, then the optimizer's variables when ``optimizer``
+    (``_keras_optimizer``'s (config, arrays)) is given."""
+    import h5py
+
     weights = io.BytesIO()
     with h5py.File(weights, "w") as h5:
         h5.create_group("layers")
@@ -171,15 +198,66 @@ def save_keras(model, path):
             group.attrs["name"] = optimizer[0]["config"]["name"]
             for i, array in enumerate(optimizer[1]):
                 group.create_dataset(str(i), data=array)
-    metadata = {"keras_version": KERAS_VERSION,
-                "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S")}
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("metadata.json", json.dumps(metadata))
-        zf.writestr("config.json", json.dumps(config, allow_nan=False))
-        zf.writestr("model.weights.h5", weights.getvalue())
-    write_atomically(path, archive.getvalue())
+    return weights.getvalue()
+
+
+WEIGHTS_SUFFIX = ".weights.h5"
+
+
+def save_weights(model, path):
+    """Write ``model``'s weights (and its optimizer's variables, once compiled) as Keras
+    3's ``model.save_weights`` does: an HDF5 file ending in ``.weights.h5`` that
+    ``keras_model.load_weights`` reads into the same architecture. Atomic; returns
+    the path."""
+    require("h5py", "keras", "Writing a .weights.h5 file")
+    path = fspath(path, "filepath")
+    if not path.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(f"The filename must end in `{WEIGHTS_SUFFIX}` (as Keras 3 requires); "
+                         f"got {path!r}")
+    _, weight_groups = _keras_layers(model, "save_weights")
+    write_atomically(path, _weights_h5(model, weight_groups, _keras_optimizer(model)))
     return path
+
+
+def load_weights(model, path):
+    """Load the weights of a ``.weights.h5`` file (Keras' ``save_weights``, fastann's or
+    Keras') or of a ``.keras`` archive into ``model``, which must have the same
+    architecture. Everything is read and checked before any weight changes; the
+    optimizer's state is left as it is."""
+    path = fspath(path, "filepath")
+    if path.endswith(".keras"):
+        model.set_weights(load_keras(path).get_weights())
+        return
+    if not path.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(f"load_weights reads `{WEIGHTS_SUFFIX}` or `.keras` files; got "
+                         f"{path!r}")
+    h5py = require("h5py", "keras", "Reading a .weights.h5 file")
+    if not stat.S_ISREG(os.stat(path).st_mode):  # FileNotFoundError for a missing one
+        raise ValueError(f"{path!r} is not a regular file")
+    _, weight_groups = _keras_layers(model, "load_weights")
+    try:
+        with h5py.File(path, "r") as h5:
+            arrays = [array for group, _, expected in weight_groups
+                      for array in _read_vars(h5, f"{group}/vars",
+                                              [np.shape(a) for a in expected],
+                                              model.dtype)]
+    except _Invalid as error:
+        raise ValueError(f"{path!r} does not hold this model's weights: {error}") from None
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"{path!r} is not a valid {WEIGHTS_SUFFIX} file: "
+                         f"{type(error).__name__}: {error}") from error
+    model.set_weights(arrays)
+
+
+def model_from_keras_config(config):
+    """An untrained fastann Sequential from a Keras model config: the dict of a Keras
+    model's ``to_json()`` (or a ``.keras`` archive's ``config.json``), read by the same
+    checked reader as ``.keras`` files (Keras' own layers only, never code)."""
+    try:
+        spec = _read_config(config)
+        return Sequential(spec["layers"], input_dim=spec["input_dim"], dtype=spec["dtype"])
+    except _Invalid as error:
+        raise ValueError(f"fastann cannot read this Keras model: {error}") from None
 
 
 def _keras_layer(class_name, name, dtype, config):
@@ -389,22 +467,10 @@ def _keras_optimizer(model):
     return description, arrays
 
 
-def _trainable_positions(model):
-    """Indices into get_weights() of the trainable variables (all but moving stats)."""
-    positions, start = [], 0
-    for info in describe(model):
-        n = len(info.weights)
-        if info.kind == "BatchNormalization":
-            positions += list(range(start, start + n - 2))  # not moving mean and variance
-        else:
-            positions += list(range(start, start + n))
-        start += n
-    return positions
-
-
 def _slot_views(model):
     """[slot][variable] arrays of the optimizer state, variables in Keras' trainable
-    order, or None when the state's layout is not the parameters' (another layout)."""
+    order (BatchNormalization's moving statistics have no slots), or None when the
+    state's layout is not the parameters' (another layout)."""
     layout = getattr(model, "layout", None)
     state = getattr(model, "_opt_state", None)
     params = getattr(model, "_params", None)
@@ -413,13 +479,11 @@ def _slot_views(model):
     from ..kernels.optimizers import N_SLOTS
 
     n = params.shape[0]
-    weights = model.get_weights()
+    trainable = [w.shape for w in layout.weights if w.trainable]
     views = [layout.views(state[s * n:(s + 1) * n]) for s in range(N_SLOTS)]
-    if any(len(v) != len(weights) for v in views) or any(
-            a.shape != w.shape for v in views for a, w in zip(v, weights)):
+    if any([a.shape for a in v] != trainable for v in views):
         return None
-    positions = _trainable_positions(model)
-    return [[v[p] for p in positions] for v in views]
+    return views
 
 
 # =========================================================================== load
