@@ -18,6 +18,13 @@ import numbers
 import numpy as np
 
 
+def flag(label, value, error=TypeError):
+    """``value`` as a bool (NumPy's bools too), or ``error`` naming ``label``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise error(f"{label} must be True or False; got {value!r}")
+    return bool(value)
+
+
 def positive_int(name, value, allow_none=False):
     if value is None and allow_none:
         return None

@@ -14,6 +14,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import reference
+from ._checks import flag
 from ._errors import NotSupportedError, builtin_name, keras_only, require_default
 from ._options import Configured, lookup
 from .kernels import losses as codes
@@ -269,12 +270,6 @@ class LossFunction(Configured):
         return values.sum() / max(values.size, 1)
 
 
-def _flag(owner, name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner} {name} must be True or False; got {value!r}")
-    return bool(value)
-
-
 def _with_logits(spec, hyper):
     """``spec`` computed from the logits of a linear output layer, with ``hyper``."""
     return replace(spec, output_activation="linear", hyper=hyper + ((codes.FROM_LOGITS, 1.0),))
@@ -288,7 +283,7 @@ class _FromLogits(LossFunction):
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=REDUCTION,
                  name=None, dtype=None):
-        self.from_logits = _flag(type(self).__name__, "from_logits", from_logits)
+        self.from_logits = flag(f"{type(self).__name__} from_logits", from_logits)
         self._keras_options(reduction, name, dtype, label_smoothing=(label_smoothing, 0.0),
                             axis=(axis, -1))
 
@@ -313,7 +308,7 @@ class SparseCategoricalCrossentropy(_FromLogits):
 
     def __init__(self, from_logits=False, ignore_class=None, reduction=REDUCTION, axis=-1,
                  name=None, dtype=None):
-        self.from_logits = _flag(type(self).__name__, "from_logits", from_logits)
+        self.from_logits = flag(f"{type(self).__name__} from_logits", from_logits)
         self._keras_options(reduction, name, dtype, ignore_class=(ignore_class, None),
                             axis=(axis, -1))
 
@@ -371,11 +366,11 @@ class BinaryFocalCrossentropy(LossFunction):
     def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
                  label_smoothing=0.0, axis=-1, reduction=REDUCTION, name=None, dtype=None):
         owner = type(self).__name__
-        self.apply_class_balancing = _flag(owner, "apply_class_balancing",
-                                           apply_class_balancing)
+        self.apply_class_balancing = flag(f"{owner} apply_class_balancing",
+                                          apply_class_balancing)
         self.alpha = _number(owner, "alpha", alpha, 0, 1)
         self.gamma = _number(owner, "gamma", gamma, 0)
-        self.from_logits = _flag(owner, "from_logits", from_logits)
+        self.from_logits = flag(f"{owner} from_logits", from_logits)
         self._keras_options(reduction, name, dtype, label_smoothing=(label_smoothing, 0.0),
                             axis=(axis, -1))
 

@@ -10,6 +10,7 @@ import json
 import math
 import numbers
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -271,6 +272,13 @@ class Model:
         for layer in self._layers:
             layer._attach(self)
 
+    def _build_for(self, data):
+        """Build an unbuilt model for the training data's input (the first fit)."""
+        if self.layout is None:
+            if self._input_shape is None:
+                self._input_shape = data.input_shape
+            self._build(data.X.shape[1])
+
     def _workspace(self, capacity):
         workspace = self._workspaces.pop(capacity, None) or Workspace(self.layout, capacity,
                                                                       self.dtype)
@@ -523,10 +531,7 @@ class Model:
             callbacks = _callback_list(callbacks)
             data = self._training_data(x, y, validation_split, validation_data, sample_weight,
                                        class_weight)
-            if self.layout is None:
-                if self._input_shape is None:
-                    self._input_shape = data.input_shape
-                self._build(data.X.shape[1])
+            self._build_for(data)
             run = _Run(epochs=epochs, initial_epoch=int(initial_epoch),
                        n_epochs=max(0, epochs - int(initial_epoch)), batch_size=batch_size,
                        shuffle=bool(shuffle), verbose=verbose, given_verbose=given_verbose)
@@ -700,7 +705,7 @@ class Model:
             rolled_back = None  # the non-finite epoch TerminateOnNaN stopped at
             try:
                 rolled_back = self._check_finite(first + done, number + done, callbacks,
-                                                 logs.columns(names, done + 1))
+                                                 lambda: logs.columns(names, done + 1))
                 if rolled_back is not None:  # as Keras, History has it (weights: not)
                     self.stop_training = True
                     recorders[0].record_chunk(number + done, rolled_back)
@@ -807,14 +812,14 @@ class Model:
     def _check_finite(self, epoch, number, callbacks=(), columns=None):
         """After a kernel call that ended at the model's ``epoch`` (Keras' ``number``):
         raise on divergence, or, when a callback such as TerminateOnNaN asks to stop
-        instead, return the rolled-back epoch's values (the last row of ``columns``,
-        {name: array of 1}); None if all was finite."""
+        instead, return the rolled-back epoch's values (the last row of what
+        ``columns()`` gives, {name: array of 1}); None if all was finite."""
         if self._counters[train_kernels.STATUS] != train_kernels.NON_FINITE:
             return None
         self._counters[train_kernels.STATUS] = train_kernels.OK
         stoppers = [c for c in callbacks if getattr(c, "stops_on_non_finite", False)]
         if stoppers:
-            last = {name: values[-1:] for name, values in (columns or {}).items()}
+            last = {name: values[-1:] for name, values in (columns() if columns else {}).items()}
             for callback in stoppers:
                 callback.on_non_finite(number, {k: float(v[0]) for k, v in last.items()})
             return last
@@ -883,7 +888,7 @@ class Model:
         verbose = _verbosity(verbose)
         batch_size = _checks.positive_int("batch_size", batch_size, allow_none=True)
         _refuse_steps(steps, callbacks)
-        return_dict = _flag("return_dict", return_dict)
+        return_dict = _checks.flag("return_dict", return_dict, ValueError)
         if x is None or y is None:
             raise ValueError("evaluate needs x and y as arrays")
         started = time.perf_counter()
@@ -909,14 +914,11 @@ class Model:
         optimizer's steps, not towards ``epochs_trained``."""
         with self._guard.training("train_on_batch"):
             self._require_compiled("train_on_batch")
-            return_dict = _flag("return_dict", return_dict)
+            return_dict = _checks.flag("return_dict", return_dict, ValueError)
             if x is None or y is None:
                 raise ValueError("train_on_batch needs x and y as arrays")
             data = self._training_data(x, y, 0.0, None, sample_weight, class_weight)
-            if self.layout is None:
-                if self._input_shape is None:
-                    self._input_shape = data.input_shape
-                self._build(data.X.shape[1])
+            self._build_for(data)
             n = data.X.shape[0]
             workspace = self._workspace(n)
             logs = _EpochLogs(1, len(self._metric_codes), self.dtype)
@@ -940,7 +942,7 @@ class Model:
         """The loss and metrics over (x, y) as one batch: ``evaluate`` without the
         progress line (Keras 3's signature)."""
         return self.evaluate(x, y, sample_weight=sample_weight, verbose=0,
-                             return_dict=_flag("return_dict", return_dict))
+                             return_dict=_checks.flag("return_dict", return_dict, ValueError))
 
     def predict_on_batch(self, x):
         """The network's outputs for x: ``predict`` without the progress line."""
@@ -969,8 +971,9 @@ class Model:
     def _infer(self, out, X, Y, weight, metric_means, metric_codes, metric_state=None):
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
         (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
-        loss_code = self.loss_spec.code if self.loss_spec is not None else 0  # unused unless scoring
-        loss_hyper = (self.loss_spec.hyper_vector(self.dtype) if self.loss_spec is not None
+        scoring = self.loss_spec is not None
+        loss_code = self.loss_spec.code if scoring else 0  # unused unless scoring
+        loss_hyper = (self.loss_spec.hyper_vector(self.dtype) if scoring
                       else np.zeros(losses.codes.N_HYPER, self.dtype))
         # each call its own scratch: concurrent calls from threads must not share it
         with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY),
@@ -1164,10 +1167,9 @@ class Model:
                                     "format)", "save to a .keras or .npz path")
         if zipped not in (None, True):
             raise NotSupportedError("zipped=False", "both file formats are zip archives")
-        if not _flag("overwrite", overwrite):
-            written = name if keras_file or name.endswith(".npz") else name + ".npz"
-            if written and os.path.exists(written):
-                raise FileExistsError(f"{written!r} exists and overwrite=False")
+        if name and not name.endswith((".keras", ".npz")):
+            path = os.fspath(path) + ".npz"  # what the .npz writer adds
+        _refuse_overwrite(path, overwrite)
         return FILE_WRITERS[".keras" if keras_file else ".npz"](self, path)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
@@ -1177,10 +1179,7 @@ class Model:
         from .export.keras_file import save_weights
         if max_shard_size is not None:
             raise NotSupportedError("max_shard_size", "the weights go to one file")
-        path = os.fspath(filepath) if isinstance(filepath, (str, os.PathLike)) else filepath
-        if not _flag("overwrite", overwrite) and isinstance(path, str) and \
-                os.path.exists(path):
-            raise FileExistsError(f"{path!r} exists and overwrite=False")
+        _refuse_overwrite(filepath, overwrite)
         return save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
@@ -1358,8 +1357,6 @@ class _EpochLogs:
 def _box_table(header, rows, line_length=None, positions=None):
     """The lines of a table drawn as Keras' summary draws it (with rich): heavy header
     box, a rule between rows; the last column right-aligned."""
-    import shutil
-
     length = line_length or min(88, shutil.get_terminal_size().columns - 4)
     edges = [int(p * length) if p <= 1 else int(p) for p in (positions or (0.45, 0.80, 1.0))]
     widths = [right - left for left, right in zip([0] + edges[:-1], edges)]
@@ -1424,11 +1421,11 @@ def _verbosity(verbose):
     return int(verbose)
 
 
-def _flag(name, value):
-    """A True/False option (NumPy's bools too), refused with a message otherwise."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ValueError(f"{name} must be True or False; got {value!r}")
+def _refuse_overwrite(path, overwrite):
+    """Keras' ``overwrite=False``: a FileExistsError when ``path`` exists."""
+    if not _checks.flag("overwrite", overwrite, ValueError) and isinstance(
+            path, (str, os.PathLike)) and os.path.exists(path):
+        raise FileExistsError(f"{os.fspath(path)!r} exists and overwrite=False")
 
 
 def _refuse_steps(steps, callbacks):

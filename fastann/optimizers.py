@@ -105,7 +105,7 @@ def _non_negative(name, value):
 # The rules' own arguments: check, and where the update kernel reads the value.
 _HYPER = {
     "momentum": (_closed_fraction, kernel.MOMENTUM),
-    "nesterov": (schedules._flag, kernel.NESTEROV),
+    "nesterov": (_checks.flag, kernel.NESTEROV),
     "rho": (_fraction, kernel.RHO),
     "beta_1": (_fraction, kernel.BETA_1),
     "beta_2": (_fraction, kernel.BETA_2),
@@ -565,7 +565,8 @@ def saved_config(optimizer):
 
 # Keras optimizers fastann does not have: a NotSupportedError naming them, not an AttributeError
 KERAS_ONLY = frozenset("""
-Adadelta Adafactor Ftrl Lamb Lion LossScaleOptimizer MultiOptimizer Muon OptimizerMap ScheduleFreeAdamW legacy
+Adadelta Adafactor Ftrl Lamb Lion LossScaleOptimizer MultiOptimizer Muon OptimizerMap
+ScheduleFreeAdamW legacy
 """.split())
 __getattr__ = keras_only(__name__, "optimizer", KERAS_ONLY,
                          "fastann's optimizers: SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad")

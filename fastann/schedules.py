@@ -44,6 +44,7 @@ import warnings
 
 import numpy as np
 
+from ._checks import flag
 from ._errors import NotSupportedError
 from ._options import lookup
 
@@ -62,13 +63,6 @@ def _number(owner, name, value, low, high=math.inf, low_inclusive=False,
         raise ValueError(f"{owner} {name} must be a finite number {low_text}{high_text}; got "
                          f"{value!r}")
     return float(value)
-
-
-def _flag(label, value):
-    """``value`` as a bool, or a TypeError naming ``label`` ("SGD nesterov")."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{label} must be True or False; got {value!r}")
-    return bool(value)
 
 
 # The checks of the built-in schedules' arguments: (schedule, name, value) -> value, the
@@ -95,7 +89,7 @@ def _optional_non_negative(schedule, name, value):
 
 
 def _bool(schedule, name, value):
-    return _flag(f"{type(schedule).__name__} {name}", value)
+    return flag(f"{type(schedule).__name__} {name}", value)
 
 
 def _count(schedule, name, value, low):
@@ -191,7 +185,7 @@ class _Formula(LearningRateSchedule):
 
     def _configure(self, arguments, per_epoch=False):
         """Check and keep the constructor's arguments (its ``locals()``)."""
-        self.per_epoch = _flag(f"{type(self).__name__} per_epoch", per_epoch)
+        self.per_epoch = flag(f"{type(self).__name__} per_epoch", per_epoch)
         decay_epochs = arguments.get("decay_epochs")
         if decay_epochs is not None:  # fastann's earlier per-epoch spelling
             if arguments["decay_steps"] is not None:

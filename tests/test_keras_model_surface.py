@@ -1,11 +1,19 @@
 """The model's Keras 3 surface beyond fit/evaluate/predict: batch-level calls, shapes,
 layer lookup, History, compile's forms, save's options, checked against real Keras."""
+import warnings
+
 import numpy as np
 import pytest
 
 import fastann as fa
 
 keras = pytest.importorskip("keras")
+
+
+def assert_same_arrays(these, those):
+    assert len(these) == len(those)
+    for a, b in zip(these, those):
+        np.testing.assert_array_equal(a, b)
 
 
 def data(n=24, seed=0):
@@ -52,8 +60,7 @@ def test_train_on_batch_continues_like_fit_on_one_full_batch():
     for _ in range(3):
         stepped.train_on_batch(X, y)
     fitted.fit(X, y, batch_size=len(X), epochs=3, shuffle=False, verbose=0)
-    for a, b in zip(stepped.get_weights(), fitted.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_same_arrays(stepped.get_weights(), fitted.get_weights())
 
 
 def test_test_and_predict_on_batch_and_call_match_keras():
@@ -78,8 +85,7 @@ def test_train_on_batch_refuses_bad_input_and_keeps_the_weights():
         ours.train_on_batch(X[:, :2], y)
     with pytest.raises(ValueError, match="return_dict"):
         ours.train_on_batch(X, y, return_dict="yes")
-    for a, b in zip(before, ours.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_same_arrays(before, ours.get_weights())
 
 
 def test_shapes_names_and_layer_lookup_as_keras():
@@ -169,11 +175,16 @@ def batch_normalized(library):
                                library.layers.Dense(1, activation="sigmoid")])
 
 
+def trained_batch_normalized(epochs=3):
+    model = batch_normalized(fa)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(*data(), epochs=epochs, verbose=0)
+    return model
+
+
 def test_weights_files_go_both_ways_with_keras(tmp_path):
-    X, y = data()
-    ours = batch_normalized(fa)
-    ours.compile(optimizer="adam", loss="binary_crossentropy")
-    ours.fit(X, y, epochs=3, verbose=0)
+    X, _ = data()
+    ours = trained_batch_normalized()
     path = ours.save_weights(tmp_path / "ours.weights.h5")
     theirs = batch_normalized(keras)
     theirs.load_weights(path)
@@ -182,13 +193,11 @@ def test_weights_files_go_both_ways_with_keras(tmp_path):
     theirs.save_weights(tmp_path / "theirs.weights.h5")
     again = batch_normalized(fa)
     again.load_weights(tmp_path / "theirs.weights.h5")
-    for a, b in zip(again.get_weights(), ours.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_same_arrays(again.get_weights(), ours.get_weights())
     ours.save(tmp_path / "whole.keras")
     from_archive = batch_normalized(fa)
     from_archive.load_weights(tmp_path / "whole.keras")
-    for a, b in zip(from_archive.get_weights(), ours.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_same_arrays(from_archive.get_weights(), ours.get_weights())
 
 
 def test_weights_files_are_checked_before_anything_changes(tmp_path):
@@ -208,8 +217,7 @@ def test_weights_files_are_checked_before_anything_changes(tmp_path):
         model.save_weights(tmp_path / "other.weights.h5", overwrite=False)
     with pytest.raises(FileNotFoundError):
         model.load_weights(tmp_path / "missing.weights.h5")
-    for a, b in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_same_arrays(before, model.get_weights())
 
 
 def test_model_checkpoint_saves_weights_only(tmp_path):
@@ -222,8 +230,7 @@ def test_model_checkpoint_saves_weights_only(tmp_path):
                                                           "ck-2.weights.h5"]
     restored = batch_normalized(fa)
     restored.load_weights(tmp_path / "ck-2.weights.h5")
-    for a, b in zip(restored.get_weights(), model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert_same_arrays(restored.get_weights(), model.get_weights())
 
 
 def test_model_from_json_reads_a_keras_models_json():
@@ -242,12 +249,8 @@ def test_model_from_json_reads_a_keras_models_json():
 
 
 def test_keras_archive_of_a_batch_normalized_model_carries_the_optimizer(tmp_path):
-    X, y = data()
-    model = batch_normalized(fa)
-    model.compile(optimizer="adam", loss="binary_crossentropy")
-    model.fit(X, y, epochs=3, verbose=0)
+    model = trained_batch_normalized()
     path = model.save(tmp_path / "bn.keras")
-    import warnings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         theirs = keras.saving.load_model(path)
