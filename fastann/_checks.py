@@ -190,11 +190,9 @@ def sample_weights(name, weights, n_samples, dtype):
     if weights.shape != (n_samples,):
         raise ValueError(f"{name} must have shape ({n_samples},), one weight per sample; got "
                          f"{weights.shape}")
-    if (weights < 0).any():
-        raise ValueError(f"{name} must be >= 0")
     weights = in_dtype(name, weights, dtype)
-    with np.errstate(over="ignore"):
-        total = weights.sum(dtype=weights.dtype)
+    with np.errstate(over="ignore"):  # negative weights are taken, as Keras takes them
+        total = np.abs(weights).sum(dtype=weights.dtype)
     if not np.isfinite(total):
         raise ValueError(f"{name} sums to more than {weights.dtype.name} holds (the loss is "
                          "their weighted sum); scale the weights down")

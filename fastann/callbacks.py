@@ -479,7 +479,7 @@ class EarlyStopping(_Monitor):
         if self._improved(current, self.best):
             self.best, self.best_epoch = current, epoch
             if self.restore_best_weights:
-                self.best_weights = self.model.params.copy()
+                self.best_weights = self.model.get_weights()
             if self.baseline is None or self._improved(current, self.baseline):
                 self.wait = 0
             return
@@ -494,7 +494,7 @@ class EarlyStopping(_Monitor):
             if self.verbose > 0:
                 _say(f"Restoring model weights from the end of the best epoch: "
                      f"{self.best_epoch + 1}.")
-            self.model._load_params(self.best_weights)
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(_Monitor):

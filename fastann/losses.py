@@ -104,6 +104,21 @@ class Loss:
     accuracy: Optional[str] = None
     hyper: tuple = ()  # ((position in the kernel's hyper vector, value), ...)
 
+    def with_reduction(self, reduction):
+        """This loss reduced by ``reduction`` (a ``REDUCTIONS`` name) over each batch."""
+        code = REDUCTIONS[reduction]
+        kept = tuple(item for item in self.hyper if item[0] != codes.REDUCTION)
+        hyper = kept + (((codes.REDUCTION, float(code)),) if code != codes.OVER_BATCH_SIZE
+                        else ())
+        return self if hyper == self.hyper else replace(self, hyper=hyper)
+
+    @property
+    def reduced_per_batch(self):
+        """Whether a loss total depends on how the rows are batched (a reduction other
+        than Keras' default divides each batch by its own weight sum, or not at all)."""
+        return any(position == codes.REDUCTION and value != codes.OVER_BATCH_SIZE
+                   for position, value in self.hyper)
+
     def hyper_vector(self, dtype):
         """The (kernels.losses.N_HYPER,) vector ``loss_and_delta`` reads."""
         values = np.zeros(codes.N_HYPER, dtype)
@@ -176,7 +191,7 @@ def float_dtype(dtype):
 # The reference's option names of the kernels' hyper-parameter positions.
 _REFERENCE_OPTIONS = {codes.DELTA: "delta", codes.GAMMA: "gamma", codes.ALPHA: "alpha",
                       codes.CLASS_BALANCING: "apply_class_balancing",
-                      codes.FROM_LOGITS: "from_logits"}
+                      codes.FROM_LOGITS: "from_logits", codes.REDUCTION: "reduction"}
 # Table entries the reference knows by another name (labels arrive one-hot).
 _REFERENCE_NAMES = {"sparse_categorical_crossentropy": "categorical_crossentropy"}
 
@@ -222,17 +237,35 @@ def per_sample_losses(spec, y_true, y_pred):
 
 
 # --------------------------------------------------------------- loss classes
-REDUCTION = "sum_over_batch_size"  # the kernels' batch loss, and Keras' default
+REDUCTION = "sum_over_batch_size"  # Keras' default
+# Keras' reductions of a batch's weighted per-sample losses -> the kernels' codes
+# ("mean" is Keras' other name for the default). None/"none" (unreduced losses) cannot
+# train: fit needs one number per batch.
+REDUCTIONS = {"sum_over_batch_size": codes.OVER_BATCH_SIZE, "mean": codes.OVER_BATCH_SIZE,
+              "mean_with_sample_weight": codes.OVER_SAMPLE_WEIGHT, "sum": codes.SUM}
+
+
+def _reduction(owner, reduction):
+    if reduction is None or reduction == "none":
+        raise NotSupportedError(f"reduction={reduction!r} in {owner}",
+                                "fit needs one loss per batch; use one of "
+                                + ", ".join(map(repr, REDUCTIONS)))
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"{owner} reduction must be one of {', '.join(map(repr, REDUCTIONS))}"
+                         f" or None; got {reduction!r}")
+    return reduction
 
 
 class LossFunction(Configured):
     """Base of the loss classes (as ``keras.losses``): ``spec()`` is what the kernels
     run; calling the object gives Keras' batch loss.
 
-    Every class takes Keras' ``reduction`` (only its default, the kernels' reduction),
-    ``name`` (None: Keras' default name) and ``dtype`` (None or a float dtype, kept but
-    unused: the model's dtype rules). Subclasses name their table entry (``_entry``)
-    and their config keys (``_fields``, Keras' own).
+    Every class takes Keras' ``reduction`` ("sum_over_batch_size", the default, and
+    "mean" divide a batch's weighted loss sum by its rows, "mean_with_sample_weight" by
+    its weight sum, "sum" not at all), ``name`` (None: Keras' default name) and
+    ``dtype`` (None or a float dtype, kept but unused: the model's dtype rules).
+    Subclasses name their table entry (``_entry``), their config keys (``_fields``,
+    Keras' own) and, with hyper-parameters, the entry they run (``_table_spec``).
     """
 
     _entry = None
@@ -247,7 +280,7 @@ class LossFunction(Configured):
         """Check and keep the options every Keras loss takes, and the Keras arguments
         ``at_default`` (``{argument: (value, default)}``) fastann has at their default."""
         owner = type(self).__name__
-        self.reduction = require_default(owner, "reduction", reduction, REDUCTION)
+        self.reduction = _reduction(owner, reduction)
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{owner} name must be a non-empty str or None; got {name!r}")
         self.name = name or self._default_name or self._entry
@@ -256,18 +289,24 @@ class LossFunction(Configured):
             setattr(self, argument, require_default(owner, argument, value, default))
 
     def spec(self):
-        """The ``Loss`` table entry with this object's hyper-parameters."""
+        """The ``Loss`` table entry with this object's hyper-parameters and reduction."""
+        return self._table_spec().with_reduction(self.reduction)
+
+    def _table_spec(self):
         return LOSSES[self._entry]
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """Keras' batch loss: ``sum(per-sample loss * sample_weight) / n_samples`` (the
-        per-sample losses of ``per_sample_losses``; ``sample_weight`` broadcast to them,
-        None weighs each 1), a NumPy scalar."""
-        values = self.spec()(y_true, y_pred)
-        if sample_weight is not None:
-            values = values * np.broadcast_to(np.asarray(sample_weight, values.dtype),
-                                              values.shape)
-        return values.sum() / max(values.size, 1)
+        """Keras' batch loss: ``sum(per-sample loss * sample_weight)`` divided as the
+        reduction says (by the number of per-sample losses, by the sum of the weights,
+        0 when that is 0, or by nothing; the per-sample losses of ``per_sample_losses``,
+        ``sample_weight`` broadcast to them, None weighs each 1), a NumPy scalar."""
+        values = self._table_spec()(y_true, y_pred)
+        weights = np.broadcast_to(np.asarray(1 if sample_weight is None else sample_weight,
+                                             values.dtype), values.shape)
+        total = (values * weights).sum()
+        divisor = {codes.OVER_BATCH_SIZE: max(values.size, 1), codes.SUM: 1,
+                   codes.OVER_SAMPLE_WEIGHT: weights.sum()}[REDUCTIONS[self.reduction]]
+        return total / divisor if divisor != 0 else total * 0
 
 
 def _with_logits(spec, hyper):
@@ -287,7 +326,7 @@ class _FromLogits(LossFunction):
         self._keras_options(reduction, name, dtype, label_smoothing=(label_smoothing, 0.0),
                             axis=(axis, -1))
 
-    def spec(self):
+    def _table_spec(self):
         base = LOSSES[self._entry]
         return _with_logits(base, base.hyper) if self.from_logits else base
 
@@ -351,7 +390,7 @@ class Huber(LossFunction):
         self.delta = _number("Huber", "delta", delta, 0, low_inclusive=False)
         self._keras_options(reduction, name, dtype)
 
-    def spec(self):
+    def _table_spec(self):
         return replace(LOSSES["huber"], hyper=((codes.DELTA, self.delta),))
 
 
@@ -374,7 +413,7 @@ class BinaryFocalCrossentropy(LossFunction):
         self._keras_options(reduction, name, dtype, label_smoothing=(label_smoothing, 0.0),
                             axis=(axis, -1))
 
-    def spec(self):
+    def _table_spec(self):
         hyper = ((codes.GAMMA, self.gamma), (codes.ALPHA, self.alpha),
                  (codes.CLASS_BALANCING, float(self.apply_class_balancing)))
         base = LOSSES[self._entry]

@@ -681,7 +681,7 @@ class Model:
             for callback in per_epoch:
                 callback.on_epoch_begin(number, {})
             # by absolute epoch and step, so a later fit or a resumed model continues a
-            # schedule; a step schedule gives each epoch the rate of its first step
+            # schedule; a step schedule gives a rate per step
             lr = self.optimizer.learning_rates(first, n_epochs, self.dtype,
                                                steps_per_epoch=-(-data.X.shape[0] // capacity))
             started = time.perf_counter()
@@ -697,7 +697,7 @@ class Model:
                 elapsed = time.perf_counter() - started
                 columns = logs.columns(names, done)
                 if self.optimizer.scheduled:  # the rate changes: log it, as Keras
-                    columns["learning_rate"] = lr[:done].astype(np.float64)
+                    columns["learning_rate"] = lr[:done, 0].astype(np.float64)
                 if done:
                     recorders[0].record_chunk(number, columns, elapsed)
                 interrupt.release()
@@ -771,9 +771,11 @@ class Model:
             rows = order[start:start + capacity]
             for callback in callbacks:
                 callback.on_train_batch_begin(batch, {})
-            self._train_epochs(data, capacity, workspace, batch_order, False, lr, batch_logs,
-                               X=data.X[rows], Y=data.Y[rows], weight=data.weight[rows],
-                               validation=False)
+            # this batch's rate (a step schedule's column b, else the epoch's only one)
+            batch_lr = lr[:, [min(batch, lr.shape[1] - 1)]]  # a (1, 1) copy
+            self._train_epochs(data, capacity, workspace, batch_order, False, batch_lr,
+                               batch_logs, X=data.X[rows], Y=data.Y[rows],
+                               weight=data.weight[rows], validation=False)
             self._counters[train_kernels.EPOCHS] -= 1
             if self._counters[train_kernels.STATUS] != train_kernels.OK:
                 self.set_training_state(start_state)
@@ -795,7 +797,7 @@ class Model:
         logs.metrics[0] = means[1:]
         if data.X_val.shape[0]:
             logs.val_loss[0], logs.val_metrics[0] = self._score(data.X_val, data.Y_val,
-                                                                data.weight_val)
+                                                                data.weight_val, capacity)
         self._counters[train_kernels.EPOCHS] += 1
 
     def _counted_into(self, values, counts):
@@ -896,7 +898,7 @@ class Model:
         Y = _checks.targets("y", y, X.shape[0], self.loss_spec, self.layout.sizes[-1],
                             self.dtype)
         weight = _checks.sample_weights("sample_weight", sample_weight, X.shape[0], self.dtype)
-        loss, means = self._score(X, Y, weight)
+        loss, means = self._score(X, Y, weight, batch_size)
         _checks.finite_results("evaluate", "X, y and sample_weight",
                                np.append(means, means.dtype.type(loss)))
         logs = {"loss": float(loss), **dict(zip(self._metric_names, means.tolist()))}
@@ -961,22 +963,30 @@ class Model:
             return values
         return values["loss"] if not self._metric_names else list(values.values())
 
-    def _score(self, X, Y, weight):
-        """(loss, metric means (n_metrics,)) over checked arrays."""
+    def _score(self, X, Y, weight, batch_size=None):
+        """(loss, metric means (n_metrics,)) over checked arrays; ``batch_size`` (None:
+        32) matters only to a loss reduced batch by batch."""
         means = np.zeros(len(self._metric_codes), self.dtype)
         loss = self._infer(np.empty((0, Y.shape[1]), self.dtype), X, Y, weight, means,
-                           self._metric_codes, metric_table.fresh_counts(self._metric_state))
+                           self._metric_codes, metric_table.fresh_counts(self._metric_state),
+                           batch_size)
         return loss, means
 
-    def _infer(self, out, X, Y, weight, metric_means, metric_codes, metric_state=None):
+    def _infer(self, out, X, Y, weight, metric_means, metric_codes, metric_state=None,
+               batch_size=None):
         """Run ``infer_dataset``: the outputs into ``out`` if it has rows; the loss
-        (returned) and metrics (into ``metric_means``) against Y if Y has rows."""
+        (returned) and metrics (into ``metric_means``) against Y if Y has rows, in
+        blocks of ``batch_size`` rows (None: 32) when the loss is reduced batch by
+        batch, else of as many rows as the scratch buffers hold."""
         scoring = self.loss_spec is not None
         loss_code = self.loss_spec.code if scoring else 0  # unused unless scoring
         loss_hyper = (self.loss_spec.hyper_vector(self.dtype) if scoring
                       else np.zeros(losses.codes.N_HYPER, self.dtype))
         # each call its own scratch: concurrent calls from threads must not share it
-        with self._scratch.borrow(min(X.shape[0], PREDICT_CAPACITY),
+        blocks = min(X.shape[0], PREDICT_CAPACITY)
+        if scoring and Y.shape[0] and self.loss_spec.reduced_per_batch:
+            blocks = batch_size or DEFAULT_BATCH_SIZE
+        with self._scratch.borrow(blocks,
                                   lambda rows: Workspace(self.layout, rows, self.dtype)) \
                 as workspace:
             return train_kernels.infer_dataset(
@@ -1076,16 +1086,6 @@ class Model:
         for slot, array in zip(slots, weights):
             all_weights[slot] = array
         self.set_weights(all_weights)
-
-    def _load_params(self, flat):
-        """Copy a flat parameter vector (a copy of ``params``) back in; used by
-        EarlyStopping to restore the best epoch's weights."""
-        self._guard.check_idle("restoring weights")
-        flat = np.asarray(flat)
-        if flat.shape != self._params.shape:
-            raise ValueError(f"flat parameters must have shape {self._params.shape}; got "
-                             f"{flat.shape}")
-        self._params[:] = flat
 
     def set_weights(self, weights):
         """Load weights in ``get_weights`` layout; checked whole before anything changes."""

@@ -278,22 +278,23 @@ class Optimizer:
         return 0 if self._counters is None else int(self._counters[index])
 
     def learning_rates(self, first_epoch, n_epochs, dtype=np.float64, steps_per_epoch=None):
-        """(n_epochs,) array of ``dtype``: the rate of each epoch from ``first_epoch``
-        (counted over the model's life), as ``train_epochs`` reads it. A step schedule
-        is evaluated at each epoch's first step, from ``iterations`` on and
-        ``steps_per_epoch`` apart (see ``fastann.schedules``)."""
+        """(n_epochs, k) array of ``dtype``, as ``train_epochs`` reads it: the rate of
+        each epoch from ``first_epoch`` (counted over the model's life), k = 1; for a
+        step schedule, of each of its ``steps_per_epoch`` steps from ``iterations`` on,
+        k = steps_per_epoch (see ``fastann.schedules``)."""
         if not self.scheduled:
-            return np.full(n_epochs, min(self._lr, float(np.finfo(dtype).max)), dtype)
+            return np.full((n_epochs, 1), min(self._lr, float(np.finfo(dtype).max)), dtype)
         if steps_per_epoch is None and not self._lr.per_epoch:
             raise TypeError(f"the step schedule {self._lr!r} needs steps_per_epoch")
         with np.errstate(over="ignore", under="ignore"):  # a long run may reach the bounds
-            rates = schedules.epoch_rates(self._lr, first_epoch, n_epochs,
-                                          self._counter(STEPS), steps_per_epoch)
-        if rates.shape != (n_epochs,) or np.isnan(rates).any() or (rates < 0).any():
+            rates = schedules.training_rates(self._lr, first_epoch, n_epochs,
+                                             self._counter(STEPS), steps_per_epoch)
+        if rates.ndim != 2 or rates.shape[0] != n_epochs or np.isnan(rates).any() or \
+                (rates < 0).any():
             raise ValueError(f"learning-rate schedule {self._lr!r} must give one finite rate "
-                             ">= 0 per epoch (rates beyond the dtype's range, inf included, "
-                             f"are clamped to its largest); for epochs {first_epoch}.."
-                             f"{first_epoch + n_epochs - 1} it gave {rates!r}")
+                             ">= 0 per epoch or step (rates beyond the dtype's range, inf "
+                             f"included, are clamped to its largest); for epochs "
+                             f"{first_epoch}..{first_epoch + n_epochs - 1} it gave {rates!r}")
         # a growing schedule, thousands of epochs on, is clamped to what the dtype holds
         return np.minimum(rates, np.finfo(dtype).max).astype(dtype)
 

@@ -276,6 +276,23 @@ def dense_backward(dZ, A_prev, W, input_gradient=True):
 
 
 # ---------------------------------------------------------------------- losses
+# The reductions of a batch's weighted loss sum (the kernels' codes): divided by its
+# rows (Keras' default), by the sum of its weights (0 when that is 0), or not at all.
+OVER_BATCH_SIZE, OVER_SAMPLE_WEIGHT, SUM = 0, 1, 2
+
+
+def batch_inverse(reduction, weight):
+    """What a batch's weighted loss sum is multiplied by under ``reduction``; weight:
+    the batch's sample weights."""
+    weight = np.asarray(weight)
+    if reduction == OVER_SAMPLE_WEIGHT:
+        total = weight.sum()
+        return 1.0 / total if total != 0 else 0.0
+    if reduction == SUM:
+        return 1.0
+    return 1.0 / max(weight.size, 1)
+
+
 def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope=DEFAULT_SLOPE,
                           loss_options=None):
     """The batch's weighted loss and the gradient of its mean at the output logits.
@@ -297,8 +314,10 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         Leaky ReLU's negative slope, when that is the output activation.
     loss_options : dict, optional
         ``delta`` (huber, 1.0), ``gamma`` (2.0), ``alpha`` (0.25),
-        ``apply_class_balancing`` (False) of the focal loss, and ``from_logits`` (False):
-        a cross-entropy of the logits of a linear output layer.
+        ``apply_class_balancing`` (False) of the focal loss, ``from_logits`` (False):
+        a cross-entropy of the logits of a linear output layer, and ``reduction`` (the
+        kernels' code, ``fastann.kernels.losses.OVER_BATCH_SIZE`` by default): what
+        the gradient's sum is divided by (see ``batch_inverse``).
 
     Returns
     -------
@@ -306,13 +325,14 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         ``sum over rows of sample_weight * row_loss``, a row's loss being the mean over
         its outputs (categorical cross-entropy: the sum over the classes).
     dZ : ndarray, (rows, n_out)
-        The gradient of ``weighted_loss_sum / rows`` with respect to Z.
+        The gradient of ``weighted_loss_sum * batch_inverse(reduction, sample_weight)``
+        (by default ``weighted_loss_sum / rows``) with respect to Z.
     """
     loss = "mean_squared_error" if loss == "mse" else loss
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
     options = {"delta": 1.0, "gamma": 2.0, "alpha": 0.25, "apply_class_balancing": False,
-               "from_logits": False, **(loss_options or {})}
+               "from_logits": False, "reduction": OVER_BATCH_SIZE, **(loss_options or {})}
     needed = OUTPUT_ACTIVATION.get(loss)
     if needed and options["from_logits"]:
         needed = "linear"
@@ -323,6 +343,7 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
     if sample_weight is None:
         sample_weight = np.ones(rows, Z.dtype)
     weight = np.asarray(sample_weight, Z.dtype).reshape(rows, 1)
+    inverse = batch_inverse(options["reduction"], weight)
 
     if loss == "binary_crossentropy":
         # -y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z)) = log(1 + exp(z)) - z*y, written
@@ -330,11 +351,11 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         losses = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
         row_loss = losses.sum(axis=1) / n_out
         P = sigmoid(Z) if options["from_logits"] else A
-        dZ = weight * (P - Y) / (rows * n_out)
+        dZ = weight * (P - Y) * inverse / n_out
     elif loss == "mean_squared_error":
         error = A - Y
         row_loss = (error * error).sum(axis=1) / n_out
-        dA = 2 * weight * error / (rows * n_out)
+        dA = 2 * weight * error * inverse / n_out
         dZ = activation_backward(output_activation, dA, Z, A, slope)
     elif loss == "categorical_crossentropy":  # -sum(y * log(softmax(z))), by log-sum-exp
         largest = Z.max(axis=1, keepdims=True)
@@ -342,7 +363,7 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         row_loss = (Y * (log_sum_exp - Z)).sum(axis=1)
         target_mass = Y.sum(axis=1, keepdims=True)  # 1 for one-hot rows
         P = softmax(Z) if options["from_logits"] else A
-        dZ = weight * (P * target_mass - Y) / rows
+        dZ = weight * (P * target_mass - Y) * inverse
     elif loss == "binary_focal_crossentropy":
         P = sigmoid(Z)
         Q = sigmoid(-Z)
@@ -355,7 +376,7 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
         balance = (Y * options["alpha"] + (1 - Y) * (1 - options["alpha"])
                    if options["apply_class_balancing"] else 1.0)
         row_loss = (balance * factor * bce).sum(axis=1) / n_out
-        dZ = weight * balance * (d_factor * bce + factor * (P - Y)) / (rows * n_out)
+        dZ = weight * balance * (d_factor * bce + factor * (P - Y)) * inverse / n_out
     else:
         E = A - Y
         per_output = 1.0 / n_out
@@ -383,7 +404,7 @@ def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope
             else:
                 values, slopes = margin * margin, -2 * Y * margin
         row_loss = values.sum(axis=1) * per_output
-        dA = weight * slopes * per_output / rows
+        dA = weight * slopes * per_output * inverse
         dZ = activation_backward(output_activation, dA.astype(Z.dtype), Z, A, slope)
     return (weight[:, 0] * row_loss).sum(), dZ
 
@@ -428,15 +449,27 @@ def penalty_and_gradients(weights, regularization, rows):
 
 
 def evaluate_loss(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
-                  regularization=None, loss_options=None):
+                  regularization=None, loss_options=None, batch_size=32):
     """What ``Model.evaluate`` reports as the loss: the weighted mean row loss over all
-    of X (n_samples, n_features) plus the penalty, its alpha terms over n_samples rows."""
-    Zs, As = forward(weights, activations, X, slopes)
-    loss_sum, _ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
-                                        sample_weight, _slopes(slopes, len(activations))[-1],
-                                        loss_options)
-    penalty, _ = penalty_and_gradients(weights, regularization, X.shape[0])
-    return float(loss_sum / X.shape[0] + penalty)
+    of X (n_samples, n_features) plus the penalty, its alpha terms over n_samples rows.
+    Under a reduction other than the default, the mean over batches of ``batch_size``
+    rows of each batch's reduced loss, weighted by their rows (as Keras' evaluate)."""
+    n = X.shape[0]
+    weight = np.ones(n, X.dtype) if sample_weight is None else np.asarray(sample_weight)
+    reduction = (loss_options or {}).get("reduction", OVER_BATCH_SIZE)
+    step = n if reduction == OVER_BATCH_SIZE else batch_size
+    total = 0.0
+    for start in range(0, n, max(step, 1)):
+        rows = slice(start, start + step)
+        Zs, As = forward(weights, activations, X[rows], slopes)
+        loss_sum, _ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y[rows],
+                                            weight[rows], _slopes(slopes, len(activations))[-1],
+                                            loss_options)
+        if reduction != OVER_BATCH_SIZE:
+            loss_sum = Zs[-1].shape[0] * batch_inverse(reduction, weight[rows]) * loss_sum
+        total += loss_sum
+    penalty, _ = penalty_and_gradients(weights, regularization, n)
+    return float(total / n + penalty)
 
 
 # --------------------------------------------------------------------- network
@@ -489,12 +522,19 @@ def forward(weights, activations, X, slopes=None):
 
 def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None, slopes=None,
                            regularization=None, loss_options=None):
-    """Like ``gradients``, but return the weighted loss *sum* of the batch (the number
-    the training loop adds up) instead of its mean; the penalty counts ``rows`` times."""
+    """Like ``gradients``, but return the batch's loss times its rows (the number the
+    training loop adds up) instead of the loss: by default the weighted loss sum; the
+    penalty counts ``rows`` times."""
     slopes = _slopes(slopes, len(activations))
     Zs, As = forward(weights, activations, X, slopes)
     loss_sum, dZ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y,
                                          sample_weight, slopes[-1], loss_options)
+    rows = X.shape[0]
+    reduction = (loss_options or {}).get("reduction", OVER_BATCH_SIZE)
+    inverse = batch_inverse(reduction, np.ones(rows) if sample_weight is None
+                            else sample_weight)
+    if reduction != OVER_BATCH_SIZE:
+        loss_sum = rows * inverse * loss_sum
     grads = [None] * len(weights)
     for l in range(len(activations) - 1, -1, -1):
         A_prev = X if l == 0 else As[l - 1]
@@ -503,9 +543,11 @@ def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None,
         if l > 0:
             dZ = activation_backward(activations[l - 1], dA_prev, Zs[l - 1], As[l - 1],
                                      slopes[l - 1])
-    if regularization is not None:
-        penalty, penalty_grads = penalty_and_gradients(weights, regularization, X.shape[0])
-        loss_sum = loss_sum + X.shape[0] * penalty
+    if regularization is not None:  # its batch-mean terms divided as the loss is
+        divisor = rows if reduction == OVER_BATCH_SIZE else (1 / inverse if inverse
+                                                             else np.inf)
+        penalty, penalty_grads = penalty_and_gradients(weights, regularization, divisor)
+        loss_sum = loss_sum + rows * penalty
         grads = [g + p for g, p in zip(grads, penalty_grads)]
     return loss_sum, grads
 
@@ -554,7 +596,8 @@ class SplitMix64:
     Parameters
     ----------
     state : int or array-like holding one uint64
-        The generator's state, e.g. ``int(model._rng_state[0])`` before ``fit``.
+        The generator's state, e.g. ``int(model.get_training_state().rng_state[0])``
+        before ``fit``.
     """
 
     GOLDEN_GAMMA = 0x9E3779B97F4A7C15
@@ -961,8 +1004,9 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
     sample_weight : ndarray, (n_samples,), optional
     slopes : list of float, optional
         Leaky ReLU's negative slope per layer.
-    lr_by_epoch : sequence of float, (epochs,), optional
-        The learning rate of each epoch (default: ``optimizer.lr`` throughout).
+    lr_by_epoch : sequence, (epochs,) or (epochs, k), optional
+        The learning rate of each epoch (default: ``optimizer.lr`` throughout), or of
+        each of its steps, step b at ``[epoch][min(b, k - 1)]`` (as the kernel reads it).
     regularization : list of 6-tuples, optional
         Weight penalties per layer (see ``penalty_and_gradients``), in each batch's loss
         and gradient.
@@ -990,7 +1034,7 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
     if reshuffle:
         if rng_state is None:
             raise ValueError("shuffle=True needs rng_state, the SplitMix64 state to shuffle "
-                             "with (e.g. int(model._rng_state[0]))")
+                             "with (e.g. int(model.get_training_state().rng_state[0]))")
         rng = SplitMix64(rng_state)
 
     history = {"loss": []}
@@ -998,6 +1042,9 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
         order = rng.permutation(n) if reshuffle else None
         epoch_loss = 0.0
         for start in range(0, n, batch_size):
+            lr = lr_by_epoch[epoch]  # the epoch's rate, or its row of rates per step
+            if np.ndim(lr):
+                lr = lr[min(start // batch_size, len(lr) - 1)]
             if reshuffle:
                 rows = order[start:start + batch_size]
             else:
@@ -1006,6 +1053,6 @@ def train(weights, activations, X, Y, loss, optimizer, epochs, batch_size=None, 
                                                      loss, sample_weight[rows], slopes,
                                                      regularization, loss_options)
             epoch_loss += loss_sum
-            optimizer.update(weights, grads, lr_by_epoch[epoch])
+            optimizer.update(weights, grads, lr)
         history["loss"].append(float(epoch_loss / n))
     return weights, history

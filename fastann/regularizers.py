@@ -105,7 +105,9 @@ class L1L2(Regularizer):
 class BatchMeanL2(Regularizer):
     """scikit-learn MLP's L2 term (a fastann extension): ``0.5 * alpha * sum(w**2) /
     batch_rows``, gradient ``alpha * w / batch_rows``, ``batch_rows`` being the rows of
-    the current mini-batch (in ``evaluate`` and validation: the rows scored).
+    the current mini-batch (in ``evaluate`` and validation: the rows scored); under a
+    loss reduced by the batch's weight sum (``reduction="mean_with_sample_weight"``)
+    or not at all ("sum") in training, divided as that loss is.
 
     Parameters
     ----------

@@ -11,17 +11,10 @@ Keras 3's names, positional order, defaults, formulas and configs: ``schedule(st
 the rate of optimizer step ``step``, 0 for the first update (Keras evaluates the schedule
 at ``optimizer.iterations`` before each update).
 
-**One rate per epoch.** The training kernel takes one learning rate per epoch. ``fit``
-evaluates a step schedule at the step each epoch starts from (``optimizer.iterations``
-then: the model's updates so far) and trains the whole epoch at that rate: over an epoch
-of B steps from step s, Keras uses ``schedule(s), schedule(s + 1), ..., schedule(s + B -
-1)`` and fastann ``schedule(s)`` B times. That is exact with one step per epoch
-(``batch_size="full"`` or at least the number of rows) and whenever the schedule is
-constant within every epoch (``staircase=True`` with ``decay_steps`` a multiple of B;
-``PiecewiseConstantDecay`` boundaries of the form k * B - 1, an epoch's last step). When
-the rate at an epoch's last step differs from the rate used by more than
-``STEP_TOLERANCE`` (1 %), ``fit`` warns (a ``UserWarning`` naming the schedule, once per
-schedule and number of steps per epoch).
+**A rate per step.** ``fit`` evaluates a step schedule at every step of the epochs a
+kernel call trains (the steps counted from ``optimizer.iterations``, the model's updates
+so far) and the training kernel reads each step's rate: over an epoch of B steps from
+step s, ``schedule(s), schedule(s + 1), ..., schedule(s + B - 1)``, as Keras.
 
 ``per_epoch=True`` (or ``decay_epochs=``, fastann's earlier spelling of ``decay_steps``
 with it) counts the schedule in epochs instead: epoch e trains at ``schedule(e)``, e being
@@ -40,7 +33,6 @@ trains like a built-in one but cannot be serialised.
 import inspect
 import math
 import numbers
-import warnings
 
 import numpy as np
 
@@ -48,7 +40,6 @@ from ._checks import flag
 from ._errors import NotSupportedError
 from ._options import lookup
 
-STEP_TOLERANCE = 0.01  # within-epoch change of a step schedule's rate that fit warns of
 
 
 def _number(owner, name, value, low, high=math.inf, low_inclusive=False,
@@ -559,27 +550,13 @@ def rate_at(schedule, epoch, step):
     return float(schedule.values_at([step])[0])
 
 
-def epoch_rates(schedule, first_epoch, n_epochs, first_step, steps_per_epoch):
-    """float64 (n_epochs,): the rate of epochs first_epoch .. first_epoch + n_epochs - 1,
-    the first starting at optimizer step ``first_step`` and each ``steps_per_epoch`` long:
-    a step schedule's rate at each epoch's first step (see the module's docstring; it
-    warns, once per schedule and steps_per_epoch, when that is more than STEP_TOLERANCE
-    off at some epoch's last step)."""
+def training_rates(schedule, first_epoch, n_epochs, first_step, steps_per_epoch):
+    """float64 (n_epochs, k), what the training kernel reads: a per-epoch schedule's
+    rate of epochs first_epoch .. first_epoch + n_epochs - 1 (k = 1), or a step
+    schedule's rate at each step of those epochs, the first starting at optimizer step
+    ``first_step`` and each ``steps_per_epoch`` long (k = steps_per_epoch)."""
     if schedule.per_epoch:
-        return np.asarray(schedule.rates(first_epoch, n_epochs), np.float64)
-    starts = first_step + steps_per_epoch * np.arange(n_epochs, dtype=np.float64)
-    rates = schedule.values_at(starts)
-    if steps_per_epoch > 1:
-        last = schedule.values_at(starts + (steps_per_epoch - 1))
-        with np.errstate(invalid="ignore"):
-            moved = np.abs(last - rates) > STEP_TOLERANCE * np.abs(rates)
-        if moved.any() and getattr(schedule, "_warned_for", None) != steps_per_epoch:
-            schedule._warned_for = steps_per_epoch  # once per schedule and epoch length
-            warnings.warn(
-                f"{schedule!r} changes the learning rate by more than {STEP_TOLERANCE:.0%} "
-                f"within an epoch of {steps_per_epoch} steps, and fastann trains each epoch "
-                "at the rate of its first step (Keras changes it every step). Count the "
-                "schedule in epochs (per_epoch=True), make it constant within epochs "
-                "(staircase=True, decay_steps a multiple of the steps per epoch) or train "
-                "with batch_size='full' to follow it exactly", UserWarning, stacklevel=3)
-    return rates
+        return np.asarray(schedule.rates(first_epoch, n_epochs), np.float64).reshape(-1, 1)
+    steps = first_step + np.arange(n_epochs * steps_per_epoch, dtype=np.float64)
+    return np.asarray(schedule.values_at(steps), np.float64).reshape(n_epochs,
+                                                                    steps_per_epoch)

@@ -112,12 +112,13 @@ def flat():
 
 @pytest.fixture
 def kernel_calls(monkeypatch):
-    """Records the ``lr_by_epoch`` array of every ``train_epochs`` call."""
+    """Records the learning rates of every ``train_epochs`` call, flattened: one per
+    epoch (one per step for a step schedule)."""
     calls = []
     original = train_kernels.train_epochs
 
     def spy(*args):
-        calls.append(np.array(args[-3], copy=True))
+        calls.append(np.array(args[-3], copy=True).ravel())
         return original(*args)
 
     monkeypatch.setattr(train_kernels, "train_epochs", spy)

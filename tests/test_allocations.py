@@ -112,7 +112,7 @@ HARNESS = textwrap.dedent("""
             args[4:8] = [np.zeros(epochs, args[4].dtype), np.zeros((epochs,) + args[5].shape[1:],
                          args[5].dtype), np.zeros(epochs, args[6].dtype),
                          np.zeros((epochs,) + args[7].shape[1:], args[7].dtype)]
-            args[-3] = np.full(epochs, 1e-4, args[-3].dtype)
+            args[-3] = np.full((epochs, 1), 1e-4, args[-3].dtype)
             before = counts()
             done = kernel(*args)
             replays[epochs] = (counts() - before).tolist()

@@ -143,8 +143,6 @@ BAD_FIT = [
      r"sample_weight must have shape \(12,\), one weight per sample; got \(11,\)"),
     ("weight-2-D", dict(sample_weight=np.ones((12, 1))), ValueError,
      r"sample_weight must have shape \(12,\)"),
-    ("weight-negative", dict(sample_weight=np.r_[np.ones(11), -1]), ValueError,
-     r"sample_weight must be >= 0"),
     ("weight-nan", dict(sample_weight=np.r_[np.ones(11), np.nan]), ValueError,
      r"sample_weight contains NaN"),
     ("class-weight-list", dict(class_weight=[1.0, 2.0]), TypeError,

@@ -252,7 +252,8 @@ def test_loss_keywords_at_keras_defaults_are_accepted_others_refused():
     assert losses.Huber().name == "huber_loss"
     for make, option in [(lambda: losses.BinaryCrossentropy(label_smoothing=0.1),
                           "label_smoothing=0.1"),
-                         (lambda: losses.MeanSquaredError(reduction="sum"), "reduction='sum'"),
+                         (lambda: losses.MeanSquaredError(reduction=None), "reduction=None"),
+                         (lambda: losses.Huber(reduction="none"), "reduction='none'"),
                          (lambda: losses.SparseCategoricalCrossentropy(ignore_class=0),
                           "ignore_class=0"),
                          (lambda: losses.CategoricalCrossentropy(axis=0), "axis=0"),

@@ -243,3 +243,37 @@ def test_from_logits_model_trains_and_predicts_logits():
     logits = model.predict_proba(X)
     assert ((logits > 0)[:, 0] == (y == 1)).mean() > 0.9
     assert (np.abs(logits) > 1).any()  # logits, not probabilities
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean", "mean_with_sample_weight",
+                                       "sum"])
+def test_reductions_train_and_evaluate_as_keras(reduction, keras_and_jax):
+    """Keras 3 fits the same float64 network from the same weights, with sample weights
+    (negative and zero ones too) and a shorter last batch: the same weights after three
+    epochs, the same logged losses, the same evaluate; the loss object on arrays too."""
+    keras, _ = keras_and_jax
+    generator = np.random.default_rng(4)
+    X = generator.normal(size=(23, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.float64)
+    weight = generator.uniform(-0.3, 2.0, 23)
+    weight[:2] = 0.0
+    ours = fa.Sequential([fa.Input((3,)), fa.Dense(4, activation="tanh"),
+                          fa.Dense(1, activation="sigmoid")], dtype="float64", seed=2)
+    ours.compile(optimizer=fa.SGD(0.05), loss=loss_table.BinaryCrossentropy(reduction=reduction))
+    theirs = keras.Sequential([keras.Input((3,), dtype="float64"),
+                               keras.layers.Dense(4, activation="tanh", dtype="float64"),
+                               keras.layers.Dense(1, activation="sigmoid", dtype="float64")])
+    theirs.compile(optimizer=keras.optimizers.SGD(0.05),
+                   loss=keras.losses.BinaryCrossentropy(reduction=reduction))
+    theirs.set_weights(ours.get_weights())
+    fits = [model.fit(X, y, batch_size=8, epochs=3, shuffle=False, sample_weight=weight,
+                      verbose=0) for model in (ours, theirs)]
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)  # Keras' clipping: ~1e-7
+    np.testing.assert_allclose(fits[0].history["loss"], fits[1].history["loss"], rtol=1e-6)
+    scores = [model.evaluate(X, y, batch_size=5, sample_weight=weight, verbose=0)
+              for model in (ours, theirs)]
+    assert scores[0] == pytest.approx(scores[1], rel=1e-6)
+    outputs = ours.predict(X[:7], verbose=0)
+    assert float(ours.loss(y[:7], outputs, weight[:7])) == pytest.approx(
+        float(theirs.loss(y[:7], outputs, weight[:7])), rel=1e-6)

@@ -155,6 +155,42 @@ def test_sample_weighted_runs_match(loss, output, build_model, make_targets, ref
     assert_same_run(model, history, trained, reference_history)
 
 
+@pytest.mark.parametrize("reduction, code", [("mean_with_sample_weight", 1), ("sum", 2)])
+def test_reductions_with_penalties_match(reduction, code, make_targets):
+    """Each shuffled batch's loss divided by its weight sum (or not divided), negative
+    and zero weights, a shorter last batch, and penalties: batch-mean L2 (divided as the
+    loss is) on one kernel, Keras' L2 on the other; the epoch loss as Keras logs it."""
+    activations = ["tanh", "sigmoid"]
+    X, y, Y = data("binary_crossentropy", 2, make_targets, seed=6)
+    weight = np.random.default_rng(8).uniform(-0.5, 3, N_SAMPLES)
+    weight[3] = 0.0
+    lr = 0.05 if code == 1 else 0.01
+    model = fa.Sequential([fa.Input((3,)),
+                           fa.Dense(5, activation="tanh",
+                                    kernel_regularizer=fa.regularizers.BatchMeanL2(0.3)),
+                           fa.Dense(2, activation="sigmoid",
+                                    kernel_regularizer=fa.regularizers.L2(0.01))],
+                          dtype="float64", seed=9)
+    model.compile(optimizer=fa.SGD(lr=lr, momentum=0.5),
+                  loss=fa.losses.BinaryCrossentropy(reduction=reduction))
+    initial = model.get_weights()
+    rng_state = int(model._rng_state[0])
+    history = model.fit(X, y, epochs=EPOCHS // 4, batch_size=5, shuffle=True, verbose=0,
+                        sample_weight=weight)
+    trained, reference_history = reference.train(
+        initial, activations, X, Y, "binary_crossentropy",
+        reference.SGD(lr=lr, momentum=0.5), EPOCHS // 4, batch_size=5, shuffle=True,
+        rng_state=rng_state, sample_weight=weight, loss_options={"reduction": code},
+        regularization=[(0, 0, 0.3, 0, 0, 0), (0, 0.01, 0, 0, 0, 0)])
+    assert_same_run(model, history, trained, reference_history)
+    expected = reference.evaluate_loss(
+        model.get_weights(), activations, X, Y, "binary_crossentropy", weight,
+        regularization=[(0, 0, 0.3, 0, 0, 0), (0, 0.01, 0, 0, 0, 0)],
+        loss_options={"reduction": code}, batch_size=4)
+    assert model.evaluate(X, y, batch_size=4, sample_weight=weight, verbose=0) == \
+        pytest.approx(expected, rel=RTOL)
+
+
 def test_leaky_relu_slopes_match(build_model, make_targets):
     sizes = (3, 6, 4, 1)
     activations = ["leaky_relu", "leaky_relu", "leaky_relu"]

@@ -7,6 +7,7 @@ the absolute epoch, Keras' step schedules at each epoch's first step, continued 
 """
 import json
 import math
+import os
 import warnings
 
 import numpy as np
@@ -213,7 +214,6 @@ def test_optimizer_defaults_follow_keras():
     assert fa.Adam(lr=0.5).learning_rate == 0.5  # fastann's earlier spelling
 
 
-@pytest.mark.filterwarnings("ignore:.*within an epoch")
 @pytest.mark.parametrize("optimizer", [
     fa.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
     fa.Adam(learning_rate=schedules.ExponentialDecay(0.01, 10, 0.5), beta_1=0.8),
@@ -238,7 +238,7 @@ def test_optimizer_configs_of_earlier_fastann_load():
            "clipnorm": 0.5}
     rebuilt = optimizers.from_config(old)
     assert isinstance(rebuilt, fa.Adam) and rebuilt.beta_1 == 0.8 and rebuilt.clipnorm == 0.5
-    np.testing.assert_allclose(rebuilt.learning_rates(0, 7),
+    np.testing.assert_allclose(rebuilt.learning_rates(0, 7)[:, 0],
                                [0.02 * 0.5 ** (e / 3) for e in range(7)], rtol=1e-15)
     sgd = optimizers.from_config({"name": "sgd", "lr": 0.05, "momentum": 0.9,
                                   "nesterov": True, "weight_decay": 0.001})
@@ -314,11 +314,13 @@ def _problem(seed=0, n=24):
 STEPS_PER_EPOCH = 3  # 24 rows in batches of 10
 
 
-def epoch_positions(schedule, epochs):
-    """Where fit evaluates ``schedule`` for each epoch: the epoch itself, or the step the
-    epoch starts from (STEPS_PER_EPOCH steps per epoch, from step 0)."""
-    epochs = np.asarray(epochs)
-    return epochs if schedule.per_epoch else STEPS_PER_EPOCH * epochs
+def kernel_rates(schedule, epochs, steps_per_epoch=STEPS_PER_EPOCH):
+    """The rates fit trains ``epochs`` epochs at, from epoch and step 0: one per epoch
+    (epochs,), or for a step schedule one per step (epochs, steps_per_epoch)."""
+    if schedule.per_epoch:
+        return schedule.values_at(np.arange(epochs))
+    return schedule.values_at(np.arange(epochs * steps_per_epoch)).reshape(
+        epochs, steps_per_epoch)
 
 
 @pytest.mark.parametrize("make_optimizer, make_reference", [
@@ -331,12 +333,14 @@ def epoch_positions(schedule, epochs):
     schedules.CosineDecay(0.05, 150, alpha=0.1, per_epoch=True),
     schedules.ExponentialDecay(0.05, 300, 0.3, staircase=True),  # per step
     schedules.PiecewiseConstantDecay([149, 449], [0.05, 0.02, 0.01]),  # per step
+    schedules.ExponentialDecay(0.05, 100, 0.5),  # per step, changing every step
+    schedules.CosineDecay(0.05, 700, alpha=0.1, warmup_target=0.08, warmup_steps=40),
 ], ids=repr)
 def test_training_with_a_schedule_matches_the_reference(schedule, make_optimizer,
                                                         make_reference, build_model):
     """300 epochs, History only, so fit runs them in several multi-epoch kernel calls, each
     starting the schedule at its absolute epoch, or for a step schedule at the step its
-    first epoch starts from (these two change the rate at epoch starts only: exact)."""
+    first epoch starts from, with a rate for each of its steps."""
     X, y = _problem()
     activations = ["tanh", "sigmoid"]
     model = build_model((3, 5, 1), activations, "binary_crossentropy",
@@ -344,21 +348,23 @@ def test_training_with_a_schedule_matches_the_reference(schedule, make_optimizer
     initial = model.get_weights()
     rng_state = int(model._rng_state[0])
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # constant within every epoch: no warning
+        warnings.simplefilter("error")
         history = model.fit(X, y, epochs=300, batch_size=10, verbose=0)
-    rates = schedule.values_at(epoch_positions(schedule, range(300)))
+    rates = kernel_rates(schedule, 300)
     trained, expected = reference.train(
         initial, activations, X, y, "binary_crossentropy", make_reference(), 300,
         batch_size=10, shuffle=True, rng_state=rng_state, lr_by_epoch=rates)
     np.testing.assert_allclose(history.history["loss"], expected["loss"], rtol=RTOL, atol=ATOL)
-    np.testing.assert_array_equal(history.history["learning_rate"], rates)
+    # the logged rate: the epoch's first step's
+    np.testing.assert_array_equal(history.history["learning_rate"],
+                                  rates if rates.ndim == 1 else rates[:, 0])
     for actual, wanted in zip(model.get_weights(), trained):
         np.testing.assert_allclose(actual, wanted, rtol=RTOL, atol=ATOL)
     assert model.optimizer.iterations == 300 * STEPS_PER_EPOCH
     # the schedule mattered: the constant initial rate trains differently
     constant, _ = reference.train(initial, activations, X, y, "binary_crossentropy",
                                   make_reference(), 300, batch_size=10, shuffle=True,
-                                  rng_state=rng_state, lr_by_epoch=[rates[0]] * 300)
+                                  rng_state=rng_state, lr_by_epoch=[schedule(0)] * 300)
     assert not np.allclose(constant[0], trained[0], rtol=1e-6)
 
 
@@ -374,17 +380,17 @@ def test_schedule_continues_across_fit_calls(schedule, batch_size, build_model,
     initial = model.get_weights()
     rng_state = int(model._rng_state[0])
     steps = 1 if batch_size == "full" else -(-X.shape[0] // batch_size)
-    rates = schedule.values_at(np.arange(20) * (1 if schedule.per_epoch else steps))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the per-step one moves 8% within an epoch
-        model.fit(X, y, epochs=7, batch_size=batch_size, verbose=0)
-        assert model.optimizer.iterations == 7 * steps
-        assert model.optimizer.learning_rate == pytest.approx(rates[7], rel=1e-15)
-        first_calls = len(kernel_calls)
-        model.fit(X, y, epochs=13, batch_size=batch_size, verbose=0)
+    rates = kernel_rates(schedule, 20, steps)
+    flat = rates.ravel()  # as kernel_calls records them
+    model.fit(X, y, epochs=7, batch_size=batch_size, verbose=0)
+    assert model.optimizer.iterations == 7 * steps
+    assert model.optimizer.learning_rate == pytest.approx(flat[7 * rates[0].size],
+                                                          rel=1e-15)
+    first_calls = len(kernel_calls)
+    model.fit(X, y, epochs=13, batch_size=batch_size, verbose=0)
     # the second fit's first kernel call starts where the first stopped
-    assert kernel_calls[first_calls][0] == pytest.approx(rates[7], rel=1e-15)
-    np.testing.assert_allclose(np.concatenate(kernel_calls), rates, rtol=1e-15)
+    assert kernel_calls[first_calls][0] == pytest.approx(flat[7 * rates[0].size], rel=1e-15)
+    np.testing.assert_allclose(np.concatenate(kernel_calls), flat, rtol=1e-15)
     trained, _ = reference.train(initial, ["relu", "sigmoid"], X, y, "binary_crossentropy",
                                  reference.SGD(), 20,
                                  batch_size=None if batch_size == "full" else batch_size,
@@ -393,18 +399,37 @@ def test_schedule_continues_across_fit_calls(schedule, batch_size, build_model,
         np.testing.assert_allclose(actual, wanted, rtol=RTOL, atol=ATOL)
 
 
-def test_a_step_schedule_changing_within_epochs_warns_once_and_names_itself(build_model):
+@pytest.mark.parametrize("make_schedule", [
+    lambda module: module.CosineDecay(0.1, 30),
+    lambda module: module.ExponentialDecay(0.2, 4, 0.5),
+], ids=["cosine", "exponential"])
+def test_a_step_schedule_changes_the_rate_every_step_as_keras(make_schedule):
+    """Keras 3 (float64) fits the same network with the same schedule, three steps an
+    epoch: the same weights after five epochs, with and without the batch hooks' path."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "jax":
+        pytest.skip("compared with Keras on its JAX backend")
     X, y = _problem(3)
-    schedule = schedules.CosineDecay(0.1, 30)
-    model = build_model((3, 1), ["sigmoid"], "binary_crossentropy",
-                        optimizer=fa.SGD(learning_rate=schedule))
-    with pytest.warns(UserWarning, match=r"CosineDecay\(.*more than 1% within an epoch of 3 "
-                                         r"steps.*rate of its first step") as caught:
-        model.fit(X, y, epochs=2, batch_size=10, verbose=0)
-    assert len(caught) == 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # one step an epoch: exact, no warning
-        model.fit(X, y, epochs=2, batch_size="full", verbose=0)
+    theirs = keras.Sequential([keras.Input((3,), dtype="float64"),
+                               keras.layers.Dense(4, activation="tanh", dtype="float64"),
+                               keras.layers.Dense(1, activation="sigmoid", dtype="float64")])
+    theirs.compile(optimizer=keras.optimizers.SGD(make_schedule(keras.optimizers.schedules),
+                                                           momentum=0.5),
+                   loss="binary_crossentropy")
+    weights = theirs.get_weights()
+    theirs.fit(X, y, batch_size=10, epochs=5, shuffle=False, verbose=0)
+    for callbacks in ([], [fa.callbacks.LambdaCallback(on_train_batch_end=lambda b, l: None)]):
+        ours = fa.Sequential([fa.Input((3,)), fa.Dense(4, activation="tanh"),
+                              fa.Dense(1, activation="sigmoid")], dtype="float64")
+        ours.compile(optimizer=fa.SGD(make_schedule(schedules), momentum=0.5),
+                     loss="binary_crossentropy")
+        ours.set_weights(weights)
+        ours.fit(X, y, batch_size=10, epochs=5, shuffle=False, verbose=0, callbacks=callbacks)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)  # Keras clips at 1e-7
 
 
 def test_compile_restarts_a_step_schedule(build_model):
@@ -432,7 +457,7 @@ def test_float32_model_gets_float32_rates(build_model, kernel_calls):
 def test_constant_lr_is_a_plain_float():
     optimizer = fa.SGD(lr=0.3)
     assert optimizer.lr == 0.3 and not optimizer.scheduled
-    np.testing.assert_array_equal(optimizer.learning_rates(10, 3), [0.3] * 3)
+    np.testing.assert_array_equal(optimizer.learning_rates(10, 3), [[0.3]] * 3)
     optimizer.lr = 0.03
     assert optimizer.get_config()["learning_rate"] == 0.03
     with pytest.raises(ValueError, match="SGD lr must be a finite number >= 0; got inf"):
@@ -445,6 +470,6 @@ def test_a_step_schedule_needs_the_steps_per_epoch():
     optimizer = fa.SGD(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.5))
     with pytest.raises(TypeError, match="steps_per_epoch"):
         optimizer.learning_rates(0, 3)
-    with pytest.warns(UserWarning, match="within an epoch of 5 steps"):
-        rates = optimizer.learning_rates(0, 3, steps_per_epoch=5)
-    np.testing.assert_allclose(rates, [0.1, 0.1 * 0.5 ** 0.5, 0.05], rtol=1e-15)
+    rates = optimizer.learning_rates(0, 3, steps_per_epoch=5)
+    np.testing.assert_allclose(rates, 0.1 * 0.5 ** (np.arange(15).reshape(3, 5) / 10),
+                               rtol=1e-15)

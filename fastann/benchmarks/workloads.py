@@ -123,7 +123,7 @@ class Workload:
         """[W1 (n_in, n_out), b1, ...] of a fresh model, and its shuffling state."""
         if self._initial is None:
             model = self.model()
-            self._initial = [model.get_weights(), model._rng_state.copy()]
+            self._initial = [model.get_weights(), model.get_training_state().rng_state]
         weights, rng_state = self._initial
         return [w.copy() for w in weights], rng_state.copy()
 

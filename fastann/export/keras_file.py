@@ -452,35 +452,31 @@ def _keras_optimizer(model):
     from ..kernels import optimizers as optimizer_kernels
     from ..kernels import train as train_kernels
 
-    steps = model._counters[train_kernels.STEPS]
+    state = model.get_training_state()
+    steps = state.steps
     arrays = [np.array(steps, np.int64), np.array(lr, model.dtype)]
-    slots = _slot_views(model)
+    slots = _slot_views(model.layout, state)
     description = {"module": "keras.optimizers", "class_name": class_name, "config": config,
                    "registered_name": None}
     if slots is None:  # a layout this module does not know: weights only
         return description, arrays
     for variable in range(len(slots[0])):
         arrays += [slots[s][variable].copy() for s in range(n_slots)]
-    scalars = model._opt_state[optimizer_kernels.N_SLOTS * model._params.shape[0]:]
+    scalars = state.opt_state[optimizer_kernels.N_SLOTS * state.params.shape[0]:]
     # Nadam's u_product: Keras starts it at 1, fastann's zeroed state means "not yet"
     arrays += [np.array(scalars[i] if steps else 1.0, model.dtype) for i in range(n_scalars)]
     return description, arrays
 
 
-def _slot_views(model):
-    """[slot][variable] arrays of the optimizer state, variables in Keras' trainable
-    order (BatchNormalization's moving statistics have no slots), or None when the
-    state's layout is not the parameters' (another layout)."""
-    layout = getattr(model, "layout", None)
-    state = getattr(model, "_opt_state", None)
-    params = getattr(model, "_params", None)
-    if layout is None or state is None or params is None or not hasattr(layout, "views"):
-        return None
+def _slot_views(layout, state):
+    """[slot][variable] views of a ``TrainingState``'s optimizer state, variables in
+    Keras' trainable order (BatchNormalization's moving statistics have no slots), or
+    None when the state's layout is not the parameters' (another layout)."""
     from ..kernels.optimizers import N_SLOTS
 
-    n = params.shape[0]
+    n = state.params.shape[0]
     trainable = [w.shape for w in layout.weights if w.trainable]
-    views = [layout.views(state[s * n:(s + 1) * n]) for s in range(N_SLOTS)]
+    views = [layout.views(state.opt_state[s * n:(s + 1) * n]) for s in range(N_SLOTS)]
     if any([a.shape for a in v] != trainable for v in views):
         return None
     return views
@@ -1050,7 +1046,8 @@ def _restore_optimizer(model, arrays, counts):
     if counts is None:
         return
     n_slots, n_scalars = counts
-    slots = _slot_views(model)
+    state = model.get_training_state()  # filled in, then loaded back whole
+    slots = _slot_views(model.layout, state)
     if slots is None:
         return
     n_variables = len(slots[0])
@@ -1073,11 +1070,16 @@ def _restore_optimizer(model, arrays, counts):
     for variable in range(n_variables):
         for s in range(n_slots):
             slots[s][variable][...] = arrays[2 + variable * n_slots + s]
-    scalars = model._opt_state[optimizer_kernels.N_SLOTS * model._params.shape[0]:]
+    scalars = state.opt_state[optimizer_kernels.N_SLOTS * state.params.shape[0]:]
     for i in range(n_scalars):
         scalars[i] = arrays[expected - n_scalars + i]
     if steps >= 0:
-        model._counters[train_kernels.STEPS] = steps
+        state.counters[train_kernels.STEPS] = steps
+    try:
+        model.set_training_state(state)
+    except ValueError as error:  # values training cannot continue from
+        warnings.warn(f"the optimizer state is not loaded: {error}", UserWarning,
+                      stacklevel=5)
 
 
 FILE_WRITERS[".keras"] = save_keras

@@ -28,6 +28,7 @@ squared_hinge         max(1 - Y * A, 0)**2                               -2 Y ma
 binary_focal          (1 - p_t)**gamma * bce, p_t = Y p + (1-Y)(1-p),    by the chain rule on Z
                       times Y alpha + (1-Y)(1-alpha) if class-balanced
 half_poisson          Y log(Y / A) - Y + A, A = exp(Z) (fused)           A - Y (on Z)
+half_squared_error    e**2 / 2                                           e * n_out
 ====================  =================================================  ===================
 """
 import numpy as np
@@ -40,9 +41,17 @@ BINARY_CROSSENTROPY, MEAN_SQUARED_ERROR, CATEGORICAL_CROSSENTROPY = range(3)
  BINARY_FOCAL_CROSSENTROPY) = range(3, 11)
 # scikit-learn's MLPRegressor(loss="poisson"): exp output fused with the half deviance
 HALF_POISSON_DEVIANCE = 11
+# scikit-learn's squared loss: e**2 / 2 averaged over the outputs, with its output delta
+# e (the gradient of the sum over the outputs, as scikit-learn's MLPs take it)
+HALF_SQUARED_ERROR = 12
 # Positions in the loss's hyper-parameter vector (model dtype, (N_HYPER,)).
-DELTA, GAMMA, ALPHA, CLASS_BALANCING, FROM_LOGITS = range(5)
-N_HYPER = 5
+DELTA, GAMMA, ALPHA, CLASS_BALANCING, FROM_LOGITS, REDUCTION, OUTPUTS_SUMMED = range(7)
+N_HYPER = 7
+# Values of hyper[REDUCTION], Keras' reductions of a batch's weighted per-row losses:
+# divided by the batch's rows ("sum_over_batch_size", Keras' default, and "mean"), by
+# the sum of its sample weights ("mean_with_sample_weight", scikit-learn's), or not
+# divided ("sum").
+OVER_BATCH_SIZE, OVER_SAMPLE_WEIGHT, SUM = 0, 1, 2
 EPSILON = 1e-7  # Keras' backend epsilon
 LOG_2 = 0.69314718055994530941723212145818
 
@@ -55,6 +64,43 @@ def gives_dZ(loss_code):
             or loss_code == BINARY_FOCAL_CROSSENTROPY or loss_code == HALF_POISSON_DEVIANCE)
 
 
+@kernel(inline=True)
+def output_share(n_out, hyper):
+    """What each output's loss counts in its row's: 1 / n_out (a row's loss is the mean
+    over its outputs, as Keras'), or 1 with hyper[OUTPUTS_SUMMED] != 0 (the sum, as
+    scikit-learn's log-loss and Poisson deviance)."""
+    one = like(1, hyper)
+    return one if hyper[OUTPUTS_SUMMED] != like(0, hyper) else one / like(n_out, hyper)
+
+
+@kernel(inline=True)
+def batch_scale(weight, hyper):
+    """What a batch's weighted loss sum is multiplied by under the loss's reduction:
+    1 / rows, 1 / the sum of the batch's weights (0 when they sum to 0, as Keras'
+    ``divide_no_nan``), or 1. weight: (rows,)."""
+    one = like(1, hyper)
+    reduction = hyper[REDUCTION]
+    if reduction == like(OVER_SAMPLE_WEIGHT, hyper):
+        total = like(0, hyper)
+        for r in range(weight.shape[0]):
+            total += weight[r]
+        return one / total if total != like(0, hyper) else total
+    if reduction == like(SUM, hyper):
+        return one
+    return one / like(max(weight.shape[0], 1), hyper)
+
+
+@kernel(inline=True)
+def batch_contribution(loss_sum, rows, scale, hyper):
+    """A batch's share of a phase's loss total, which is divided by the phase's rows:
+    each batch's loss (``scale`` times its weighted sum) counts once per row, as Keras'
+    loss tracker weighs batches. Under the default reduction that is the weighted sum
+    itself, added unchanged."""
+    if hyper[REDUCTION] == like(OVER_BATCH_SIZE, hyper):
+        return loss_sum
+    return like(rows, hyper) * scale * loss_sum
+
+
 @kernel
 def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
     """Return the weighted sum of per-row losses; write ``delta``, ``scale`` times the
@@ -62,15 +108,15 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
 
     delta, Z, A, Y: (rows, n_out); weight: (rows,); hyper: (N_HYPER,). A cross-entropy
     also writes A, the output activation of Z (the values ``activation_forward`` gives;
-    Z itself with from_logits); the others read it. A row's loss is the mean over its outputs (as in Keras). ``scale`` is 1 / batch
-    rows, so delta is the gradient of the batch mean. Binary cross-entropy expects a
+    Z itself with from_logits); the others read it. A row's loss is the mean over its
+    outputs (as in Keras). ``scale`` is ``batch_scale``'s, so delta is the gradient of
+    the batch's loss under the reduction (the batch mean by default). Binary cross-entropy expects a
     sigmoid output layer, categorical cross-entropy a softmax one; the wrapper enforces
     the pairing.
     """
     rows, n_out = Z.shape
     zero = like(0, Z)
-    one = like(1, Z)
-    per_output = one / like(n_out, Z)
+    per_output = output_share(n_out, hyper)
     total = zero
     logits = hyper[FROM_LOGITS] != zero
     if loss_code == BINARY_CROSSENTROPY:
@@ -114,7 +160,7 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
     elif loss_code == BINARY_FOCAL_CROSSENTROPY:
         total = focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale)
     elif loss_code == HALF_POISSON_DEVIANCE:
-        total = poisson_deviance_and_delta(delta, Z, A, Y, weight, scale)
+        total = poisson_deviance_and_delta(delta, Z, A, Y, weight, hyper, scale)
     else:
         total = regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale)
     return total
@@ -128,7 +174,7 @@ def focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale):
     rows, n_out = Z.shape
     zero = like(0, Z)
     one = like(1, Z)
-    per_output = one / like(n_out, Z)
+    per_output = output_share(n_out, hyper)
     gamma, alpha = hyper[GAMMA], hyper[ALPHA]
     balanced = hyper[CLASS_BALANCING] != zero
     logits = hyper[FROM_LOGITS] != zero
@@ -158,15 +204,15 @@ def focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale):
 
 
 @kernel(entry=True)  # a function of its own: loss_and_delta's common losses stay small
-def poisson_deviance_and_delta(delta, Z, A, Y, weight, scale):
+def poisson_deviance_and_delta(delta, Z, A, Y, weight, hyper, scale):
     """Half the Poisson deviance of an exponential output from the log-mean Z, as
     scikit-learn's ``poisson_loss``: per output ``y log(y / a) - y + a`` with
     ``a = exp(z)`` (written into A), whose gradient with respect to Z is ``a - y``.
-    Arrays as ``loss_and_delta``'s; a row's loss is the mean over its outputs."""
+    Arrays as ``loss_and_delta``'s; a row's loss is the mean over its outputs (the sum
+    with hyper[OUTPUTS_SUMMED], as scikit-learn's)."""
     rows, n_out = Z.shape
     zero = like(0, Z)
-    one = like(1, Z)
-    per_output = one / like(n_out, Z)
+    per_output = output_share(n_out, hyper)
     total = zero
     for r in range(rows):
         row_loss = zero
@@ -185,7 +231,8 @@ def poisson_deviance_and_delta(delta, Z, A, Y, weight, scale):
 
 @kernel(entry=True)  # a function of its own: loss_and_delta's common losses stay small
 def regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale):
-    """The losses of A itself (codes MEAN_ABSOLUTE_ERROR..SQUARED_HINGE): return the
+    """The losses of A itself (codes MEAN_ABSOLUTE_ERROR..SQUARED_HINGE and
+    HALF_SQUARED_ERROR): return the
     weighted sum of row losses, write delta = scale * its gradient with respect to A.
     Arrays as ``loss_and_delta``'s."""
     rows, n_out = A.shape
@@ -193,7 +240,7 @@ def regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale):
     one = like(1, A)
     half = like(0.5, A)
     two = like(2, A)
-    per_output = one / like(n_out, A)
+    per_output = output_share(n_out, hyper)
     if loss_code == KL_DIVERGENCE:
         per_output = one  # a sum over the outputs, as Keras'
     total = zero
@@ -242,6 +289,9 @@ def regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale):
                 if margin > zero:
                     value = margin * margin
                     slope = -two * y * margin
+            elif loss_code == HALF_SQUARED_ERROR:
+                value = half * error * error
+                slope = error / per_output  # g * slope: the error itself
             row_loss += value
             delta[r, j] = g * slope
         total += weight[r] * row_loss * per_output

@@ -32,17 +32,13 @@ def add_l2(grads, params, layers, alpha, scale):
 
 @kernel(entry=True)
 def loss_and_gradient(grads, Z_buffer, A_buffer, delta, X, Y, weight, params, layers,
-                      slopes, loss_code, loss_hyper, alpha, weight_sum, loss_scale):
+                      slopes, loss_code, loss_hyper, alpha, weight_sum):
     """Return the objective and write its gradient into grads (n_params,).
 
     Z_buffer, A_buffer: (n * total_units,); delta: (2 * n * max_units,); X (n, n_features);
-    Y (n, n_out); weight (n,), the per-row weights the loss kernel takes (the caller
-    folds in the factor that turns fastann's per-row mean over outputs into the sum or
-    half-square scikit-learn uses); params (n_params,); slopes (n_layers,).
-    The data term is the loss kernel's weighted sum times ``loss_scale``; the gradient
-    is divided by ``weight_sum`` (the sum of the sample weights), so that ``loss_scale``
-    is 1 / weight_sum for the cross-entropies and 1 / (weight_sum * n_out) for the
-    half squared error. loss_hyper (kernels.losses.N_HYPER,): the loss's parameters.
+    Y (n, n_out); weight (n,), the sample weights; params (n_params,); slopes (n_layers,).
+    The data term and the gradient are divided by ``weight_sum`` (the sum of the sample
+    weights). loss_hyper (kernels.losses.N_HYPER,): the loss's parameters.
     """
     n = X.shape[0]
     one = like(1, params)
@@ -53,4 +49,4 @@ def loss_and_gradient(grads, Z_buffer, A_buffer, delta, X, Y, weight, params, la
                        loss_hyper, inverse)
     backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, n, loss_code)
     squares = add_l2(grads, params, layers, alpha, inverse)
-    return data * loss_scale + half * alpha * squares * inverse
+    return data * inverse + half * alpha * squares * inverse

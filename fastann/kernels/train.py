@@ -9,7 +9,7 @@ the last good epoch and stops with ``counters[STATUS] = NON_FINITE``.
 import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
-from .losses import gives_dZ
+from .losses import batch_contribution, batch_scale, gives_dZ
 from .metrics import accumulate_metrics, finish_metrics, reset_metrics
 from .network import (backward, backward_layers, forward, forward_layers, output_loss,
                       restore_moving, save_moving)
@@ -66,7 +66,9 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
     mean loss and write each metric's mean into metric_means (n_metrics,); the gradient
     written into ``delta`` is scratch. The loss includes the regularizers' penalty
     (``regularization``: (n_layers, N_COEFFICIENTS), batch-mean terms over the n rows
-    scored). Prediction and evaluation share this one kernel so that a model compiles
+    scored). Under a reduction other than Keras' default, the blocks are the batches
+    the loss is reduced over (Keras' evaluate reduces each batch and averages them by
+    rows). Prediction and evaluation share this one kernel so that a model compiles
     one inference loop, not two. ``extras``: None for a stack of Dense layers with
     biases, else the buffers of ``network.forward_layers`` (run in inference mode: no
     dropout, BatchNormalization's moving statistics). ``metric_state``: None, or the
@@ -92,8 +94,12 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
                 copy_row(out[start + r], A, r)
         if score:
             accumulate_metrics(metric_means, A, Y[start:stop], metric_codes, metric_state)
-            total += output_loss(delta, Z_buffer, A_buffer, Y[start:stop], weight[start:stop],
-                                 layers, capacity, loss_code, loss_hyper, one)
+            block_weight = weight[start:stop]
+            block_scale = batch_scale(block_weight, loss_hyper)
+            total += batch_contribution(
+                output_loss(delta, Z_buffer, A_buffer, Y[start:stop], block_weight, layers,
+                            capacity, loss_code, loss_hyper, block_scale),
+                stop - start, block_scale, loss_hyper)
     scale = one / like(max(n, 1), params)
     finish_metrics(metric_means, metric_codes, metric_state, scale)
     if not score:
@@ -119,9 +125,13 @@ def train_epochs(params, opt_state, rng_state, counters,
                  order, batch_X, batch_Y, batch_weight,
                  X, Y, weight, X_val, Y_val, weight_val,
                  layers, slopes, extras, regularization, loss_code, loss_hyper,
-                 metric_codes, metric_state, opt_code, opt_hyper, lr_by_epoch, capacity,
+                 metric_codes, metric_state, opt_code, opt_hyper, rates, capacity,
                  shuffle):
-    """Train for ``lr_by_epoch.shape[0]`` epochs; return how many completed.
+    """Train for ``rates.shape[0]`` epochs; return how many completed.
+
+    rates (n_epochs, k): the learning rate of each epoch's steps, step b at
+    ``rates[epoch, min(b, k - 1)]`` (k = 1: one rate per epoch; k = steps per epoch: a
+    rate per step, as a step schedule gives).
 
     Model state, updated in place: params (n_params,), opt_state (state_length(n_params),),
     rng_state (1,) uint64, counters (N_COUNTERS,) int64.
@@ -149,13 +159,13 @@ def train_epochs(params, opt_state, rng_state, counters,
     # the state slots the rule uses: the only ones the per-epoch backup must copy
     state_used = view_1d(opt_state, 0, state_in_use(opt_code, opt_hyper, params.shape[0]))
     state_backup = view_1d(backup_state, 0, state_used.shape[0])
-    for epoch in range(lr_by_epoch.shape[0]):
+    last_rate = rates.shape[1] - 1
+    for epoch in range(rates.shape[0]):
         copy_into(backup_params, params)
         copy_into(state_backup, state_used)
         backup_rng = rng_state[0]
         if extras is not None:
             save_moving(extras)
-        lr = lr_by_epoch[epoch]
         if reshuffle:
             shuffle_order(order, rng_state)
         # The training phase, then the validation phase through the same loop (so the
@@ -191,8 +201,11 @@ def train_epochs(params, opt_state, rng_state, counters,
                 else:
                     A = forward_layers(Z_buffer, A_buffer, X_batch, params, layers, slopes,
                                        capacity, output_activation, extras, training)
-                loss += output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
-                                    capacity, loss_code, loss_hyper, one / like(rows, params))
+                scale = batch_scale(weight_batch, loss_hyper)
+                loss += batch_contribution(
+                    output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
+                                capacity, loss_code, loss_hyper, scale),
+                    rows, scale, loss_hyper)
                 accumulate_metrics(metrics, A, Y_batch, metric_codes, metric_state)
                 if training:
                     if extras is None:
@@ -202,11 +215,12 @@ def train_epochs(params, opt_state, rng_state, counters,
                         backward_layers(grads, delta, Z_buffer, A_buffer, X_batch, params,
                                         layers, slopes, capacity, loss_code, extras)
                     # the penalty of the weights this batch saw, weighted by its rows
-                    # as the data loss is (Keras reports the epoch's row-weighted mean)
+                    # as the data loss is (Keras reports the epoch's row-weighted mean);
+                    # its batch-mean terms divided as the reduction divides the loss
                     loss += like(rows, params) * add_penalty(
-                        grads, params, layers, regularization, one / like(rows, params),
-                        True)
+                        grads, params, layers, regularization, scale, True)
                     counters[STEPS] += 1
+                    lr = rates[epoch, min(start // capacity, last_rate)]
                     apply_update(params, opt_state, grads, layers, opt_code, opt_hyper, lr,
                                  counters[STEPS])
             inverse_rows = one / like(n_rows, params)
@@ -226,4 +240,4 @@ def train_epochs(params, opt_state, rng_state, counters,
             counters[STATUS] = NON_FINITE
             return epoch
         counters[EPOCHS] += 1
-    return lr_by_epoch.shape[0]
+    return rates.shape[0]

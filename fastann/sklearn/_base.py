@@ -8,30 +8,34 @@ more epochs, so that is the chunk; early stopping scores the validation set afte
 every epoch, so its chunks are one epoch. ``solver="lbfgs"`` hands the compiled
 full-batch objective (``fastann.kernels.objective``) to SciPy's L-BFGS-B.
 
-How scikit-learn's objective maps onto fastann's losses (per-row weights ``w``, scaled
-to mean 1 in each unshuffled mini-batch, else over the training rows; see
-``BaseMLP._row_weights``):
+How scikit-learn's objective maps onto fastann's losses (each row weighted by its
+sample weight):
 
 =================  ====================================  ==============================
-output             scikit-learn                          fastann loss, row weight
+output             scikit-learn                          fastann loss
 =================  ====================================  ==============================
-logistic           sum over output columns, mean rows    binary_crossentropy, w * n_out
-softmax            categorical log-loss, mean rows       categorical_crossentropy, w
-identity           mean of (y - p)**2 / 2 over elements  mean_squared_error, w * n_out/2
+logistic           log-loss summed over output columns   binary_crossentropy, summed
+softmax            categorical log-loss                  categorical_crossentropy
+identity           mean of (y - p)**2 / 2 over outputs   half_squared_error
 exp (poisson)      y log(y / p) - y + p, summed over     half Poisson deviance on the
-                   output columns, mean rows             log-mean, w * n_out
+                   output columns                        log-mean, summed
 =================  ====================================  ==============================
 
-With those weights the output gradient is scikit-learn's ``(p - y) / batch_rows``; the
-squared error's reported data term is rescaled by ``1 / n_out`` (``_reported_losses``).
-The L2 term ``alpha * W / batch_rows`` (weights only) is
-``fastann.regularizers.BatchMeanL2`` on every layer's kernel in the stochastic solvers;
-the lbfgs objective computes it itself.
+("summed": hyper[OUTPUTS_SUMMED], a row's loss the sum over its outputs, not the mean.)
+
+Each mini-batch's loss is divided by the sum of its sample weights, in the kernel
+(Keras' "mean_with_sample_weight" reduction), so the output gradient is
+scikit-learn's ``w (p - y) / batch_weight_sum``, shuffled or not. The L2 term
+``alpha * W / batch_weight_sum`` (weights only) is ``fastann.regularizers.BatchMeanL2``
+on every layer's kernel, its batch-mean term divided as the loss is; the lbfgs
+objective computes it itself.
 
 A call that raises leaves the estimator as it was: everything is checked before the
 first attribute is set, and ``_Snapshot`` puts back what a failure after that changed.
 """
 import copy
+import dataclasses
+import math
 import numbers
 import warnings
 
@@ -41,13 +45,11 @@ import scipy.sparse
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.model_selection._split import _validate_shuffle_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from .. import _blas_threads, losses, optimizers, schedules
-from ..callbacks import Callback
 from ..layers import Dense
 from ..regularizers import BatchMeanL2
 from ..layout import Workspace
@@ -61,15 +63,25 @@ ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "rel
 # (fastann's Keras "poisson" adds an epsilon inside the log, and no constant term)
 HALF_POISSON_DEVIANCE = losses.Loss("half_poisson_deviance", loss_codes.HALF_POISSON_DEVIANCE,
                                     losses.regression_targets, "exponential", ())
-# output activation -> (fastann's output activation, fastann's loss, row-weight factor
-# as a function of n_outputs)
+# scikit-learn's squared loss: its value averages the outputs, its gradient sums them
+HALF_SQUARED_ERROR = losses.Loss("half_squared_error", loss_codes.HALF_SQUARED_ERROR,
+                                 losses.regression_targets, None, ())
+
+
+def _scikit_learns(loss, outputs_summed):
+    """``loss`` as scikit-learn's MLPs reduce it: each batch divided by its weight sum,
+    a row's loss the sum over its outputs where ``outputs_summed``."""
+    summed = ((loss_codes.OUTPUTS_SUMMED, 1.0),) if outputs_summed else ()
+    return dataclasses.replace(loss, hyper=loss.hyper + summed).with_reduction(
+        "mean_with_sample_weight")
+
+
+# output activation -> (fastann's output activation, fastann's loss)
 OUTPUTS = {
-    "logistic": ("sigmoid", losses.get("binary_crossentropy"),
-                 lambda n_outputs: float(n_outputs)),
-    "softmax": ("softmax", losses.get("categorical_crossentropy"), lambda n_outputs: 1.0),
-    "identity": ("linear", losses.get("mean_squared_error"),
-                 lambda n_outputs: n_outputs / 2.0),
-    "exp": ("exponential", HALF_POISSON_DEVIANCE, lambda n_outputs: float(n_outputs)),
+    "logistic": ("sigmoid", _scikit_learns(losses.get("binary_crossentropy"), True)),
+    "softmax": ("softmax", _scikit_learns(losses.get("categorical_crossentropy"), False)),
+    "identity": ("linear", _scikit_learns(HALF_SQUARED_ERROR, False)),
+    "exp": ("exponential", _scikit_learns(HALF_POISSON_DEVIANCE, True)),
 }
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -91,28 +103,23 @@ class _ChunkRates(schedules.LearningRateSchedule):
         return float(self.values[epoch - self.first_epoch])
 
 
-class _PenaltyLog(Callback):
-    """The L2 penalty inside fastann's loss of each epoch, ``sum over batches of
-    penalty / 2 * sum ||W||^2`` with the weights each batch saw (the kernel adds it per
-    batch, times the batch's rows over its rows): the part of the weighted multi-output
-    squared error's loss that ``_reported_losses`` must not rescale. A batch hook, so
-    every batch is its own kernel call (``Model``'s slow path, the same updates)."""
-
-    def __init__(self, penalty):
-        self.half_penalty = 0.5 * penalty
-        self.sums = []  # one per epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if batch == 0:
-            self.sums.append(0.0)
-        kernels = self.model.layout.views(self.model.params)[0::2]
-        self.sums[-1] += self.half_penalty * sum(float(np.dot(W.ravel(), W.ravel()))
-                                                 for W in kernels)
-
-    def epoch_penalties(self, n_samples):
-        """(n_epochs,): each logged epoch's penalty per row, then the log starts over."""
-        penalties, self.sums = np.asarray(self.sums) / n_samples, []
-        return penalties
+def _checked_sample_weight(sample_weight, n_samples):
+    """The sample weights as a float64 (n_samples,) array, refused as scikit-learn's
+    validation refuses them (a scalar weighs every sample the same)."""
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    sample_weight = check_array(sample_weight, accept_sparse=False, ensure_2d=False,
+                                dtype=np.float64, order="C", input_name="sample_weight")
+    if sample_weight.ndim != 1:
+        raise ValueError(f"Sample weights must be 1D array or scalar, got "
+                         f"{sample_weight.ndim}D array. Expected either a scalar value or a "
+                         f"1D array of length {n_samples}.")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected "
+                         f"{(n_samples,)}!")
+    if not sample_weight.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sample_weight
 
 
 class _Snapshot:
@@ -195,7 +202,7 @@ class BaseMLP(BaseEstimator):
         y : array-like, (n_samples,) or (n_samples, n_outputs)
             Class labels (classifier) or values (regressor).
         sample_weight : array-like, (n_samples,), optional
-            Negative weights only with ``solver="lbfgs"``.
+            Per-sample weights (negative ones too, as scikit-learn takes them).
 
         Returns
         -------
@@ -247,12 +254,7 @@ class BaseMLP(BaseEstimator):
         scikit-learn checks them; the classifier multiplies in ``class_weight``."""
         if sample_weight is None:
             return None
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if self.solver in STOCHASTIC_SOLVERS and (sample_weight < 0).any():
-            raise ValueError(f"Negative values in sample_weight: solver={self.solver!r} "
-                             "(fastann's training loop) takes sample weights >= 0; "
-                             "solver='lbfgs' takes negative ones, as scikit-learn does.")
-        return sample_weight
+        return _checked_sample_weight(sample_weight, X.shape[0])
 
     def _fit(self, X, y, sample_weight, incremental, binarizer=None):
         """fit and partial_fit, all or nothing: a call that raises (refused input, a
@@ -283,8 +285,9 @@ class BaseMLP(BaseEstimator):
         if not first_pass and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs but the estimator was fitted with "
                              f"{self.n_outputs_}; fit again with warm_start=False")
+        # the rows train_test_split(test_size=validation_fraction) holds out
         if self.early_stopping and self.solver in STOCHASTIC_SOLVERS and \
-                _validate_shuffle_split(X.shape[0], self.validation_fraction, None)[1] < 2:
+                math.ceil(self.validation_fraction * X.shape[0]) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
         dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
@@ -408,38 +411,28 @@ class BaseMLP(BaseEstimator):
         return model
 
     def _row_weights(self, sample_weight, n_samples, dtype, batch_size=None):
-        """Per-row weights for fastann's loss kernels (see the module docstring) and the
-        sum of the sample weights.
+        """The sample weights in ``dtype`` (ones for None), as fastann's loss kernels
+        take them, and their sum.
 
-        scikit-learn divides a batch's loss by its weight sum; the stochastic kernels
-        (``batch_size`` given) divide by its rows, so each batch's weights are scaled to
-        mean 1, which gives scikit-learn's data term exactly. Several shuffled batches
-        are drawn inside the kernel, so then the weights are scaled to mean 1 over all
-        rows. lbfgs (``batch_size`` None) divides by the weight sum itself. A batch whose
-        weights sum to 0 is refused with the ZeroDivisionError scikit-learn's
-        ``np.average`` raises when training reaches it."""
-        factor = dtype.type(OUTPUTS[self.out_activation_][2](self.n_outputs_))
+        scikit-learn divides a batch's loss by its weight sum (the kernels do too), so
+        a batch whose weights sum to 0 is refused with the ZeroDivisionError
+        scikit-learn's ``np.average`` raises when training reaches it: each unshuffled
+        mini-batch (``batch_size`` given) and lbfgs's full batch are checked here; of
+        shuffled batches, drawn inside the kernel, only all-zero weights are certain to
+        give one (another that weighs 0 is skipped, as Keras' reduction skips it; all
+        weights 0 are refused earlier, as scikit-learn refuses them)."""
         if sample_weight is None:
-            return np.ones(n_samples, dtype) * factor, float(n_samples)
-        weight = sample_weight.astype(np.float64)  # a copy, scaled batch by batch
-        stochastic = batch_size is not None
-        per_batch = stochastic and (not self.shuffle or batch_size >= n_samples)
-        step = batch_size if per_batch else n_samples
-        for start in range(0, n_samples, step):
-            batch = weight[start:start + step]
-            batch_sum = batch.sum()
-            if batch_sum == 0:
-                divided = "each mini-batch's" if stochastic else "the"
+            return np.ones(n_samples, dtype), float(n_samples)
+        shuffled = batch_size is not None and self.shuffle and batch_size < n_samples
+        step = n_samples if batch_size is None else batch_size
+        for start in range(0, n_samples, n_samples if shuffled else step):
+            if not shuffled and sample_weight[start:start + step].sum() == 0:
+                divided = "each mini-batch's" if batch_size is not None else "the"
                 raise ZeroDivisionError(
                     f"Weights sum to zero, can't be normalized: the sample weights of "
-                    f"training rows {start}..{start + batch.size - 1} sum to 0, and "
-                    f"scikit-learn divides {divided} loss by its weight sum.")
-            if stochastic:
-                batch *= batch.size / batch_sum
-        return weight.astype(dtype) * factor, float(sample_weight.sum())
-
-    def _several_squared_outputs(self):
-        return self.out_activation_ == "identity" and self.n_outputs_ > 1
+                    f"training rows {start}..{min(start + step, n_samples) - 1} sum to 0, "
+                    f"and scikit-learn divides {divided} loss by its weight sum.")
+        return sample_weight.astype(dtype), float(sample_weight.sum())
 
     def _fit_stochastic(self, X, Y, sample_weight, incremental, layer_units):
         dtype = X.dtype
@@ -463,18 +456,9 @@ class BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It "
                               "is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        weight, weight_total = self._row_weights(weight_train, n_samples, dtype, batch_size)
+        weight, _ = self._row_weights(weight_train, n_samples, dtype, batch_size)
         Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
-
-        # scikit-learn divides the L2 gradient by the batch's weight sum, the
-        # regularizer by its rows: the same for unit weights and for the full batch;
-        # with other weights, exact where a batch's mean weight is the overall mean
-        penalty = self.alpha if weight_train is None else self.alpha * n_samples / weight_total
-        model = self._training_engine(layer_units, dtype, penalty, incremental)
-        # the weighted multi-output squared error needs the loss's penalty part, which
-        # only a batch hook sees (the unweighted one gets it from the "mse" metric)
-        penalty_log = (_PenaltyLog(penalty) if self._several_squared_outputs()
-                       and penalty > 0 and weight_train is not None else None)
+        model = self._training_engine(layer_units, dtype, self.alpha, incremental)
         self.n_iter_ = 0
         stop = False
         try:
@@ -491,15 +475,12 @@ class BaseMLP(BaseEstimator):
                 try:
                     history = model.fit(X_train, Y_train, epochs=chunk, batch_size=batch_size,
                                         verbose=0, shuffle=bool(self.shuffle),
-                                        sample_weight=weight,
-                                        callbacks=[penalty_log] if penalty_log else None)
+                                        sample_weight=weight)
                 except FloatingPointError:
                     raise ValueError("Solver produced non-finite parameter weights. The input "
                                      "data may contain large values and need to be "
                                      "preprocessed.") from None
-                losses = self._reported_losses(history.history, penalty, penalty_log,
-                                               n_samples)
-                for epoch_loss in losses:
+                for epoch_loss in np.asarray(history.history["loss"], np.float64):
                     stop = self._end_epoch(epoch_loss, n_samples, model, X_val, y_val,
                                            weight_val)
                     if stop:
@@ -519,24 +500,6 @@ class BaseMLP(BaseEstimator):
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
             self._load_weights(model)
 
-    def _reported_losses(self, logs, penalty, penalty_log, n_samples):
-        """scikit-learn's loss of each epoch (np.float64, (n_epochs,)) from fastann's
-        (``logs``: the History's lists). fastann's loss L holds the data term D and the
-        penalty P; scikit-learn's squared error reports D / n_out + P. With several
-        outputs and ``penalty`` > 0, P comes from the penalty log (weighted rows) or
-        from the "mse" metric (unweighted: D = n_out / 2 * mse)."""
-        losses = np.asarray(logs["loss"], np.float64)
-        if self.out_activation_ != "identity":
-            return losses
-        n_outputs = self.n_outputs_
-        if penalty_log is not None:
-            penalties = penalty_log.epoch_penalties(n_samples)
-        elif n_outputs > 1 and penalty > 0:
-            penalties = losses - n_outputs / 2.0 * np.asarray(logs["mse"], np.float64)
-        else:
-            return losses / n_outputs
-        return (losses - penalties) / n_outputs + penalties
-
     def _compile(self, model, optimizer=None):
         """Compile with a copy of ``optimizer`` (it attaches to one model's counters) or
         a fresh one, as scikit-learn makes one per ``fit``."""
@@ -545,8 +508,7 @@ class BaseMLP(BaseEstimator):
             self._learning_rate = float(self.learning_rate_init)
         else:
             optimizer = copy.copy(optimizer)
-        model.compile(optimizer=optimizer, loss=OUTPUTS[self.out_activation_][1],
-                      metrics=["mse"] if self._several_squared_outputs() else [])
+        model.compile(optimizer=optimizer, loss=OUTPUTS[self.out_activation_][1])
 
     def _new_optimizer(self):
         if self.solver == "adam":
@@ -625,11 +587,7 @@ class BaseMLP(BaseEstimator):
         self._set_engine(self._new_model(layer_units, X.dtype, seed=0))
         weight, weight_sum = self._row_weights(sample_weight, X.shape[0], X.dtype)
         loss = OUTPUTS[self.out_activation_][1]
-        return LossAndGradient(self._model, loss, X, Y, weight, weight_sum, self.alpha,
-                               self._loss_scale())
-
-    def _loss_scale(self):
-        return 1.0 / self.n_outputs_ if self.out_activation_ == "identity" else 1.0
+        return LossAndGradient(self._model, loss, X, Y, weight, weight_sum, self.alpha)
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         problem = self._lbfgs_problem(X, Y, sample_weight)
@@ -691,11 +649,9 @@ class LossAndGradient:
     weight_sum : float
         The sum of the sample weights (n_samples when unweighted).
     alpha : float
-    loss_scale : float
-        1 for the cross-entropies, 1 / n_outputs for the squared error.
     """
 
-    def __init__(self, model, loss, X, Y, weight, weight_sum, alpha, loss_scale):
+    def __init__(self, model, loss, X, Y, weight, weight_sum, alpha):
         self.layout = model.layout
         self.dtype = model.dtype
         self.X, self.weight = X, weight
@@ -706,8 +662,7 @@ class LossAndGradient:
         self.workspace = Workspace(self.layout, X.shape[0], self.dtype)
         self.params = np.zeros(self.layout.n_params, self.dtype)
         self.grads = self.workspace.grads
-        self.scalars = tuple(self.dtype.type(v) for v in (alpha, weight_sum,
-                                                          loss_scale / weight_sum))
+        self.scalars = tuple(self.dtype.type(v) for v in (alpha, weight_sum))
         # sklearn's packing as indices into fastann's flat layer-by-layer layout
         index = np.arange(self.layout.n_params)
         views = self.layout.views(index)
@@ -718,11 +673,11 @@ class LossAndGradient:
 
     def __call__(self, packed):
         self.params[self.order] = packed
-        alpha, weight_sum, loss_scale = self.scalars
+        alpha, weight_sum = self.scalars
         loss = objective.loss_and_gradient(
             self.grads, self.workspace.Z, self.workspace.A, self.workspace.delta, self.X,
             self.Y, self.weight, self.params, self.layout.table, self.slopes,
-            self.loss_code, self.loss_hyper, alpha, weight_sum, loss_scale)
+            self.loss_code, self.loss_hyper, alpha, weight_sum)
         return float(loss), self.grads[self.order].astype(np.float64)
 
     def unpack_into(self, model, packed):
