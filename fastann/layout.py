@@ -32,6 +32,7 @@ from . import _checks, initializers
 from .kernels import network
 from .kernels.activations import LINEAR
 from .kernels.optimizers import state_length
+from .kernels.train import Scratch
 from .layers import CONSTANT_INITIALIZERS
 
 
@@ -368,6 +369,12 @@ class Workspace:
                 n_out, start = layout.table[l, network.N_OUT], layout.table[
                     l, network.SCRATCH_OFFSET]
                 self.scratch[start + 4 * n_out:start + 5 * n_out] = 1
+
+    def kernel_scratch(self, order):
+        """The kernels' ``Scratch`` tuple of these buffers, with the permutation buffer
+        ``order`` (``order_for``)."""
+        return Scratch(self.grads, self.backup_params, self.backup_state, self.Z, self.A,
+                       self.delta, order, self.batch_X, self.batch_Y, self.batch_weight)
 
     def order_for(self, n_samples):
         """The permutation buffer for a data set of ``n_samples`` rows."""

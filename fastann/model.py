@@ -735,20 +735,31 @@ class Model:
     def _train_epochs(self, data, capacity, workspace, order, shuffle, lr, logs,
                       X=None, Y=None, weight=None, validation=True):
         """One call of the fused kernel: ``lr.shape[0]`` epochs over (X, Y, weight)."""
-        X = data.X if X is None else X
-        Y = data.Y if Y is None else Y
-        weight = data.weight if weight is None else weight
-        val = (data.X_val, data.Y_val, data.weight_val) if validation else (
-            data.X_val[:0], data.Y_val[:0], data.weight_val[:0])
-        train_kernels.train_epochs(
-            self._params, self._opt_state, self._rng_state, self._counters,
-            logs.loss, logs.metrics, logs.val_loss, logs.val_metrics,
-            workspace.grads, workspace.backup_params, workspace.backup_state,
-            workspace.Z, workspace.A, workspace.delta, order, workspace.batch_X,
-            workspace.batch_Y, workspace.batch_weight, X, Y, weight, *val,
-            self.layout.table, self._slopes, self._extras(workspace), self._regularization,
-            self.loss_spec.code, self.loss_spec.hyper_vector(self.dtype), self._metric_codes,
-            self._metric_state, self.optimizer.code, self.optimizer.hyper(self.dtype), lr, capacity, shuffle)
+        kernels = train_kernels
+        training = kernels.Dataset(data.X if X is None else X, data.Y if Y is None else Y,
+                                   data.weight if weight is None else weight)
+        validation = kernels.Dataset(*(
+            (data.X_val, data.Y_val, data.weight_val) if validation
+            else (data.X_val[:0], data.Y_val[:0], data.weight_val[:0])))
+        kernels.train_epochs(
+            kernels.State(self._params, self._opt_state, self._rng_state, self._counters),
+            kernels.Logs(logs.loss, logs.metrics, logs.val_loss, logs.val_metrics),
+            workspace.kernel_scratch(order), training, validation, self._network(),
+            self._extras(workspace), self._objective(self._metric_codes), self._metric_state,
+            kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr),
+            capacity, shuffle)
+
+    def _network(self):
+        """The kernels' ``Network``: the layer table, slopes and weight penalties."""
+        return train_kernels.Network(self.layout.table, self._slopes, self._regularization)
+
+    def _objective(self, metric_codes):
+        """The kernels' ``Objective``: the loss (none yet: code 0, unused) and metrics."""
+        if self.loss_spec is None:
+            return train_kernels.Objective(0, np.zeros(losses.codes.N_HYPER, self.dtype),
+                                           metric_codes)
+        return train_kernels.Objective(self.loss_spec.code,
+                                       self.loss_spec.hyper_vector(self.dtype), metric_codes)
 
     def _train_by_batches(self, data, capacity, workspace, order, shuffle, lr, logs,
                           callbacks):
@@ -979,9 +990,6 @@ class Model:
         blocks of ``batch_size`` rows (None: 32) when the loss is reduced batch by
         batch, else of as many rows as the scratch buffers hold."""
         scoring = self.loss_spec is not None
-        loss_code = self.loss_spec.code if scoring else 0  # unused unless scoring
-        loss_hyper = (self.loss_spec.hyper_vector(self.dtype) if scoring
-                      else np.zeros(losses.codes.N_HYPER, self.dtype))
         # each call its own scratch: concurrent calls from threads must not share it
         blocks = min(X.shape[0], PREDICT_CAPACITY)
         if scoring and Y.shape[0] and self.loss_spec.reduced_per_batch:
@@ -990,10 +998,10 @@ class Model:
                                   lambda rows: Workspace(self.layout, rows, self.dtype)) \
                 as workspace:
             return train_kernels.infer_dataset(
-                out, metric_means, workspace.Z, workspace.A, workspace.delta, X, Y, weight,
-                self._params, self.layout.table, self._slopes, self._extras(workspace),
-                self._regularization, workspace.capacity, loss_code, loss_hyper,
-                metric_codes, metric_state)
+                out, metric_means, workspace.kernel_scratch(workspace.order),
+                train_kernels.Dataset(X, Y, weight), self._params, self._network(),
+                self._extras(workspace), self._objective(metric_codes), metric_state,
+                workspace.capacity)
 
     def _extras(self, workspace):
         """The kernels' ``extras``: None for a plain Dense stack (``layout.kernel_extras``)."""

@@ -118,7 +118,7 @@ def kernel_calls(monkeypatch):
     original = train_kernels.train_epochs
 
     def spy(*args):
-        calls.append(np.array(args[-3], copy=True).ravel())
+        calls.append(np.array(args[-3].rates, copy=True).ravel())  # the Update's
         return original(*args)
 
     monkeypatch.setattr(train_kernels, "train_epochs", spy)

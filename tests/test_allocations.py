@@ -61,7 +61,7 @@ HARNESS = textwrap.dedent("""
 
     def leaky_train_epochs(*args):
         done = train_epochs(*args)
-        allocate_per_epoch(args[-3].shape[0])  # args[-3]: one learning rate per epoch
+        allocate_per_epoch(args[-3].rates.shape[0])  # args[-3]: the Update, rates per epoch
         return done
 
 
@@ -93,7 +93,7 @@ HARNESS = textwrap.dedent("""
         def measured(*args):
             before = counts()
             done = kernel(*args)
-            calls.append((int(args[-3].shape[0]), (counts() - before).tolist()))
+            calls.append((int(args[-3].rates.shape[0]), (counts() - before).tolist()))
             last_args[:] = [args]
             return done
 
@@ -109,10 +109,10 @@ HARNESS = textwrap.dedent("""
         args = list(last_args[0])
         replays = {}
         for epochs in (n_epochs, 10 * n_epochs):
-            args[4:8] = [np.zeros(epochs, args[4].dtype), np.zeros((epochs,) + args[5].shape[1:],
-                         args[5].dtype), np.zeros(epochs, args[6].dtype),
-                         np.zeros((epochs,) + args[7].shape[1:], args[7].dtype)]
-            args[-3] = np.full((epochs, 1), 1e-4, args[-3].dtype)
+            args[1] = type(args[1])(*(np.zeros((epochs,) + a.shape[1:], a.dtype)
+                                      for a in args[1]))  # fresh Logs
+            update = args[-3]
+            args[-3] = update._replace(rates=np.full((epochs, 1), 1e-4, update.rates.dtype))
             before = counts()
             done = kernel(*args)
             replays[epochs] = (counts() - before).tolist()

@@ -31,15 +31,19 @@ def add_l2(grads, params, layers, alpha, scale):
 
 
 @kernel(entry=True)
-def loss_and_gradient(grads, Z_buffer, A_buffer, delta, X, Y, weight, params, layers,
-                      slopes, loss_code, loss_hyper, alpha, weight_sum):
-    """Return the objective and write its gradient into grads (n_params,).
+def loss_and_gradient(scratch, dataset, params, network, objective, alpha, weight_sum):
+    """Return the objective and write its gradient into ``scratch.grads`` (n_params,).
 
-    Z_buffer, A_buffer: (n * total_units,); delta: (2 * n * max_units,); X (n, n_features);
-    Y (n, n_out); weight (n,), the sample weights; params (n_params,); slopes (n_layers,).
+    scratch, dataset, network, objective: the ``train`` module's tuples (of scratch only
+    grads, Z, A and delta are used; the dataset's weight are the sample weights; the
+    network's regularization is not: this objective has its own L2 term, ``alpha``).
     The data term and the gradient are divided by ``weight_sum`` (the sum of the sample
-    weights). loss_hyper (kernels.losses.N_HYPER,): the loss's parameters.
+    weights).
     """
+    grads, Z_buffer, A_buffer, delta = scratch.grads, scratch.Z, scratch.A, scratch.delta
+    X, Y, weight = dataset
+    layers, slopes = network.layers, network.slopes
+    loss_code, loss_hyper = objective.loss_code, objective.loss_hyper
     n = X.shape[0]
     one = like(1, params)
     half = like(0.5, params)

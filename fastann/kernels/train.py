@@ -6,6 +6,8 @@ caller, so nothing is allocated per epoch. After each epoch it checks that the l
 the parameters are finite; if not it restores the parameters and optimizer state of
 the last good epoch and stops with ``counters[STATUS] = NON_FINITE``.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
@@ -16,6 +18,34 @@ from .network import (backward, backward_layers, forward, forward_layers, output
 from .optimizers import apply_update, state_in_use
 from .regularizers import add_penalty
 from .rng import shuffle_order
+
+# The kernels' arguments, grouped by what they are (as llm.c groups its buffers); the
+# wrapper builds them, the kernels unpack them. Each is a tuple of arrays and numbers.
+State = namedtuple("State", "params opt_state rng_state counters")
+State.__doc__ = """The model state training updates in place: params (n_params,),
+opt_state (state_length(n_params),), rng_state (1,) uint64, counters (N_COUNTERS,) int64."""
+Logs = namedtuple("Logs", "loss metrics val_loss val_metrics")
+Logs.__doc__ = """Per-epoch outputs: loss, val_loss (n_epochs,); metrics, val_metrics
+(n_epochs, n_metrics)."""
+Scratch = namedtuple("Scratch", "grads backup_params backup_state Z A delta order batch_X "
+                                "batch_Y batch_weight")
+Scratch.__doc__ = """Scratch buffers (``layout.Workspace``): grads, backup_params
+(n_params,); backup_state like opt_state; Z, A (capacity * total_units,); delta
+(2 * capacity * max_units,); order (n,) int64; batch_X (capacity, n_features); batch_Y
+(capacity, n_out); batch_weight (capacity,)."""
+Dataset = namedtuple("Dataset", "X Y weight")
+Dataset.__doc__ = """Rows to train on or score: X (n, n_features), Y (n, n_out), weight
+(n,); zero rows for none."""
+Network = namedtuple("Network", "layers slopes regularization")
+Network.__doc__ = """The network: its layer table (n_layers, network.N_COLUMNS), the
+leaky activations' slopes (n_layers,) and the weight penalties (n_layers,
+regularizers.N_COEFFICIENTS)."""
+Objective = namedtuple("Objective", "loss_code loss_hyper metric_codes")
+Objective.__doc__ = """What is scored: the loss's code and hyper-parameters
+(losses.N_HYPER,) and the metrics' codes (n_metrics,)."""
+Update = namedtuple("Update", "code hyper rates")
+Update.__doc__ = """The optimizer: its rule's code, its hyper-parameters
+(optimizers.N_HYPER,) and the learning rates (n_epochs, k) of ``train_epochs``."""
 
 # Positions in the int64 ``counters`` array, the model's running totals.
 EPOCHS, STEPS, STATUS = range(3)
@@ -56,10 +86,9 @@ def copy_row(destination, source, row):
 
 
 @kernel(entry=True)
-def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, params,
-                  layers, slopes, extras, regularization, capacity, loss_code, loss_hyper,
-                  metric_codes, metric_state):
-    """Run the network over X (n, n_features) in blocks of ``capacity`` rows.
+def infer_dataset(out, metric_means, scratch, dataset, params, network, extras, objective,
+                  metric_state, capacity):
+    """Run the network over ``dataset.X`` (n, n_features) in blocks of ``capacity`` rows.
 
     When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
     rows, score the outputs against Y (n, n_out) with weight (n,): return the weighted
@@ -72,8 +101,13 @@ def infer_dataset(out, metric_means, Z_buffer, A_buffer, delta, X, Y, weight, pa
     one inference loop, not two. ``extras``: None for a stack of Dense layers with
     biases, else the buffers of ``network.forward_layers`` (run in inference mode: no
     dropout, BatchNormalization's moving statistics). ``metric_state``: None, or the
-    counts of the confusion-count metrics (see ``metrics.py``), reset here.
+    counts of the confusion-count metrics (see ``metrics.py``), reset here. Of
+    ``scratch`` (a ``Scratch``) only Z, A and delta are used.
     """
+    X, Y, weight = dataset
+    layers, slopes, regularization = network
+    loss_code, loss_hyper, metric_codes = objective
+    Z_buffer, A_buffer, delta = scratch.Z, scratch.A, scratch.delta
     n = X.shape[0]
     keep_outputs = out.shape[0] > 0
     score = Y.shape[0] > 0
@@ -119,37 +153,35 @@ def gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop
 
 
 @kernel(entry=True)
-def train_epochs(params, opt_state, rng_state, counters,
-                 epoch_loss, epoch_metrics, val_loss, val_metrics,
-                 grads, backup_params, backup_state, Z_buffer, A_buffer, delta,
-                 order, batch_X, batch_Y, batch_weight,
-                 X, Y, weight, X_val, Y_val, weight_val,
-                 layers, slopes, extras, regularization, loss_code, loss_hyper,
-                 metric_codes, metric_state, opt_code, opt_hyper, rates, capacity,
-                 shuffle):
-    """Train for ``rates.shape[0]`` epochs; return how many completed.
+def train_epochs(state, logs, scratch, training_set, validation_set, network, extras,
+                 objective, metric_state, update, capacity, shuffle):
+    """Train for ``update.rates.shape[0]`` epochs; return how many completed.
 
-    rates (n_epochs, k): the learning rate of each epoch's steps, step b at
-    ``rates[epoch, min(b, k - 1)]`` (k = 1: one rate per epoch; k = steps per epoch: a
-    rate per step, as a step schedule gives).
-
-    Model state, updated in place: params (n_params,), opt_state (state_length(n_params),),
-    rng_state (1,) uint64, counters (N_COUNTERS,) int64.
-    Per-epoch outputs: epoch_loss, val_loss (n_epochs,); epoch_metrics, val_metrics
-    (n_epochs, n_metrics).
-    Scratch: grads, backup_params (n_params,); backup_state like opt_state; Z_buffer,
-    A_buffer (capacity * total_units,); delta (2, capacity * max_units); order (n,) int64;
-    batch_X (capacity, n_features); batch_Y (capacity, n_out); batch_weight (capacity,).
-    Data: X (n, n_features), Y (n, n_out), weight (n,); the validation set likewise
-    (zero rows for none). ``capacity`` is the batch size; the last batch may be shorter.
+    state (a ``State``), updated in place; logs (``Logs``), written per epoch; scratch
+    (``Scratch``); the training and validation sets (``Dataset``s, the validation set
+    zero rows for none); network (``Network``); objective (``Objective``); update
+    (``Update``): rates (n_epochs, k) holds the learning rate of each epoch's steps,
+    step b at ``rates[epoch, min(b, k - 1)]`` (k = 1: one rate per epoch; k = steps per
+    epoch: a rate per step, as a step schedule gives). ``capacity`` is the batch size;
+    the last batch may be shorter.
     ``extras``: None for a stack of Dense layers with biases, else the buffers of
     ``network.forward_layers`` (its moving statistics are model state too, backed up
     and restored with the parameters).
     regularization (n_layers, N_COEFFICIENTS): the layers' weight penalties, added to each
     batch's loss (times its rows) and gradient, and to the validation loss.
     metric_state: None, or the counts of the confusion-count metrics (see ``metrics.py``),
-    reset at the start of each phase.
+    reset at the start of each phase. (``extras`` and ``metric_state`` stay arguments of
+    their own: Numba prunes a branch on an argument that is None at compile time.)
     """
+    params, opt_state, rng_state, counters = state
+    epoch_loss, epoch_metrics, val_loss, val_metrics = logs
+    (grads, backup_params, backup_state, Z_buffer, A_buffer, delta, order, batch_X, batch_Y,
+     batch_weight) = scratch
+    X, Y, weight = training_set
+    X_val, Y_val, weight_val = validation_set
+    layers, slopes, regularization = network
+    loss_code, loss_hyper, metric_codes = objective
+    opt_code, opt_hyper, rates = update
     n = X.shape[0]
     zero = like(0, params)
     one = like(1, params)

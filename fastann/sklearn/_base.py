@@ -55,6 +55,8 @@ from ..regularizers import BatchMeanL2
 from ..layout import Workspace
 from ..model import Model
 from ..kernels import objective
+from ..kernels import regularizers as regularizer_kernels
+from ..kernels import train as train_kernels
 from ..kernels import losses as loss_codes
 
 # scikit-learn's activation names -> fastann's
@@ -654,14 +656,18 @@ class LossAndGradient:
     def __init__(self, model, loss, X, Y, weight, weight_sum, alpha):
         self.layout = model.layout
         self.dtype = model.dtype
-        self.X, self.weight = X, weight
-        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
-        self.loss_code = loss.code
-        self.loss_hyper = loss.hyper_vector(self.dtype)
-        self.slopes = np.array([layer.negative_slope for layer in model.layers], self.dtype)
-        self.workspace = Workspace(self.layout, X.shape[0], self.dtype)
+        self.dataset = train_kernels.Dataset(X, np.ascontiguousarray(Y, dtype=self.dtype),
+                                             weight)
+        self.objective = train_kernels.Objective(loss.code, loss.hyper_vector(self.dtype),
+                                                 np.zeros(0, np.int64))
+        slopes = np.array([layer.negative_slope for layer in model.layers], self.dtype)
+        no_penalty = np.zeros((self.layout.table.shape[0],  # the objective adds its L2
+                               regularizer_kernels.N_COEFFICIENTS), self.dtype)
+        self.network = train_kernels.Network(self.layout.table, slopes, no_penalty)
+        workspace = Workspace(self.layout, X.shape[0], self.dtype)
+        self.scratch = workspace.kernel_scratch(workspace.order)
         self.params = np.zeros(self.layout.n_params, self.dtype)
-        self.grads = self.workspace.grads
+        self.grads = workspace.grads
         self.scalars = tuple(self.dtype.type(v) for v in (alpha, weight_sum))
         # sklearn's packing as indices into fastann's flat layer-by-layer layout
         index = np.arange(self.layout.n_params)
@@ -674,10 +680,8 @@ class LossAndGradient:
     def __call__(self, packed):
         self.params[self.order] = packed
         alpha, weight_sum = self.scalars
-        loss = objective.loss_and_gradient(
-            self.grads, self.workspace.Z, self.workspace.A, self.workspace.delta, self.X,
-            self.Y, self.weight, self.params, self.layout.table, self.slopes,
-            self.loss_code, self.loss_hyper, alpha, weight_sum)
+        loss = objective.loss_and_gradient(self.scratch, self.dataset, self.params,
+                                           self.network, self.objective, alpha, weight_sum)
         return float(loss), self.grads[self.order].astype(np.float64)
 
     def unpack_into(self, model, packed):
