@@ -549,6 +549,24 @@ class BatchNormalization(_InModelDtype):
 
 # Keras' layers (Keras 3's ``dir(keras.layers)``) a user may reach for; fastann builds
 # fully-connected networks only.
+def _refusing_to_freeze(frozen_setattr):
+    """A layer class's ``__setattr__`` (a frozen dataclass's, which raises
+    FrozenInstanceError for every name), with Keras' ``layer.trainable = ...`` answered:
+    True is what every fastann layer is, False (freezing) is NotSupportedError."""
+    def __setattr__(self, name, value):
+        if name == "trainable":
+            if value is True:
+                return
+            raise NotSupportedError(f"{type(self).__name__}.trainable = {value!r}",
+                                    KERAS_OPTION_HINTS["trainable"])
+        frozen_setattr(self, name, value)
+    return __setattr__
+
+
+for _cls in list(LAYER_CLASSES.values()):
+    _cls.__setattr__ = _refusing_to_freeze(_cls.__setattr__)
+
+
 KERAS_ONLY = frozenset("""
 ActivityRegularization AdaptiveAveragePooling1D AdaptiveAveragePooling2D
 AdaptiveAveragePooling3D AdaptiveMaxPooling1D AdaptiveMaxPooling2D AdaptiveMaxPooling3D

@@ -162,6 +162,18 @@ class Model:
         return ["loss", *self._metric_names] if self.loss_spec is not None else []
 
     @property
+    def trainable(self):
+        """True: fastann trains every layer (Keras' ``model.trainable = False``, freezing
+        the model, raises NotSupportedError)."""
+        return True
+
+    @trainable.setter
+    def trainable(self, value):
+        if value is not True:
+            raise NotSupportedError(f"model.trainable = {value!r}",
+                                    "fastann trains every layer (freezing is not supported)")
+
+    @property
     def trainable_weights(self):
         """Copies of the arrays gradient descent trains (kernels, biases, gammas, betas)."""
         return [weight for weight, slot in zip(self.get_weights(), self.layout.weights)

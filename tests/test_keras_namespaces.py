@@ -421,6 +421,22 @@ def test_layer_keywords_at_keras_defaults_are_accepted_others_refused():
             make()
 
 
+def test_freezing_by_assignment_says_it_is_not_supported():
+    """``layer.trainable = False`` and ``model.trainable = False`` (Keras' freezing) raise
+    NotSupportedError, not a dataclass's FrozenInstanceError or a silent no-op; True, what
+    every layer is, is accepted."""
+    dense = layers.Dense(4)
+    model = fa.Sequential([fa.Input((3,)), dense])
+    for owner in (dense, model):
+        owner.trainable = True
+        assert owner.trainable is True
+        with pytest.raises(fa.NotSupportedError, match=r"trainable = False.*freezing"):
+            owner.trainable = False
+        assert owner.trainable is True
+    with pytest.raises(AttributeError):  # other fields stay frozen
+        dense.units = 5
+
+
 def test_input_takes_keras_batch_shape():
     assert fa.Input(batch_shape=(None, 4)).shape == (4,)
     layer = layers.InputLayer(batch_shape=(16, 2, 3))
