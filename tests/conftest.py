@@ -4,6 +4,8 @@ Helpers are handed out as fixtures (``build_model``, ``one_hot``, ...) rather th
 imported, because ``bench/`` has a ``conftest.py`` of its own and ``import conftest``
 would be ambiguous.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,16 @@ def kernel_calls(monkeypatch):
 
     monkeypatch.setattr(train_kernels, "train_epochs", spy)
     return calls
+
+
+@pytest.fixture(scope="session")
+def keras_x64():
+    """Keras 3 on its JAX backend with JAX's float64 on, for comparisons in float64
+    (skips the test where either is missing or Keras runs on another backend)."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "jax":
+        pytest.skip("these comparisons run Keras on its JAX backend")
+    return keras

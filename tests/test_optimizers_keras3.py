@@ -36,14 +36,8 @@ OPTIONS = {
 
 
 @pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "jax":
-        pytest.skip("these comparisons run Keras on its JAX backend")
-    return keras
+def keras(keras_x64):
+    return keras_x64
 
 
 def dense_table():

@@ -7,7 +7,6 @@ the absolute epoch, Keras' step schedules at each epoch's first step, continued 
 """
 import json
 import math
-import os
 import warnings
 
 import numpy as np
@@ -403,15 +402,10 @@ def test_schedule_continues_across_fit_calls(schedule, batch_size, build_model,
     lambda module: module.CosineDecay(0.1, 30),
     lambda module: module.ExponentialDecay(0.2, 4, 0.5),
 ], ids=["cosine", "exponential"])
-def test_a_step_schedule_changes_the_rate_every_step_as_keras(make_schedule):
+def test_a_step_schedule_changes_the_rate_every_step_as_keras(make_schedule, keras_x64):
     """Keras 3 (float64) fits the same network with the same schedule, three steps an
     epoch: the same weights after five epochs, with and without the batch hooks' path."""
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "jax":
-        pytest.skip("compared with Keras on its JAX backend")
+    keras = keras_x64
     X, y = _problem(3)
     theirs = keras.Sequential([keras.Input((3,), dtype="float64"),
                                keras.layers.Dense(4, activation="tanh", dtype="float64"),
