@@ -317,6 +317,14 @@ class Optimizer:
         self._hyper_memo = (key, values)  # writable: Numba types a read-only array apart
         return values
 
+    def __getstate__(self):
+        """Pickles and copies leave the memo of ``hyper`` behind: a copy computes its own,
+        so that a memory-mapped one (joblib's ``mmap_mode``) never hands the kernels a
+        read-only array, which Numba types, and compiles for, apart."""
+        state = dict(self.__dict__)
+        state.pop("_hyper_memo", None)
+        return state
+
     def get_config(self):
         """Keras' config: plain JSON-able values (a schedule as ``schedules.serialize``
         gives it) that ``from_config`` turns back into an equal optimizer."""

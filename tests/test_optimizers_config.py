@@ -276,3 +276,22 @@ def test_train_on_batch_follows_a_step_schedule(build_model):
     for _ in range(3):
         model.train_on_batch(np.ones((4, 2)), np.ones(4))
     assert rule.iterations == 3 and rule.learning_rate == pytest.approx(0.1 * 0.5 ** 3)
+
+
+def test_copies_compute_their_own_hyper_vector(tmp_path):
+    """``hyper`` keeps its checked vector, but pickles and copies leave it behind: a
+    memory-mapped copy (joblib's mmap_mode, as a loaded scikit-learn estimator) would
+    otherwise hand the kernels a read-only array, which Numba compiles for apart."""
+    joblib = pytest.importorskip("joblib")
+    optimizer = fa.SGD(lr=0.1, momentum=0.9, nesterov=True)
+    vector = optimizer.hyper(np.float64)
+    assert optimizer.hyper(np.float64) is vector  # kept while nothing changes
+    optimizer.momentum = 0.5
+    assert optimizer.hyper(np.float64) is not vector  # a changed value: checked again
+    joblib.dump(optimizer, tmp_path / "optimizer.joblib")
+    for twin in (copy.copy(optimizer), copy.deepcopy(optimizer),
+                 pickle.loads(pickle.dumps(optimizer)),
+                 joblib.load(tmp_path / "optimizer.joblib", mmap_mode="r")):
+        again = twin.hyper(np.float64)
+        assert type(again) is np.ndarray and again.flags.writeable
+        np.testing.assert_array_equal(again, optimizer.hyper(np.float64))
