@@ -243,6 +243,12 @@ def hyper_in_dtype(name, value, dtype):
     ``name``: the option, as the error names it; for an array, a function of an
     element's index giving its name."""
     dtype = np.dtype(dtype)
+    if isinstance(value, numbers.Real):  # the common case, without temporary arrays
+        magnitude = abs(float(value))
+        info = np.finfo(dtype)
+        if magnitude <= float(info.max) and (magnitude >= float(info.smallest_subnormal)
+                                             or magnitude == 0):
+            return dtype.type(value)
     values = np.asarray(value, dtype=np.float64)
     with np.errstate(over="ignore", under="ignore"):
         cast = values.astype(dtype)

@@ -547,8 +547,6 @@ class BatchNormalization(_InModelDtype):
         return activations.get(None)
 
 
-# Keras' layers (Keras 3's ``dir(keras.layers)``) a user may reach for; fastann builds
-# fully-connected networks only.
 def _refusing_to_freeze(frozen_setattr):
     """A layer class's ``__setattr__`` (a frozen dataclass's, which raises
     FrozenInstanceError for every name), with Keras' ``layer.trainable = ...`` answered:
@@ -567,6 +565,8 @@ for _cls in list(LAYER_CLASSES.values()):
     _cls.__setattr__ = _refusing_to_freeze(_cls.__setattr__)
 
 
+# Keras' layers (Keras 3's ``dir(keras.layers)``) a user may reach for; fastann builds
+# fully-connected networks only.
 KERAS_ONLY = frozenset("""
 ActivityRegularization AdaptiveAveragePooling1D AdaptiveAveragePooling2D
 AdaptiveAveragePooling3D AdaptiveMaxPooling1D AdaptiveMaxPooling2D AdaptiveMaxPooling3D

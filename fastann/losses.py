@@ -251,8 +251,8 @@ def _reduction(owner, reduction):
                                 "fit needs one loss per batch; use one of "
                                 + ", ".join(map(repr, REDUCTIONS)))
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
-        raise ValueError(f"{owner} reduction must be one of {', '.join(map(repr, REDUCTIONS))}"
-                         f" or None; got {reduction!r}")
+        raise ValueError(f"{owner} reduction must be one of "
+                         f"{', '.join(map(repr, REDUCTIONS))}; got {reduction!r}")
     return reduction
 
 

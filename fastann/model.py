@@ -747,18 +747,19 @@ class Model:
     def _train_epochs(self, data, capacity, workspace, order, shuffle, lr, logs,
                       X=None, Y=None, weight=None, validation=True):
         """One call of the fused kernel: ``lr.shape[0]`` epochs over (X, Y, weight)."""
-        kernels = train_kernels
-        training = kernels.Dataset(data.X if X is None else X, data.Y if Y is None else Y,
-                                   data.weight if weight is None else weight)
-        validation = kernels.Dataset(*(
+        training = train_kernels.Dataset(data.X if X is None else X,
+                                         data.Y if Y is None else Y,
+                                         data.weight if weight is None else weight)
+        validation = train_kernels.Dataset(*(
             (data.X_val, data.Y_val, data.weight_val) if validation
             else (data.X_val[:0], data.Y_val[:0], data.weight_val[:0])))
-        kernels.train_epochs(
-            kernels.State(self._params, self._opt_state, self._rng_state, self._counters),
-            kernels.Logs(logs.loss, logs.metrics, logs.val_loss, logs.val_metrics),
+        train_kernels.train_epochs(
+            train_kernels.State(self._params, self._opt_state, self._rng_state,
+                                self._counters),
+            train_kernels.Logs(logs.loss, logs.metrics, logs.val_loss, logs.val_metrics),
             workspace.kernel_scratch(order), training, validation, self._network(),
             self._extras(workspace), self._objective(self._metric_codes), self._metric_state,
-            kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr),
+            train_kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr),
             capacity, shuffle)
 
     def _network(self):

@@ -300,30 +300,15 @@ class Optimizer:
 
     # --------------------------------------------------------- kernel, config
     def hyper(self, dtype):
-        """The (kernel.N_HYPER,) vector the update kernel reads: the same array while the
-        values and dtype stay the same (fit asks for it at every kernel call, and
-        checking the values costs more than a short chunk); not to be written to."""
+        """The (kernel.N_HYPER,) vector the update kernel reads."""
         positions = {"weight_decay": kernel.WEIGHT_DECAY, "clipvalue": kernel.CLIPVALUE,
                      "global_clipnorm": kernel.GLOBAL_CLIPNORM, "clipnorm": kernel.CLIPNORM,
                      **{key: _HYPER[key][1] for key in self._rule_arguments()}}
-        key = (np.dtype(dtype), tuple((name, getattr(self, name)) for name in positions))
-        memo = self.__dict__.get("_hyper_memo")
-        if memo is not None and memo[0] == key:
-            return memo[1]
         values = np.zeros(kernel.N_HYPER, dtype)
-        for name, position in positions.items():  # refusing what the dtype cannot hold
+        for key, position in positions.items():  # refusing what the dtype cannot hold
             values[position] = _checks.hyper_in_dtype(
-                f"{type(self).__name__} {name}", getattr(self, name) or 0.0, dtype)
-        self._hyper_memo = (key, values)  # writable: Numba types a read-only array apart
+                f"{type(self).__name__} {key}", getattr(self, key) or 0.0, dtype)
         return values
-
-    def __getstate__(self):
-        """Pickles and copies leave the memo of ``hyper`` behind: a copy computes its own,
-        so that a memory-mapped one (joblib's ``mmap_mode``) never hands the kernels a
-        read-only array, which Numba types, and compiles for, apart."""
-        state = dict(self.__dict__)
-        state.pop("_hyper_memo", None)
-        return state
 
     def get_config(self):
         """Keras' config: plain JSON-able values (a schedule as ``schedules.serialize``

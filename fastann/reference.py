@@ -293,6 +293,14 @@ def batch_inverse(reduction, weight):
     return 1.0 / max(weight.size, 1)
 
 
+def batch_share(reduction, weight, loss_sum):
+    """A batch's loss times its rows, what a phase's loss total adds up (the kernels'
+    ``batch_contribution``): the weighted loss sum itself under the default reduction."""
+    if reduction == OVER_BATCH_SIZE:
+        return loss_sum
+    return len(weight) * batch_inverse(reduction, weight) * loss_sum
+
+
 def loss_and_output_delta(loss, output_activation, Z, A, Y, sample_weight, slope=DEFAULT_SLOPE,
                           loss_options=None):
     """The batch's weighted loss and the gradient of its mean at the output logits.
@@ -465,9 +473,7 @@ def evaluate_loss(weights, activations, X, Y, loss, sample_weight=None, slopes=N
         loss_sum, _ = loss_and_output_delta(loss, activations[-1], Zs[-1], As[-1], Y[rows],
                                             weight[rows], _slopes(slopes, len(activations))[-1],
                                             loss_options)
-        if reduction != OVER_BATCH_SIZE:
-            loss_sum = Zs[-1].shape[0] * batch_inverse(reduction, weight[rows]) * loss_sum
-        total += loss_sum
+        total += batch_share(reduction, weight[rows], loss_sum)
     penalty, _ = penalty_and_gradients(weights, regularization, n)
     return float(total / n + penalty)
 
@@ -531,10 +537,9 @@ def loss_sum_and_gradients(weights, activations, X, Y, loss, sample_weight=None,
                                          sample_weight, slopes[-1], loss_options)
     rows = X.shape[0]
     reduction = (loss_options or {}).get("reduction", OVER_BATCH_SIZE)
-    inverse = batch_inverse(reduction, np.ones(rows) if sample_weight is None
-                            else sample_weight)
-    if reduction != OVER_BATCH_SIZE:
-        loss_sum = rows * inverse * loss_sum
+    weight = np.ones(rows) if sample_weight is None else np.asarray(sample_weight)
+    inverse = batch_inverse(reduction, weight)
+    loss_sum = batch_share(reduction, weight, loss_sum)
     grads = [None] * len(weights)
     for l in range(len(activations) - 1, -1, -1):
         A_prev = X if l == 0 else As[l - 1]

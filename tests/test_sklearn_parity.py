@@ -257,7 +257,8 @@ def test_weighted_multioutput_loss_in_one_batch_matches_sklearn():
 
 
 def test_partial_fit_with_changing_sample_weights_matches_sklearn():
-    """scikit-learn's L2 term follows each call's weights: the engine's coefficient too."""
+    """scikit-learn's L2 term follows each call's weights: the kernel divides it by each
+    batch's weight sum too."""
     X, y = problem("regression")
     ours, theirs = pair("regression", batch_size="auto", solver="adam",
                         learning_rate_init=0.01)

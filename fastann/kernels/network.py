@@ -24,7 +24,7 @@ from ._jit import kernel, view_1d, view_2d
 from .activations import activation_backward, activation_forward
 from .dense import RULE, dense_backward, dense_backward_input, dense_forward
 from .dropout import copy_block, dropout_backward, dropout_forward
-from .losses import gives_dZ, loss_and_delta
+from .losses import batch_contribution, batch_scale, gives_dZ, loss_and_delta
 from .normalization import batchnorm_backward, batchnorm_forward
 
 # Columns of the ``layers`` table. KIND is one of the layer codes below. For Dense,
@@ -102,6 +102,18 @@ def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_cod
                           layer_block(Z_buffer, layers, last, rows, capacity),
                           layer_block(A_buffer, layers, last, rows, capacity), Y, weight,
                           loss_code, loss_hyper, scale)
+
+
+@kernel(inline=True)
+def reduced_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code,
+                 loss_hyper):
+    """``output_loss`` under the loss's reduction: (the batch's share of its phase's
+    loss total, ``losses.batch_contribution``; the scale its gradient got,
+    ``losses.batch_scale``), arrays as ``output_loss``'s."""
+    scale = batch_scale(weight, loss_hyper)
+    total = output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code,
+                        loss_hyper, scale)
+    return batch_contribution(total, Y.shape[0], scale, loss_hyper), scale
 
 
 @kernel(inline=True)

@@ -11,9 +11,9 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
-from .losses import batch_contribution, batch_scale, gives_dZ
+from .losses import gives_dZ
 from .metrics import accumulate_metrics, finish_metrics, reset_metrics
-from .network import (backward, backward_layers, forward, forward_layers, output_loss,
+from .network import (backward, backward_layers, forward, forward_layers, reduced_loss,
                       restore_moving, save_moving)
 from .optimizers import apply_update, state_in_use
 from .regularizers import add_penalty
@@ -128,12 +128,10 @@ def infer_dataset(out, metric_means, scratch, dataset, params, network, extras, 
                 copy_row(out[start + r], A, r)
         if score:
             accumulate_metrics(metric_means, A, Y[start:stop], metric_codes, metric_state)
-            block_weight = weight[start:stop]
-            block_scale = batch_scale(block_weight, loss_hyper)
-            total += batch_contribution(
-                output_loss(delta, Z_buffer, A_buffer, Y[start:stop], block_weight, layers,
-                            capacity, loss_code, loss_hyper, block_scale),
-                stop - start, block_scale, loss_hyper)
+            share, _ = reduced_loss(delta, Z_buffer, A_buffer, Y[start:stop],
+                                    weight[start:stop], layers, capacity, loss_code,
+                                    loss_hyper)
+            total += share
     scale = one / like(max(n, 1), params)
     finish_metrics(metric_means, metric_codes, metric_state, scale)
     if not score:
@@ -233,11 +231,9 @@ def train_epochs(state, logs, scratch, training_set, validation_set, network, ex
                 else:
                     A = forward_layers(Z_buffer, A_buffer, X_batch, params, layers, slopes,
                                        capacity, output_activation, extras, training)
-                scale = batch_scale(weight_batch, loss_hyper)
-                loss += batch_contribution(
-                    output_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch, layers,
-                                capacity, loss_code, loss_hyper, scale),
-                    rows, scale, loss_hyper)
+                share, scale = reduced_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch,
+                                            layers, capacity, loss_code, loss_hyper)
+                loss += share
                 accumulate_metrics(metrics, A, Y_batch, metric_codes, metric_state)
                 if training:
                     if extras is None:

@@ -397,8 +397,8 @@ class BaseMLP(BaseEstimator):
     def _training_engine(self, layer_units, dtype, penalty, incremental):
         """The Model this call trains. fit (and partial_fit after lbfgs) starts a fresh
         optimizer, as scikit-learn makes one; partial_fit continues the engine's optimizer
-        and state, moved to a model with this call's L2 coefficient when this call's
-        sample weights give another."""
+        and state, moved to a model with this call's L2 coefficient when ``alpha`` has
+        changed since (``set_params``)."""
         model = self._engine() if incremental else None
         if model is None or model.optimizer is None:
             seed = int(self._random_state.randint(np.iinfo(np.int32).max))
@@ -416,24 +416,23 @@ class BaseMLP(BaseEstimator):
         """The sample weights in ``dtype`` (ones for None), as fastann's loss kernels
         take them, and their sum.
 
-        scikit-learn divides a batch's loss by its weight sum (the kernels do too), so
-        a batch whose weights sum to 0 is refused with the ZeroDivisionError
-        scikit-learn's ``np.average`` raises when training reaches it: each unshuffled
-        mini-batch (``batch_size`` given) and lbfgs's full batch are checked here; of
-        shuffled batches, drawn inside the kernel, only all-zero weights are certain to
-        give one (another that weighs 0 is skipped, as Keras' reduction skips it; all
-        weights 0 are refused earlier, as scikit-learn refuses them)."""
+        The kernels divide each batch's loss by its weight sum, as scikit-learn does;
+        where scikit-learn's ``np.average`` would raise ZeroDivisionError on reaching a
+        batch that weighs 0, this refuses it before training: each unshuffled
+        mini-batch (``batch_size`` given) and lbfgs's full batch. Shuffled batches are
+        drawn inside the kernel, and one that weighs 0 contributes nothing (Keras'
+        ``divide_no_nan``)."""
         if sample_weight is None:
             return np.ones(n_samples, dtype), float(n_samples)
-        shuffled = batch_size is not None and self.shuffle and batch_size < n_samples
         step = n_samples if batch_size is None else batch_size
-        for start in range(0, n_samples, n_samples if shuffled else step):
-            if not shuffled and sample_weight[start:start + step].sum() == 0:
-                divided = "each mini-batch's" if batch_size is not None else "the"
-                raise ZeroDivisionError(
-                    f"Weights sum to zero, can't be normalized: the sample weights of "
-                    f"training rows {start}..{min(start + step, n_samples) - 1} sum to 0, "
-                    f"and scikit-learn divides {divided} loss by its weight sum.")
+        if batch_size is None or not self.shuffle or batch_size >= n_samples:
+            for start in range(0, n_samples, step):
+                if sample_weight[start:start + step].sum() == 0:
+                    divided = "each mini-batch's" if batch_size is not None else "the"
+                    raise ZeroDivisionError(
+                        f"Weights sum to zero, can't be normalized: the sample weights of "
+                        f"training rows {start}..{min(start + step, n_samples) - 1} sum to "
+                        f"0, and scikit-learn divides {divided} loss by its weight sum.")
         return sample_weight.astype(dtype), float(sample_weight.sum())
 
     def _fit_stochastic(self, X, Y, sample_weight, incremental, layer_units):
