@@ -753,14 +753,15 @@ class Model:
         validation = train_kernels.Dataset(*(
             (data.X_val, data.Y_val, data.weight_val) if validation
             else (data.X_val[:0], data.Y_val[:0], data.weight_val[:0])))
+        network, objective = self._network(), self._objective(self._metric_codes)
+        update = train_kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr)
         train_kernels.train_epochs(
             train_kernels.State(self._params, self._opt_state, self._rng_state,
                                 self._counters),
             train_kernels.Logs(logs.loss, logs.metrics, logs.val_loss, logs.val_metrics),
-            workspace.kernel_scratch(order), training, validation, self._network(),
-            self._extras(workspace), self._objective(self._metric_codes), self._metric_state,
-            train_kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr),
-            capacity, shuffle)
+            workspace.kernel_scratch(order), training, validation, network,
+            train_kernels.features(network, objective, update), self._extras(workspace),
+            objective, self._metric_state, update, capacity, shuffle)
 
     def _network(self):
         """The kernels' ``Network``: the layer table, slopes and weight penalties."""
@@ -1010,11 +1011,12 @@ class Model:
         with self._scratch.borrow(blocks,
                                   lambda rows: Workspace(self.layout, rows, self.dtype)) \
                 as workspace:
+            network, objective = self._network(), self._objective(metric_codes)
             return train_kernels.infer_dataset(
                 out, metric_means, workspace.kernel_scratch(workspace.order),
-                train_kernels.Dataset(X, Y, weight), self._params, self._network(),
-                self._extras(workspace), self._objective(metric_codes), metric_state,
-                workspace.capacity)
+                train_kernels.Dataset(X, Y, weight), self._params, network,
+                train_kernels.features(network, objective), self._extras(workspace),
+                objective, metric_state, workspace.capacity)
 
     def _extras(self, workspace):
         """The kernels' ``extras``: None for a plain Dense stack (``layout.kernel_extras``)."""

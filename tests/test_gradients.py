@@ -15,6 +15,7 @@ from fastann import activations as activation_table
 from fastann import reference
 from fastann.kernels import losses, network
 from fastann.layout import Workspace
+from fastann.kernels.train import EVERY_FEATURE
 
 from cases import HIDDEN, LOSS_CASES
 KINK_MARGIN = 1e-3  # no pre-activation of a kinked layer this close to 0
@@ -31,12 +32,12 @@ def kernel_loss_and_gradient(model, X, Y, weight):
     # as training runs it: a cross-entropy computes the output activation in output_loss
     output_activation = not losses.gives_dZ(model.loss_spec.code)
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
-                    output_activation)
+                    output_activation, EVERY_FEATURE)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
                                    model.loss_spec.code, model.loss_spec.hyper_vector(model.dtype),
-                                   1.0 / rows)
+                                   1.0 / rows, EVERY_FEATURE)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
-                     model._slopes, rows, model.loss_spec.code)
+                     model._slopes, rows, model.loss_spec.code, EVERY_FEATURE)
     return loss_sum / rows, work.grads.copy()
 
 

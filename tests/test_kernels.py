@@ -25,6 +25,7 @@ from fastann.kernels import losses as loss_kernels
 from fastann.kernels import optimizers as optimizer_kernels
 from fastann.kernels import network as network_kernels
 from fastann.kernels import rng as rng_kernels
+from fastann.kernels.train import EVERY_FEATURE
 
 DTYPES = [np.float64, np.float32]
 TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-13), np.float32: dict(rtol=1e-5, atol=1e-6)}
@@ -183,7 +184,7 @@ def test_activation_forward_and_backward(name, slope, dtype, rng):
     Z, dA = activation_inputs(dtype, rng)
     slope_scalar = dtype(slope)
     A = np.full_like(Z, np.nan)
-    activation_kernels.activation_forward(A, Z, code_of(name), slope_scalar)
+    activation_kernels.activation_forward(A, Z, code_of(name), slope_scalar, True)
     Z64 = Z.astype(np.float64)
     expected_A = reference.activate(name, Z64, slope)
     close(A, expected_A, dtype)
@@ -192,7 +193,7 @@ def test_activation_forward_and_backward(name, slope, dtype, rng):
         np.isfinite(expected_A).all() or name == "exponential")
 
     dZ = dA.copy()  # the kernel works in place
-    activation_kernels.activation_backward(dZ, Z, A, code_of(name), slope_scalar)
+    activation_kernels.activation_backward(dZ, Z, A, code_of(name), slope_scalar, True)
     expected_dZ = reference.activation_backward(name, dA.astype(np.float64), Z64,
                                                 A.astype(np.float64), slope)
     close(dZ, expected_dZ, dtype)
@@ -266,7 +267,7 @@ def test_loss_and_delta(loss, output, n_out, soft, dtype, rng):
     Z, Y, weight = loss_inputs(loss, n_out, dtype, rng, soft)
     rows = Z.shape[0]
     A = np.empty_like(Z)
-    activation_kernels.activation_forward(A, Z, code_of(output), dtype(slope))
+    activation_kernels.activation_forward(A, Z, code_of(output), dtype(slope), True)
     dZ = np.full_like(Z, np.nan)
     code = loss_table.LOSSES[loss].code
     fused = loss_kernels.gives_dZ(code)
@@ -274,10 +275,10 @@ def test_loss_and_delta(loss, output, n_out, soft, dtype, rng):
     A_given = np.full_like(Z, np.nan) if fused else A.copy()
     total = loss_kernels.loss_and_delta(dZ, Z, A_given, Y, weight, code,
                                         loss_table.LOSSES[loss].hyper_vector(dtype),
-                                        dtype(1) / dtype(rows))
+                                        dtype(1) / dtype(rows), EVERY_FEATURE.losses)
     np.testing.assert_array_equal(A_given, A)  # bit for bit what activation_forward gives
     if not fused:  # it wrote dA: the backward pass takes it to dZ
-        activation_kernels.activation_backward(dZ, Z, A, code_of(output), dtype(slope))
+        activation_kernels.activation_backward(dZ, Z, A, code_of(output), dtype(slope), True)
     as64 = [a.astype(np.float64) for a in (Z, A, Y, weight)]
     expected_total, expected_dZ = reference.loss_and_output_delta(loss, output, *as64, slope)
     close(total, expected_total, dtype)
@@ -369,7 +370,7 @@ def test_apply_update(case, dtype, rng):
         lr = optimizer.lr * (1 + 0.1 * step)  # a schedule: the lr argument wins
         grads = rng.normal(size=params.size).astype(dtype)
         optimizer_kernels.apply_update(params, state, grads, dense_table(), optimizer.code,
-                                       hyper, dtype(lr), step)
+                                       hyper, dtype(lr), step, EVERY_FEATURE)
         oracle.update(weights, unflatten(grads.astype(np.float64)), lr)
         close(params, np.concatenate([weights[0].ravel(), weights[1]]), dtype)
     assert oracle.iterations == 6

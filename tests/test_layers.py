@@ -20,6 +20,7 @@ from fastann.kernels.dropout import dropout_forward
 from fastann.kernels.normalization import batchnorm_backward, batchnorm_forward
 from fastann.layers import Activation, BatchNormalization, Dropout
 from fastann.layout import Workspace
+from fastann.kernels.train import EVERY_FEATURE
 
 EPS = 1e-6
 
@@ -90,12 +91,14 @@ def training_pass(model, X, Y, weight, rng_state, params=None, backward=True):
     params = model._params if params is None else params
     code = model.loss_spec.code
     network.forward_layers(work.Z, work.A, X, params, layout.table, model._slopes, rows,
-                           not losses.gives_dZ(code), extras, True)
+                           not losses.gives_dZ(code), EVERY_FEATURE, extras, True)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
-                                   code, model.loss_spec.hyper_vector(model.dtype), 1.0 / rows)
+                                   code, model.loss_spec.hyper_vector(model.dtype), 1.0 / rows,
+                                   EVERY_FEATURE)
     if backward:
         network.backward_layers(work.grads, work.delta, work.Z, work.A, X, params,
-                                layout.table, model._slopes, rows, code, extras)
+                                layout.table, model._slopes, rows, code, EVERY_FEATURE,
+                                extras)
     return loss_sum / rows, work.grads.copy(), work
 
 

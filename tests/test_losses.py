@@ -15,6 +15,7 @@ from fastann.kernels import activations as activation_kernels
 from fastann.kernels import losses as loss_kernels
 from fastann.kernels import network
 from fastann.layout import Workspace
+from fastann.kernels.train import EVERY_FEATURE
 
 # (id, fastann loss, output activation, reference name, reference options, Keras class
 # and arguments, target kind); from_logits cases read a linear output's logits
@@ -68,17 +69,19 @@ def kernel_loss(spec, output, Z, Y, weight):
     """(weighted loss sum, dZ) from the kernels, as training computes them."""
     dtype = Z.dtype.type
     A = np.empty_like(Z)
-    activation_kernels.activation_forward(A, Z, activation_table.get(output).code, dtype(0.2))
+    activation_kernels.activation_forward(A, Z, activation_table.get(output).code, dtype(0.2),
+                                          True)
     delta = np.full_like(Z, np.nan)
     fused = loss_kernels.gives_dZ(spec.code)
     A_given = np.full_like(Z, np.nan) if fused else A.copy()
     total = loss_kernels.loss_and_delta(delta, Z, A_given, Y, weight, spec.code,
-                                        spec.hyper_vector(Z.dtype), dtype(1) / dtype(Z.shape[0]))
+                                        spec.hyper_vector(Z.dtype), dtype(1) / dtype(Z.shape[0]),
+                                        EVERY_FEATURE.losses)
     # the output activation (to rounding: the focal kernel is compiled apart), or Z
     np.testing.assert_allclose(A_given, A, rtol=1e-6 if dtype is np.float32 else 1e-15)
     if not fused:
         activation_kernels.activation_backward(delta, Z, A, activation_table.get(output).code,
-                                               dtype(0.2))
+                                               dtype(0.2), True)
     return total, delta, A
 
 
@@ -153,12 +156,12 @@ def _network_gradient(model, X, Y):
     work = Workspace(model.layout, rows, model.dtype)
     spec = model.loss_spec
     network.forward(work.Z, work.A, X, model._params, model.layout.table, model._slopes, rows,
-                    not loss_kernels.gives_dZ(spec.code))
+                    not loss_kernels.gives_dZ(spec.code), EVERY_FEATURE)
     total = network.output_loss(work.delta, work.Z, work.A, Y, np.ones(rows),
                                 model.layout.table, rows, spec.code,
-                                spec.hyper_vector(model.dtype), 1.0 / rows)
+                                spec.hyper_vector(model.dtype), 1.0 / rows, EVERY_FEATURE)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params,
-                     model.layout.table, model._slopes, rows, spec.code)
+                     model.layout.table, model._slopes, rows, spec.code, EVERY_FEATURE)
     return total / rows, work.grads.copy()
 
 

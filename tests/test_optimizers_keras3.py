@@ -12,6 +12,7 @@ from cases import assert_optimizer_run_matches_reference
 from fastann import optimizers
 from fastann.kernels import network as network_kernels
 from fastann.kernels import optimizers as kernel
+from fastann.kernels.train import EVERY_FEATURE
 
 N_IN, N_OUT = 3, 4
 STEPS = 6
@@ -82,7 +83,7 @@ def run_fastann(name, arguments, W, b, gradients, dtype):
     for step, (gW, gb) in enumerate(gradients, start=1):
         grads = np.concatenate([gW.ravel(), gb]).astype(dtype)
         kernel.apply_update(params, state, grads, dense_table(), ours.code, hyper,
-                            dtype(ours.lr), step)
+                            dtype(ours.lr), step, EVERY_FEATURE)
     assert params.dtype == dtype and state.dtype == dtype
     return [params[:N_IN * N_OUT].reshape(N_IN, N_OUT), params[N_IN * N_OUT:]]
 
@@ -223,6 +224,7 @@ import numpy as np
 import fastann as fa
 from tests.test_optimizers_keras3 import dense_table
 from fastann.kernels import optimizers as kernel
+from fastann.kernels.train import EVERY_FEATURE
 
 for rule in (fa.optimizers.Nadam(weight_decay=0.1, clipnorm=0.5),
              fa.optimizers.AdamW(global_clipnorm=0.5), fa.optimizers.SGD(clipvalue=0.1)):
@@ -230,7 +232,8 @@ for rule in (fa.optimizers.Nadam(weight_decay=0.1, clipnorm=0.5),
     state = np.zeros(kernel.state_length(16), np.float32)
     for step in (1, 2):
         kernel.apply_update(params, state, np.full(16, 0.5, np.float32), dense_table(),
-                            rule.code, rule.hyper(np.float32), np.float32(rule.lr), step)
+                            rule.code, rule.hyper(np.float32), np.float32(rule.lr), step,
+                            EVERY_FEATURE)
     assert params.dtype == np.float32
 for dispatcher in (kernel.nadam_update, kernel.adam_update, kernel.sgd_update,
                    kernel.clip_by_norm, kernel.clip_gradients):

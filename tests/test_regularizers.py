@@ -11,6 +11,7 @@ from fastann import reference, regularizers
 from fastann.kernels import losses, network
 from fastann.kernels.regularizers import add_penalty
 from fastann.layout import Workspace
+from fastann.kernels.train import EVERY_FEATURE
 
 EPS = 1e-6
 
@@ -64,12 +65,12 @@ def kernel_objective_gradient(model, X, Y):
     work = Workspace(layout, rows, model.dtype)
     weight = np.ones(rows)
     network.forward(work.Z, work.A, X, model._params, layout.table, model._slopes, rows,
-                    not losses.gives_dZ(model.loss_spec.code))
+                    not losses.gives_dZ(model.loss_spec.code), EVERY_FEATURE)
     loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
                                    model.loss_spec.code, model.loss_spec.hyper_vector(model.dtype),
-                                   1.0 / rows)
+                                   1.0 / rows, EVERY_FEATURE)
     network.backward(work.grads, work.delta, work.Z, work.A, X, model._params, layout.table,
-                     model._slopes, rows, model.loss_spec.code)
+                     model._slopes, rows, model.loss_spec.code, EVERY_FEATURE)
     penalty = add_penalty(work.grads, model._params, layout.table, model._regularization,
                           1.0 / rows, True)
     return loss_sum / rows + penalty, work.grads.copy()

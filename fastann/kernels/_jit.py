@@ -26,6 +26,14 @@ for its cache) before anything is loaded from them, then writes the new digest. 
 kernel that inlines others, which would merge half the package; or uncached bench
 kernels, which would not cover ``train.py`` inlining ``dense.py``.)
 
+Specialisation. Options are integer codes read at run time, so one compiled loop serves
+every model; but a loop that can dispatch to every activation, loss, optimizer rule,
+clipping mode and metric compiles all of them, and most of the first fit's compile time
+went to code the model never ran. ``gated`` puts a family's kernels behind a flag whose
+*type* says whether the model uses it (``train.Features``, built from the model's
+options): an unused family is never typed or compiled, and each combination the wrapper
+passes is a specialisation of its own, cached on disk like any other.
+
 Inlining. Numba compiles each kernel as a function of its own and LLVM's inliner, run
 over the linked module, decides by size whether a callee is pasted into its caller.
 ``inline=True`` marks the small glue kernels (views, the loops over layers, dispatch
@@ -48,7 +56,7 @@ import warnings
 import numba
 from numba import types
 from llvmlite import ir
-from numba.extending import lower_builtin, type_callable
+from numba.extending import lower_builtin, overload, type_callable
 
 # Fast-math without ``nnan``/``ninf``: reductions may be reassociated (and so
 # vectorised) and multiply-adds fused, but NaN and inf checks keep their meaning.
@@ -145,6 +153,39 @@ def _drop_if_stale(dispatcher):
         os.replace(partial, stamp)
     except OSError:  # a read-only cache: Numba will not save into it either
         pass
+
+
+def gated(function, returns_sum=False):
+    """``gate(flag, *args)``: ``function(*args)``, compiled only where ``flag`` is not None.
+
+    Where ``flag`` is None (known from its type while compiling) the call compiles to
+    nothing (to 0 in the dtype of the first argument, an array, for a function that
+    ``returns_sum``) and ``function`` is never typed or compiled, so a model whose
+    options never reach it does not pay its compile time. Built on Numba's documented
+    ``@overload``, the choice follows the flag's type wherever the flag comes from (an
+    argument, a field of a tuple, an inlined kernel); Numba's pruning of
+    ``if x is None`` sees arguments alone. The wrapper sets the flags from the model's
+    options (``train.features``), so a None flag means no code path reaches
+    ``function``. ``function`` is a kernel compiled on its own (not ``inline=True``:
+    Numba does not inline a call with ``*args``).
+    """
+
+    def gate(flag, *args):
+        if flag is not None:
+            return function(*args)
+        return like(0, args[0]) if returns_sum else None
+
+    @overload(gate)
+    def _gate(flag, *args):
+        if not isinstance(flag, types.NoneType):
+            return lambda flag, *args: function(*args)
+        if returns_sum:
+            return lambda flag, *args: like(0, args[0])
+        return lambda flag, *args: None
+
+    gate.__name__ = gate.__qualname__ = f"gated_{function.__name__}"
+    gate.__doc__ = f"``{function.__name__}(*args)`` where ``flag`` is not None (see ``gated``)."
+    return gate
 
 
 def compiled_as(function):

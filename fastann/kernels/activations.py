@@ -23,11 +23,12 @@ import math
 
 import numpy as np
 
-from ._jit import kernel, like, view_flat
+from ._jit import gated, kernel, like, view_flat
 
 LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX, STEP = range(7)
 (ELU, SELU, GELU, SOFTPLUS, SOFTSIGN, SWISH, HARD_SIGMOID, RELU6, EXPONENTIAL,
  MISH) = range(7, 17)
+SMOOTH = frozenset(range(ELU, MISH + 1))  # the codes ``smooth_forward`` computes
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 INV_SQRT_2 = 0.70710678118654752440084436210485
@@ -83,8 +84,9 @@ def softmax_row(A, Z, r):
 
 
 @kernel
-def activation_forward(A, Z, code, slope):
-    """A = f(Z). A, Z: C-ordered (rows, units); ``slope`` is leaky ReLU's negative slope.
+def activation_forward(A, Z, code, slope, smooth):
+    """A = f(Z). A, Z: C-ordered (rows, units); ``slope`` is leaky ReLU's negative slope;
+    ``smooth``: None where no layer has a SMOOTH code (their kernel is not compiled).
 
     Element-wise functions run as one loop over the whole block (a tiny layer's rows
     are shorter than a vector loop's set-up); softmax runs row by row.
@@ -115,18 +117,17 @@ def activation_forward(A, Z, code, slope):
         for i in range(z.shape[0]):
             a[i] = one if z[i] > zero else zero
     else:
-        smooth_forward(a, z, code)
+        gated_smooth_forward(smooth, a, z, code)
 
 
 @kernel(entry=True)
 def smooth_forward(a, z, code):
     """a = f(z) for the activations added for Keras (codes ELU..MISH); a, z: (size,).
 
-    A kernel of its own, so that the long-standing activations' kernel (and the
-    compile time of a model that uses only them) stays as it was. One loop that
-    branches on the code per element, not a loop per code: every model compiles this
-    kernel, and ten vectorised loops of transcendental functions took seconds of LLVM
-    time on each first fit."""
+    A kernel of its own, compiled only for a model that uses one of these codes
+    (``gated_smooth_forward``, see ``_jit.gated``). One loop that branches on the code
+    per element, not a loop per code: ten vectorised loops of transcendental functions
+    took seconds of LLVM time on each first fit."""
     for i in range(z.shape[0]):
         a[i] = smooth_value(z[i], code)
 
@@ -159,8 +160,9 @@ def smooth_value(x, code):
 
 
 @kernel
-def activation_backward(dA, Z, A, code, slope):
-    """Turn dA into dZ = dA * f'(Z), in place. All arrays: C-ordered (rows, units).
+def activation_backward(dA, Z, A, code, slope, smooth):
+    """Turn dA into dZ = dA * f'(Z), in place. All arrays: C-ordered (rows, units);
+    ``slope`` and ``smooth`` as ``activation_forward``'s.
 
     In place because that is how backpropagation uses it, and because a separate output
     array that might alias dA stops LLVM from vectorising the loops. Softmax uses its
@@ -195,7 +197,7 @@ def activation_backward(dA, Z, A, code, slope):
         for i in range(d.shape[0]):
             d[i] = zero
     elif code != LINEAR:
-        smooth_backward(d, z, a, code)
+        gated_smooth_backward(smooth, d, z, a, code)
 
 
 @kernel(entry=True)
@@ -204,6 +206,10 @@ def smooth_backward(d, z, a, code):
     as ``smooth_forward``."""
     for i in range(d.shape[0]):
         d[i] *= smooth_slope(z[i], a[i], code)
+
+
+gated_smooth_forward = gated(smooth_forward)
+gated_smooth_backward = gated(smooth_backward)
 
 
 @kernel(inline=True)

@@ -33,7 +33,7 @@ half_squared_error    e**2 / 2                                           e * n_o
 """
 import numpy as np
 
-from ._jit import kernel, like
+from ._jit import gated, kernel, like
 from .activations import sigmoid_from, softmax_row
 
 BINARY_CROSSENTROPY, MEAN_SQUARED_ERROR, CATEGORICAL_CROSSENTROPY = range(3)
@@ -44,6 +44,9 @@ HALF_POISSON_DEVIANCE = 11
 # scikit-learn's squared loss: e**2 / 2 averaged over the outputs, with its output delta
 # e (the gradient of the sum over the outputs, as scikit-learn's MLPs take it)
 HALF_SQUARED_ERROR = 12
+# The codes ``regression_loss_and_delta`` computes.
+REGRESSION = frozenset({MEAN_ABSOLUTE_ERROR, HUBER, LOG_COSH, POISSON, KL_DIVERGENCE, HINGE,
+                        SQUARED_HINGE, HALF_SQUARED_ERROR})
 # Positions in the loss's hyper-parameter vector (model dtype, (N_HYPER,)).
 DELTA, GAMMA, ALPHA, CLASS_BALANCING, FROM_LOGITS, REDUCTION, OUTPUTS_SUMMED = range(7)
 N_HYPER = 7
@@ -102,9 +105,10 @@ def batch_contribution(loss_sum, rows, scale, hyper):
 
 
 @kernel
-def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
+def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale, kernels):
     """Return the weighted sum of per-row losses; write ``delta``, ``scale`` times the
     gradient of that sum with respect to Z if ``gives_dZ(loss_code)``, else to A.
+    ``kernels`` (a ``train.LossKernels``) says which of the losses' own kernels compile.
 
     delta, Z, A, Y: (rows, n_out); weight: (rows,); hyper: (N_HYPER,). A cross-entropy
     also writes A, the output activation of Z (the values ``activation_forward`` gives;
@@ -158,11 +162,12 @@ def loss_and_delta(delta, Z, A, Y, weight, loss_code, hyper, scale):
                     A[r, j] = Z[r, j]
             total += weight[r] * row_loss
     elif loss_code == BINARY_FOCAL_CROSSENTROPY:
-        total = focal_loss_and_delta(delta, Z, A, Y, weight, hyper, scale)
+        total = gated_focal(kernels.focal, delta, Z, A, Y, weight, hyper, scale)
     elif loss_code == HALF_POISSON_DEVIANCE:
-        total = poisson_deviance_and_delta(delta, Z, A, Y, weight, hyper, scale)
+        total = gated_poisson(kernels.poisson_deviance, delta, Z, A, Y, weight, hyper, scale)
     else:
-        total = regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale)
+        total = gated_regression(kernels.regression, delta, A, Y, weight, loss_code,
+                                 hyper, scale)
     return total
 
 
@@ -296,3 +301,8 @@ def regression_loss_and_delta(delta, A, Y, weight, loss_code, hyper, scale):
             delta[r, j] = g * slope
         total += weight[r] * row_loss * per_output
     return total
+
+
+gated_focal = gated(focal_loss_and_delta, returns_sum=True)
+gated_poisson = gated(poisson_deviance_and_delta, returns_sum=True)
+gated_regression = gated(regression_loss_and_delta, returns_sum=True)

@@ -64,10 +64,12 @@ def layer_block(buffer, layers, l, rows, capacity):
 
 
 @kernel(inline=True)
-def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity, output_activation):
+def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity, output_activation,
+            features):
     """Forward pass of the batch X (rows, n_features); returns the output block A (rows, n_out).
 
-    Z_buffer, A_buffer: (capacity * total_units,); slopes: (n_layers,). With
+    Z_buffer, A_buffer: (capacity * total_units,); slopes: (n_layers,); features: the
+    model's ``train.Features`` (which option families compile). With
     ``output_activation`` false the output layer's A is left for the loss to compute
     (a cross-entropy does, see ``losses.gives_dZ``).
     """
@@ -80,14 +82,15 @@ def forward(Z_buffer, A_buffer, X, params, layers, slopes, capacity, output_acti
         A = layer_block(A_buffer, layers, l, rows, capacity)
         dense_forward(Z, A_prev, W, b, RULE)
         if l < last or output_activation:
-            activation_forward(A, Z, layers[l, ACTIVATION], slopes[l])
+            activation_forward(A, Z, layers[l, ACTIVATION], slopes[l],
+                               features.smooth_activations)
         A_prev = A
     return A_prev
 
 
 @kernel(inline=True)
 def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code, loss_hyper,
-                scale):
+                scale, features):
     """Return the weighted sum of the batch's per-row losses and write the output layer's
     gradient (dZ, or dA for a loss not fused with its activation; scaled by ``scale``)
     at the start of ``delta``, after ``forward`` on that batch.
@@ -101,24 +104,24 @@ def output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_cod
     return loss_and_delta(view_2d(delta, 0, rows, n_out),
                           layer_block(Z_buffer, layers, last, rows, capacity),
                           layer_block(A_buffer, layers, last, rows, capacity), Y, weight,
-                          loss_code, loss_hyper, scale)
+                          loss_code, loss_hyper, scale, features.losses)
 
 
 @kernel(inline=True)
 def reduced_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code,
-                 loss_hyper):
+                 loss_hyper, features):
     """``output_loss`` under the loss's reduction: (the batch's share of its phase's
     loss total, ``losses.batch_contribution``; the scale its gradient got,
     ``losses.batch_scale``), arrays as ``output_loss``'s."""
     scale = batch_scale(weight, loss_hyper)
     total = output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, capacity, loss_code,
-                        loss_hyper, scale)
+                        loss_hyper, scale, features)
     return batch_contribution(total, Y.shape[0], scale, loss_hyper), scale
 
 
 @kernel(inline=True)
 def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capacity,
-             loss_code):
+             loss_code, features):
     """Fill ``grads`` (n_params,) by backpropagating the output gradient that
     ``output_loss`` left in ``delta``, whose two halves serve in turn as dZ and dA_prev.
 
@@ -135,7 +138,8 @@ def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capaci
         if l < last or not gives_dZ(loss_code):
             activation_backward(dZ, layer_block(Z_buffer, layers, l, rows, capacity),
                                 layer_block(A_buffer, layers, l, rows, capacity),
-                                layers[l, ACTIVATION], slopes[l])
+                                layers[l, ACTIVATION], slopes[l],
+                                features.smooth_activations)
         A_prev = X if l == 0 else layer_block(A_buffer, layers, l - 1, rows, capacity)
         dW, db = layer_params(grads, layers, l)
         dense_backward(dW, db, dZ, A_prev, RULE)
@@ -147,7 +151,7 @@ def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capaci
 
 @kernel(inline=True)
 def forward_layers(Z_buffer, A_buffer, X, params, layers, slopes, capacity,
-                   output_activation, extras, training):
+                   output_activation, features, extras, training):
     """``forward`` for any stack of layers; ``training`` switches Dropout on and
     BatchNormalization to batch statistics (updating the moving ones in ``extras``)."""
     moving, _, scratch, floats, bits, rng_state = extras
@@ -185,14 +189,15 @@ def forward_layers(Z_buffer, A_buffer, X, params, layers, slopes, capacity,
                               view_1d(moving, m + n_out, n_out), A_prev, gamma, beta,
                               floats[l, MOMENTUM], floats[l, EPSILON], training)
         if activate:
-            activation_forward(A, Z, layers[l, ACTIVATION], slopes[l])
+            activation_forward(A, Z, layers[l, ACTIVATION], slopes[l],
+                               features.smooth_activations)
         A_prev = A
     return A_prev
 
 
 @kernel(inline=True)
 def backward_layers(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capacity,
-                    loss_code, extras):
+                    loss_code, features, extras):
     """``backward`` for any stack of layers, after ``forward_layers`` in training mode.
 
     Dense layers pass dA_prev to the other half of ``delta``; the other layer types have
@@ -212,7 +217,8 @@ def backward_layers(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes,
         if kind == DENSE or kind == ACTIVATION_LAYER:
             if l < last or not gives_dZ(loss_code):
                 activation_backward(d, Z, layer_block(A_buffer, layers, l, rows, capacity),
-                                    layers[l, ACTIVATION], slopes[l])
+                                    layers[l, ACTIVATION], slopes[l],
+                                features.smooth_activations)
         if kind == DENSE:
             A_prev = X if l == 0 else layer_block(A_buffer, layers, l - 1, rows, capacity)
             d_bias = view_1d(grads, b, n_out) if b >= 0 else view_1d(scratch, s + n_out, n_out)

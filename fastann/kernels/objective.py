@@ -31,10 +31,12 @@ def add_l2(grads, params, layers, alpha, scale):
 
 
 @kernel(entry=True)
-def loss_and_gradient(scratch, dataset, params, network, objective, alpha, weight_sum):
+def loss_and_gradient(scratch, dataset, params, network, features, objective, alpha,
+                      weight_sum):
     """Return the objective and write its gradient into ``scratch.grads`` (n_params,).
 
-    scratch, dataset, network, objective: the ``train`` module's tuples (of scratch only
+    scratch, dataset, network, features, objective: the ``train`` module's tuples
+    (features of inference: no rule compiles; of scratch only
     grads, Z, A and delta are used; the dataset's weight are the sample weights; the
     network's regularization is not: this objective has its own L2 term, ``alpha``).
     The data term and the gradient are divided by ``weight_sum`` (the sum of the sample
@@ -48,9 +50,11 @@ def loss_and_gradient(scratch, dataset, params, network, objective, alpha, weigh
     one = like(1, params)
     half = like(0.5, params)
     inverse = one / weight_sum
-    forward(Z_buffer, A_buffer, X, params, layers, slopes, n, not gives_dZ(loss_code))
+    forward(Z_buffer, A_buffer, X, params, layers, slopes, n, not gives_dZ(loss_code),
+            features)
     data = output_loss(delta, Z_buffer, A_buffer, Y, weight, layers, n, loss_code,
-                       loss_hyper, inverse)
-    backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, n, loss_code)
+                       loss_hyper, inverse, features)
+    backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, n, loss_code,
+             features)
     squares = add_l2(grads, params, layers, alpha, inverse)
     return data * inverse + half * alpha * squares * inverse

@@ -10,10 +10,11 @@ beta) from the ``layers`` table.
 """
 import numpy as np
 
-from ._jit import kernel, like, view_1d
+from ._jit import gated, kernel, like, view_1d
 from .network import B_OFFSET, BATCH_NORMALIZATION, DENSE, KIND, N_IN, N_OUT, W_OFFSET
 
 SGD, ADAM, RMSPROP, ADAGRAD, ADAMAX, NADAM = range(6)
+N_RULES = 6
 
 # Positions in the hyper-parameter vector (model dtype, (N_HYPER,)).
 MOMENTUM, BETA_1, BETA_2, RHO, EPSILON, WEIGHT_DECAY, NESTEROV = 0, 0, 1, 0, 2, 3, 4
@@ -198,32 +199,50 @@ def state_in_use(code, hyper, n_params):
     return n_params
 
 
+# Each rule's kernel, the clipping and the decay, compiled only where the model's
+# ``train.Features`` says they are used.
+gated_sgd_update = gated(sgd_update)
+gated_adam_update = gated(adam_update)
+gated_rmsprop_update = gated(rmsprop_update)
+gated_adagrad_update = gated(adagrad_update)
+gated_adamax_update = gated(adamax_update)
+gated_nadam_update = gated(nadam_update)
+gated_clip_gradients = gated(clip_gradients)
+gated_decay_weights = gated(decay_weights)
+
+
 @kernel(inline=True)
-def apply_update(params, state, grads, layers, code, hyper, lr, step):
+def apply_update(params, state, grads, layers, code, hyper, lr, step, features):
     """One optimizer step. params, grads: (n_params,); state: (state_length(n_params),);
     layers: the network's layer table (read by ``clipnorm`` only); hyper: (N_HYPER,);
-    ``step`` is the 1-based count of updates so far."""
+    ``step`` is the 1-based count of updates so far. ``features`` (``train.Features``):
+    the rule's kernel, the clipping's and the decay's compile only where it says so.
+    """
     n = params.shape[0]
     first, second = view_1d(state, 0, n), view_1d(state, n, n)
     scalars = view_1d(state, N_SLOTS * n, N_SCALARS)
     zero = like(0, hyper)
+    rules = features.rules
     if hyper[CLIPVALUE] != zero or hyper[GLOBAL_CLIPNORM] != zero or hyper[CLIPNORM] != zero:
-        clip_gradients(grads, layers, hyper[CLIPVALUE], hyper[GLOBAL_CLIPNORM],
-                       hyper[CLIPNORM])
+        gated_clip_gradients(features.clipping, grads, layers, hyper[CLIPVALUE],
+                             hyper[GLOBAL_CLIPNORM], hyper[CLIPNORM])
     if hyper[WEIGHT_DECAY] != zero:
-        decay_weights(params, lr * hyper[WEIGHT_DECAY])
+        gated_decay_weights(features.weight_decay, params, lr * hyper[WEIGHT_DECAY])
     if code == SGD:
-        sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0)
+        gated_sgd_update(rules[SGD], params, first, grads, lr, hyper[MOMENTUM],
+                         hyper[NESTEROV] != 0)
     elif code == ADAM:
-        adam_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                    hyper[EPSILON], step)
+        gated_adam_update(rules[ADAM], params, first, second, grads, lr, hyper[BETA_1],
+                          hyper[BETA_2], hyper[EPSILON], step)
     elif code == RMSPROP:
-        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON])
+        gated_rmsprop_update(rules[RMSPROP], params, first, grads, lr, hyper[RHO],
+                             hyper[EPSILON])
     elif code == ADAGRAD:
-        adagrad_update(params, first, grads, lr, hyper[INITIAL_ACCUMULATOR], hyper[EPSILON])
+        gated_adagrad_update(rules[ADAGRAD], params, first, grads, lr,
+                             hyper[INITIAL_ACCUMULATOR], hyper[EPSILON])
     elif code == ADAMAX:
-        adamax_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                      hyper[EPSILON], step)
+        gated_adamax_update(rules[ADAMAX], params, first, second, grads, lr, hyper[BETA_1],
+                            hyper[BETA_2], hyper[EPSILON], step)
     elif code == NADAM:
-        nadam_update(params, first, second, scalars, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                     hyper[EPSILON], step)
+        gated_nadam_update(rules[NADAM], params, first, second, scalars, grads, lr,
+                           hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step)

@@ -11,10 +11,12 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import kernel, like, view_1d, view_rows
+from . import losses, optimizers
+from .activations import SMOOTH
 from .losses import gives_dZ
 from .metrics import accumulate_metrics, finish_metrics, reset_metrics
-from .network import (backward, backward_layers, forward, forward_layers, reduced_loss,
-                      restore_moving, save_moving)
+from .network import (ACTIVATION, backward, backward_layers, forward, forward_layers,
+                      reduced_loss, restore_moving, save_moving)
 from .optimizers import apply_update, state_in_use
 from .regularizers import add_penalty
 from .rng import shuffle_order
@@ -46,6 +48,55 @@ Objective.__doc__ = """What is scored: the loss's code and hyper-parameters
 Update = namedtuple("Update", "code hyper rates")
 Update.__doc__ = """The optimizer: its rule's code, its hyper-parameters
 (optimizers.N_HYPER,) and the learning rates (n_epochs, k) of ``train_epochs``."""
+
+Features = namedtuple("Features", "smooth_activations losses rules clipping weight_decay")
+Features.__doc__ = """Which option families the kernels compile, each None (never compiled:
+see ``_jit.gated``) or True: smooth_activations (``activations.SMOOTH``); losses, a
+``LossKernels``; rules, one entry per optimizer code; the gradient clipping; the
+decoupled weight decay. Built by ``features``."""
+LossKernels = namedtuple("LossKernels", "focal poisson_deviance regression")
+LossKernels.__doc__ = """The losses' kernels of their own (``losses.focal_loss_and_delta``,
+``poisson_deviance_and_delta``, ``regression_loss_and_delta``), each None or True."""
+
+# Every family compiled: what a model using any option outside CLASSIC_RULES and the
+# classic activations and losses gets, and what callers that run the kernels without a
+# model's options use (tests, benchmarks).
+EVERY_FEATURE = Features(True, LossKernels(True, True, True), (True,) * optimizers.N_RULES,
+                         True, True)
+# The rules of the lean specialisation: the tutorials', scikit-learn's and Keras' default.
+CLASSIC_RULES = (optimizers.SGD, optimizers.ADAM, optimizers.RMSPROP)
+# The lean specialisation: the long-standing activations (linear, relu, leaky relu,
+# sigmoid, tanh, softmax, step), losses (the cross-entropies, mean squared error) and
+# CLASSIC_RULES, without clipping or weight decay; the other families (most of the
+# first fit's compile time) left out.
+LEAN = Features(None, LossKernels(None, None, None),
+                tuple(True if rule in CLASSIC_RULES else None
+                      for rule in range(optimizers.N_RULES)), None, None)
+_NO_UPDATE = {"rules": (None,) * optimizers.N_RULES, "clipping": None, "weight_decay": None}
+
+
+def features(network, objective, update=None):
+    """The ``Features`` of the kernels' ``Network``, ``Objective`` and, for training,
+    ``Update``: LEAN when every option is in it, else EVERY_FEATURE, so however many
+    options a session tries, each loop compiles at most two specialisations (per dtype
+    and layer kinds). Without an ``update`` (inference) no rule, clipping or decay."""
+    loss_code = objective.loss_code
+    extended = (any(int(code) in SMOOTH for code in network.layers[:, ACTIVATION])
+                or gives_own_kernel(loss_code))
+    if update is not None:
+        hyper = update.hyper
+        extended = extended or update.code not in CLASSIC_RULES or any(
+            hyper[i] != 0 for i in (optimizers.CLIPVALUE, optimizers.GLOBAL_CLIPNORM,
+                                    optimizers.CLIPNORM, optimizers.WEIGHT_DECAY))
+    chosen = EVERY_FEATURE if extended else LEAN
+    return chosen if update is not None else chosen._replace(**_NO_UPDATE)
+
+
+def gives_own_kernel(loss_code):
+    """Whether the loss is computed by a kernel of its own (LossKernels')."""
+    return (loss_code == losses.BINARY_FOCAL_CROSSENTROPY
+            or loss_code == losses.HALF_POISSON_DEVIANCE or loss_code in losses.REGRESSION)
+
 
 # Positions in the int64 ``counters`` array, the model's running totals.
 EPOCHS, STEPS, STATUS = range(3)
@@ -86,8 +137,8 @@ def copy_row(destination, source, row):
 
 
 @kernel(entry=True)
-def infer_dataset(out, metric_means, scratch, dataset, params, network, extras, objective,
-                  metric_state, capacity):
+def infer_dataset(out, metric_means, scratch, dataset, params, network, features, extras,
+                  objective, metric_state, capacity):
     """Run the network over ``dataset.X`` (n, n_features) in blocks of ``capacity`` rows.
 
     When ``out`` has rows, copy the outputs into it (n, n_out): prediction. When Y has
@@ -100,7 +151,8 @@ def infer_dataset(out, metric_means, scratch, dataset, params, network, extras, 
     rows). Prediction and evaluation share this one kernel so that a model compiles
     one inference loop, not two. ``extras``: None for a stack of Dense layers with
     biases, else the buffers of ``network.forward_layers`` (run in inference mode: no
-    dropout, BatchNormalization's moving statistics). ``metric_state``: None, or the
+    dropout, BatchNormalization's moving statistics). ``features``: the ``Features``
+    of inference (``features`` without an update). ``metric_state``: None, or the
     counts of the confusion-count metrics (see ``metrics.py``), reset here. Of
     ``scratch`` (a ``Scratch``) only Z, A and delta are used.
     """
@@ -119,10 +171,10 @@ def infer_dataset(out, metric_means, scratch, dataset, params, network, extras, 
         stop = min(start + capacity, n)
         if extras is None:  # decided at compile time: see network.py
             A = forward(Z_buffer, A_buffer, X[start:stop], params, layers, slopes, capacity,
-                        True)
+                        True, features)
         else:
             A = forward_layers(Z_buffer, A_buffer, X[start:stop], params, layers, slopes,
-                               capacity, True, extras, False)
+                               capacity, True, features, extras, False)
         if keep_outputs:
             for r in range(stop - start):
                 copy_row(out[start + r], A, r)
@@ -130,7 +182,7 @@ def infer_dataset(out, metric_means, scratch, dataset, params, network, extras, 
             accumulate_metrics(metric_means, A, Y[start:stop], metric_codes, metric_state)
             share, _ = reduced_loss(delta, Z_buffer, A_buffer, Y[start:stop],
                                     weight[start:stop], layers, capacity, loss_code,
-                                    loss_hyper)
+                                    loss_hyper, features)
             total += share
     scale = one / like(max(n, 1), params)
     finish_metrics(metric_means, metric_codes, metric_state, scale)
@@ -151,13 +203,14 @@ def gather_rows(batch_X, batch_Y, batch_weight, X, Y, weight, order, start, stop
 
 
 @kernel(entry=True)
-def train_epochs(state, logs, scratch, training_set, validation_set, network, extras,
-                 objective, metric_state, update, capacity, shuffle):
+def train_epochs(state, logs, scratch, training_set, validation_set, network, features,
+                 extras, objective, metric_state, update, capacity, shuffle):
     """Train for ``update.rates.shape[0]`` epochs; return how many completed.
 
     state (a ``State``), updated in place; logs (``Logs``), written per epoch; scratch
     (``Scratch``); the training and validation sets (``Dataset``s, the validation set
-    zero rows for none); network (``Network``); objective (``Objective``); update
+    zero rows for none); network (``Network``); features (``Features``, of training:
+    which option families compile); objective (``Objective``); update
     (``Update``): rates (n_epochs, k) holds the learning rate of each epoch's steps,
     step b at ``rates[epoch, min(b, k - 1)]`` (k = 1: one rate per epoch; k = steps per
     epoch: a rate per step, as a step schedule gives). ``capacity`` is the batch size;
@@ -227,21 +280,24 @@ def train_epochs(state, logs, scratch, training_set, validation_set, network, ex
                 # a cross-entropy computes the output activation itself, before metrics
                 if extras is None:  # decided at compile time: see network.py
                     A = forward(Z_buffer, A_buffer, X_batch, params, layers, slopes, capacity,
-                                output_activation)
+                                output_activation, features)
                 else:
                     A = forward_layers(Z_buffer, A_buffer, X_batch, params, layers, slopes,
-                                       capacity, output_activation, extras, training)
+                                       capacity, output_activation, features, extras,
+                                       training)
                 share, scale = reduced_loss(delta, Z_buffer, A_buffer, Y_batch, weight_batch,
-                                            layers, capacity, loss_code, loss_hyper)
+                                            layers, capacity, loss_code, loss_hyper,
+                                            features)
                 loss += share
                 accumulate_metrics(metrics, A, Y_batch, metric_codes, metric_state)
                 if training:
                     if extras is None:
                         backward(grads, delta, Z_buffer, A_buffer, X_batch, params, layers,
-                                 slopes, capacity, loss_code)
+                                 slopes, capacity, loss_code, features)
                     else:
                         backward_layers(grads, delta, Z_buffer, A_buffer, X_batch, params,
-                                        layers, slopes, capacity, loss_code, extras)
+                                        layers, slopes, capacity, loss_code, features,
+                                        extras)
                     # the penalty of the weights this batch saw, weighted by its rows
                     # as the data loss is (Keras reports the epoch's row-weighted mean);
                     # its batch-mean terms divided as the reduction divides the loss
@@ -250,7 +306,7 @@ def train_epochs(state, logs, scratch, training_set, validation_set, network, ex
                     counters[STEPS] += 1
                     lr = rates[epoch, min(start // capacity, last_rate)]
                     apply_update(params, opt_state, grads, layers, opt_code, opt_hyper, lr,
-                                 counters[STEPS])
+                                 counters[STEPS], features)
             inverse_rows = one / like(n_rows, params)
             finish_metrics(metrics, metric_codes, metric_state, inverse_rows)
             if training:

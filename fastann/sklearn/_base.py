@@ -663,6 +663,7 @@ class LossAndGradient:
         no_penalty = np.zeros((self.layout.table.shape[0],  # the objective adds its L2
                                regularizer_kernels.N_COEFFICIENTS), self.dtype)
         self.network = train_kernels.Network(self.layout.table, slopes, no_penalty)
+        self.features = train_kernels.features(self.network, self.objective)
         workspace = Workspace(self.layout, X.shape[0], self.dtype)
         self.scratch = workspace.kernel_scratch(workspace.order)
         self.params = np.zeros(self.layout.n_params, self.dtype)
@@ -680,7 +681,8 @@ class LossAndGradient:
         self.params[self.order] = packed
         alpha, weight_sum = self.scalars
         loss = objective.loss_and_gradient(self.scratch, self.dataset, self.params,
-                                           self.network, self.objective, alpha, weight_sum)
+                                           self.network, self.features, self.objective,
+                                           alpha, weight_sum)
         return float(loss), self.grads[self.order].astype(np.float64)
 
     def unpack_into(self, model, packed):
