@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import fastann as fa
-from fastann.kernels import optimizers as optimizer_kernels
 from fastann.kernels import train as train_kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,7 +92,7 @@ def test_features_follow_the_options(option, value):
     expected = train_kernels.LEAN if option is None else train_kernels.EVERY_FEATURE
     assert features_of(model) == expected
     inference = features_of(model, update=False)
-    assert inference.rules == (None,) * optimizer_kernels.N_RULES
+    assert inference.other_rules is None
     assert inference.clipping is None and inference.weight_decay is None
     # the optimizer's options do not reach inference: it stays lean
     lean_inference = option in (None, "optimizer")

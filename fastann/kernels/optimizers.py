@@ -14,7 +14,6 @@ from ._jit import gated, kernel, like, view_1d
 from .network import B_OFFSET, BATCH_NORMALIZATION, DENSE, KIND, N_IN, N_OUT, W_OFFSET
 
 SGD, ADAM, RMSPROP, ADAGRAD, ADAMAX, NADAM = range(6)
-N_RULES = 6
 
 # Positions in the hyper-parameter vector (model dtype, (N_HYPER,)).
 MOMENTUM, BETA_1, BETA_2, RHO, EPSILON, WEIGHT_DECAY, NESTEROV = 0, 0, 1, 0, 2, 3, 4
@@ -199,11 +198,9 @@ def state_in_use(code, hyper, n_params):
     return n_params
 
 
-# Each rule's kernel, the clipping and the decay, compiled only where the model's
-# ``train.Features`` says they are used.
-gated_sgd_update = gated(sgd_update)
-gated_adam_update = gated(adam_update)
-gated_rmsprop_update = gated(rmsprop_update)
+# The rarer rules, the clipping and the decay, compiled only where the model's
+# ``train.Features`` says they are used. SGD, Adam and RMSprop are called directly: every
+# training loop compiles them, and a gate would add a call per step.
 gated_adagrad_update = gated(adagrad_update)
 gated_adamax_update = gated(adamax_update)
 gated_nadam_update = gated(nadam_update)
@@ -216,33 +213,31 @@ def apply_update(params, state, grads, layers, code, hyper, lr, step, features):
     """One optimizer step. params, grads: (n_params,); state: (state_length(n_params),);
     layers: the network's layer table (read by ``clipnorm`` only); hyper: (N_HYPER,);
     ``step`` is the 1-based count of updates so far. ``features`` (``train.Features``):
-    the rule's kernel, the clipping's and the decay's compile only where it says so.
+    the rarer rules', the clipping's and the decay's kernels compile only where it says
+    so.
     """
     n = params.shape[0]
     first, second = view_1d(state, 0, n), view_1d(state, n, n)
     scalars = view_1d(state, N_SLOTS * n, N_SCALARS)
     zero = like(0, hyper)
-    rules = features.rules
     if hyper[CLIPVALUE] != zero or hyper[GLOBAL_CLIPNORM] != zero or hyper[CLIPNORM] != zero:
         gated_clip_gradients(features.clipping, grads, layers, hyper[CLIPVALUE],
                              hyper[GLOBAL_CLIPNORM], hyper[CLIPNORM])
     if hyper[WEIGHT_DECAY] != zero:
         gated_decay_weights(features.weight_decay, params, lr * hyper[WEIGHT_DECAY])
     if code == SGD:
-        gated_sgd_update(rules[SGD], params, first, grads, lr, hyper[MOMENTUM],
-                         hyper[NESTEROV] != 0)
+        sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0)
     elif code == ADAM:
-        gated_adam_update(rules[ADAM], params, first, second, grads, lr, hyper[BETA_1],
-                          hyper[BETA_2], hyper[EPSILON], step)
+        adam_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
+                    hyper[EPSILON], step)
     elif code == RMSPROP:
-        gated_rmsprop_update(rules[RMSPROP], params, first, grads, lr, hyper[RHO],
-                             hyper[EPSILON])
+        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON])
     elif code == ADAGRAD:
-        gated_adagrad_update(rules[ADAGRAD], params, first, grads, lr,
+        gated_adagrad_update(features.other_rules, params, first, grads, lr,
                              hyper[INITIAL_ACCUMULATOR], hyper[EPSILON])
     elif code == ADAMAX:
-        gated_adamax_update(rules[ADAMAX], params, first, second, grads, lr, hyper[BETA_1],
-                            hyper[BETA_2], hyper[EPSILON], step)
+        gated_adamax_update(features.other_rules, params, first, second, grads, lr,
+                            hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step)
     elif code == NADAM:
-        gated_nadam_update(rules[NADAM], params, first, second, scalars, grads, lr,
-                           hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step)
+        gated_nadam_update(features.other_rules, params, first, second, scalars, grads,
+                           lr, hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step)

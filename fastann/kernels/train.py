@@ -49,37 +49,37 @@ Update = namedtuple("Update", "code hyper rates")
 Update.__doc__ = """The optimizer: its rule's code, its hyper-parameters
 (optimizers.N_HYPER,) and the learning rates (n_epochs, k) of ``train_epochs``."""
 
-Features = namedtuple("Features", "smooth_activations losses rules clipping weight_decay")
+Features = namedtuple("Features", "smooth_activations losses other_rules clipping "
+                                 "weight_decay")
 Features.__doc__ = """Which option families the kernels compile, each None (never compiled:
 see ``_jit.gated``) or True: smooth_activations (``activations.SMOOTH``); losses, a
-``LossKernels``; rules, one entry per optimizer code; the gradient clipping; the
-decoupled weight decay. Built by ``features``."""
+``LossKernels``; other_rules, the optimizer rules outside CLASSIC_RULES; the gradient
+clipping; the decoupled weight decay. Built by ``features``."""
 LossKernels = namedtuple("LossKernels", "focal poisson_deviance regression")
 LossKernels.__doc__ = """The losses' kernels of their own (``losses.focal_loss_and_delta``,
 ``poisson_deviance_and_delta``, ``regression_loss_and_delta``), each None or True."""
 
+# The rules every training loop compiles: the tutorials', scikit-learn's and Keras'
+# default.
+CLASSIC_RULES = (optimizers.SGD, optimizers.ADAM, optimizers.RMSPROP)
 # Every family compiled: what a model using any option outside CLASSIC_RULES and the
 # classic activations and losses gets, and what callers that run the kernels without a
 # model's options use (tests, benchmarks).
-EVERY_FEATURE = Features(True, LossKernels(True, True, True), (True,) * optimizers.N_RULES,
-                         True, True)
-# The rules of the lean specialisation: the tutorials', scikit-learn's and Keras' default.
-CLASSIC_RULES = (optimizers.SGD, optimizers.ADAM, optimizers.RMSPROP)
+EVERY_FEATURE = Features(True, LossKernels(True, True, True), True, True, True)
 # The lean specialisation: the long-standing activations (linear, relu, leaky relu,
 # sigmoid, tanh, softmax, step), losses (the cross-entropies, mean squared error) and
 # CLASSIC_RULES, without clipping or weight decay; the other families (most of the
 # first fit's compile time) left out.
-LEAN = Features(None, LossKernels(None, None, None),
-                tuple(True if rule in CLASSIC_RULES else None
-                      for rule in range(optimizers.N_RULES)), None, None)
-_NO_UPDATE = {"rules": (None,) * optimizers.N_RULES, "clipping": None, "weight_decay": None}
+LEAN = Features(None, LossKernels(None, None, None), None, None, None)
+_NO_UPDATE = {"other_rules": None, "clipping": None, "weight_decay": None}
 
 
 def features(network, objective, update=None):
     """The ``Features`` of the kernels' ``Network``, ``Objective`` and, for training,
     ``Update``: LEAN when every option is in it, else EVERY_FEATURE, so however many
     options a session tries, each loop compiles at most two specialisations (per dtype
-    and layer kinds). Without an ``update`` (inference) no rule, clipping or decay."""
+    and layer kinds). Without an ``update`` (inference): no rarer rule, clipping or
+    decay (no rule is called)."""
     loss_code = objective.loss_code
     extended = (any(int(code) in SMOOTH for code in network.layers[:, ACTIVATION])
                 or gives_own_kernel(loss_code))
