@@ -59,6 +59,14 @@ EPSILON = 1e-7  # Keras' backend epsilon
 LOG_2 = 0.69314718055994530941723212145818
 
 
+def has_own_kernel(loss_code):
+    """Whether the loss is computed by a kernel of its own (``focal_loss_and_delta``,
+    ``poisson_deviance_and_delta``, ``regression_loss_and_delta``), which the lean loop
+    leaves out (``train.features``)."""
+    return (loss_code == BINARY_FOCAL_CROSSENTROPY or loss_code == HALF_POISSON_DEVIANCE
+            or loss_code in REGRESSION)
+
+
 @kernel(inline=True)
 def gives_dZ(loss_code):
     """Whether ``loss_and_delta`` writes dZ (a cross-entropy fused with its output

@@ -82,7 +82,7 @@ def features(network, objective, update=None):
     decay (no rule is called)."""
     loss_code = objective.loss_code
     extended = (any(int(code) in SMOOTH for code in network.layers[:, ACTIVATION])
-                or gives_own_kernel(loss_code))
+                or losses.has_own_kernel(loss_code))
     if update is not None:
         hyper = update.hyper
         extended = extended or update.code not in CLASSIC_RULES or any(
@@ -90,12 +90,6 @@ def features(network, objective, update=None):
                                     optimizers.CLIPNORM, optimizers.WEIGHT_DECAY))
     chosen = EVERY_FEATURE if extended else LEAN
     return chosen if update is not None else chosen._replace(**_NO_UPDATE)
-
-
-def gives_own_kernel(loss_code):
-    """Whether the loss is computed by a kernel of its own (LossKernels')."""
-    return (loss_code == losses.BINARY_FOCAL_CROSSENTROPY
-            or loss_code == losses.HALF_POISSON_DEVIANCE or loss_code in losses.REGRESSION)
 
 
 # Positions in the int64 ``counters`` array, the model's running totals.
