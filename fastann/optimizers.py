@@ -8,12 +8,17 @@ and defaults are Keras 3's:
 SGD         ``learning_rate=0.01, momentum=0.0, nesterov=False``. ``w -= lr * g``; with
             momentum ``v = momentum * v - lr * g; w += v`` (Nesterov:
             ``w += momentum * v - lr * g``)
-RMSprop     ``learning_rate=0.001, rho=0.9, epsilon=1e-7``, uncentred, no momentum:
-            ``ms = rho * ms + (1 - rho) * g**2; w -= lr * g / sqrt(ms + epsilon)``
-            (PyTorch's defaults are ``alpha=0.99, eps=1e-8`` with eps outside the root)
-Adam        ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``,
-            bias-corrected: ``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m /
-            (sqrt(v) + epsilon)`` (PyTorch's default epsilon is 1e-8)
+RMSprop     ``learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+            centered=False``: ``ms = rho * ms + (1 - rho) * g**2;
+            step = lr * g / sqrt(ms + epsilon)``; centred, ``mg = rho * mg + (1 - rho) * g``
+            and ``step = lr * g / sqrt(ms - mg**2 + epsilon)``; with momentum,
+            ``v = momentum * v + step; w -= v``, else ``w -= step`` (PyTorch's defaults
+            are ``alpha=0.99, eps=1e-8`` with eps outside the root)
+Adam        ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+            amsgrad=False``, bias-corrected: ``m += (g - m) * (1 - beta_1);
+            v += (g**2 - v) * (1 - beta_2); w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+            * m / (sqrt(v) + epsilon)``; with amsgrad, ``v_max = max(v_max, v)`` stands
+            for v in the step (PyTorch's default epsilon is 1e-8)
 AdamW       Adam with ``weight_decay=0.004`` by default (Keras' AdamW)
 Adagrad     ``learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7``:
             ``acc += g**2; w -= lr * g / sqrt(acc + epsilon)``
@@ -31,9 +36,8 @@ Every constructor has Keras 3's signature, positional order included (``RMSprop(
 fastann's earlier spelling of ``learning_rate``. The learning rate is a number >= 0 (0
 trains nothing) or a ``fastann.schedules.LearningRateSchedule``. Keras' options fastann
 has no kernel for (``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``,
-``loss_scale_factor``, ``gradient_accumulation_steps``; Adam's and AdamW's ``amsgrad``;
-RMSprop's ``momentum`` and ``centered``) are accepted at Keras' default and refused with
-``NotSupportedError`` otherwise.
+``loss_scale_factor``, ``gradient_accumulation_steps``) are accepted at Keras' default
+and refused with ``NotSupportedError`` otherwise.
 
 Clipping (Keras 3's, at most one of the three; None, the default, is off), applied to
 the gradient before anything else: ``clipnorm`` scales each variable's gradient (a
@@ -111,6 +115,8 @@ _HYPER = {
     "beta_2": (_fraction, kernel.BETA_2),
     "epsilon": (_positive, kernel.EPSILON),
     "initial_accumulator_value": (_non_negative, kernel.INITIAL_ACCUMULATOR),
+    "amsgrad": (_checks.flag, kernel.AMSGRAD),
+    "centered": (_checks.flag, kernel.CENTERED),
 }
 _CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")  # Keras' config order
 # Keras' base options the kernels do not have: accepted at Keras' defaults only.
@@ -174,6 +180,7 @@ class Optimizer:
     code = None
     name = None  # the OPTIMIZERS key; also each instance's default name
     _unsupported = ()
+    _positions = {}  # a rule argument whose place in the hyper vector is not _HYPER's
     _counters = None  # the model's counters (EPOCHS, STEPS) once compiled with one
 
     def _configure(self, arguments):
@@ -303,7 +310,8 @@ class Optimizer:
         """The (kernel.N_HYPER,) vector the update kernel reads."""
         positions = {"weight_decay": kernel.WEIGHT_DECAY, "clipvalue": kernel.CLIPVALUE,
                      "global_clipnorm": kernel.GLOBAL_CLIPNORM, "clipnorm": kernel.CLIPNORM,
-                     **{key: _HYPER[key][1] for key in self._rule_arguments()}}
+                     **{key: self._positions.get(key, _HYPER[key][1])
+                        for key in self._rule_arguments()}}
         values = np.zeros(kernel.N_HYPER, dtype)
         for key, position in positions.items():  # refusing what the dtype cannot hold
             values[position] = _checks.hyper_in_dtype(
@@ -374,20 +382,21 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as Keras' (uncentred, no momentum): w -= lr * g / sqrt(ms + epsilon).
+    """RMSprop, as Keras': w -= lr * g / sqrt(ms + epsilon), ms the running mean of g**2
+    (centred: of g**2 less the squared running mean of g), optionally through momentum.
 
     Parameters
     ----------
     learning_rate : float >= 0 or LearningRateSchedule, default 0.001
     rho : float in [0, 1), default 0.9
-    momentum : 0.0 only
+    momentum : float in [0, 1], default 0 (off)
     epsilon : float > 0, default 1e-7
-    centered : False only
+    centered : bool, default False
     weight_decay, clipnorm, clipvalue, global_clipnorm, ..., name, lr : as SGD's
     """
 
     code, name = kernel.RMSPROP, "rmsprop"
-    _unsupported = ("momentum", "centered")
+    _positions = {"momentum": kernel.RMSPROP_MOMENTUM}
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-07,
                  centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
@@ -406,12 +415,12 @@ class Adam(Optimizer):
     beta_1 : float in [0, 1), default 0.9
     beta_2 : float in [0, 1), default 0.999
     epsilon : float > 0, default 1e-7
-    amsgrad : False only
+    amsgrad : bool, default False
+        Step with the largest second moment so far (Reddi et al.'s AMSGrad), as Keras.
     weight_decay, clipnorm, clipvalue, global_clipnorm, ..., name, lr : as SGD's
     """
 
     code, name = kernel.ADAM, "adam"
-    _unsupported = ("amsgrad",)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,

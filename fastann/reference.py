@@ -759,16 +759,19 @@ class SGD(Rule):
 
 class Adam(Rule):
     """Adam (Kingma & Ba) with the bias correction folded into the step size:
-    alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t); w -= alpha * m / (sqrt(v) + epsilon)."""
+    alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t); w -= alpha * m / (sqrt(v) + epsilon);
+    with amsgrad, the largest v so far stands for v in the step."""
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+                 learning_rate=None, amsgrad=False, clipvalue=None, global_clipnorm=None,
+                 clipnorm=None):
         super().__init__(lr if learning_rate is None else learning_rate, weight_decay,
                          clipvalue, global_clipnorm, clipnorm)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.amsgrad = bool(amsgrad)
 
     def _start(self, weights):
-        self.m, self.v = _zeros(weights), _zeros(weights)
+        self.m, self.v, self.v_max = _zeros(weights), _zeros(weights), _zeros(weights)
 
     def _begin_step(self, lr):
         t = self.iterations
@@ -778,6 +781,9 @@ class Adam(Rule):
         m, v = self.m[i], self.v[i]
         m += (g - m) * (1 - self.beta_1)
         v += (g * g - v) * (1 - self.beta_2)
+        if self.amsgrad:
+            np.maximum(self.v_max[i], v, out=self.v_max[i])
+            v = self.v_max[i]
         w -= self.alpha * m / (np.sqrt(v) + self.epsilon)
 
 
@@ -785,11 +791,11 @@ class AdamW(Adam):
     """Keras' AdamW: Adam with weight_decay=0.004 by default."""
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, *, lr=None, clipvalue=None, global_clipnorm=None,
-                 clipnorm=None):
+                 epsilon=1e-7, amsgrad=False, *, lr=None, clipvalue=None,
+                 global_clipnorm=None, clipnorm=None):
         super().__init__(learning_rate if lr is None else lr, beta_1, beta_2, epsilon,
-                         weight_decay, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-                         clipnorm=clipnorm)
+                         weight_decay, amsgrad=amsgrad, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, clipnorm=clipnorm)
 
 
 class Nadam(Adam):
@@ -822,22 +828,37 @@ class Nadam(Adam):
 
 
 class RMSprop(Rule):
-    """Keras' RMSprop (uncentred, no momentum): ms = rho * ms + (1 - rho) * g**2;
-    w -= lr * g / sqrt(ms + epsilon)."""
+    """Keras' RMSprop: ms = rho * ms + (1 - rho) * g**2; step = lr * g / sqrt(ms + epsilon)
+    (centred: mg = rho * mg + (1 - rho) * g, step = lr * g / sqrt(ms - mg**2 + epsilon));
+    with momentum v = momentum * v + step, w -= v; else w -= step."""
 
     def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7, weight_decay=0.0, *,
-                 learning_rate=None, clipvalue=None, global_clipnorm=None, clipnorm=None):
+                 learning_rate=None, momentum=0.0, centered=False, clipvalue=None,
+                 global_clipnorm=None, clipnorm=None):
         super().__init__(lr if learning_rate is None else learning_rate, weight_decay,
                          clipvalue, global_clipnorm, clipnorm)
         self.rho, self.epsilon = float(rho), float(epsilon)
+        self.momentum, self.centered = float(momentum), bool(centered)
 
     def _start(self, weights):
-        self.mean_squares = _zeros(weights)
+        self.mean_squares, self.mean_gradients = _zeros(weights), _zeros(weights)
+        self.velocities = _zeros(weights)
 
     def _step(self, w, g, i, lr):
         ms = self.mean_squares[i]
         ms[...] = self.rho * ms + (1 - self.rho) * g * g
-        w -= lr * g / np.sqrt(ms + self.epsilon)
+        if self.centered:
+            mg = self.mean_gradients[i]
+            mg[...] = self.rho * mg + (1 - self.rho) * g
+            denominator = ms - mg * mg + self.epsilon
+        else:
+            denominator = ms + self.epsilon
+        step = lr * g / np.sqrt(denominator)
+        if self.momentum:
+            v = self.velocities[i]
+            v[...] = self.momentum * v + step
+            step = v
+        w -= step
 
 
 class Adagrad(Rule):

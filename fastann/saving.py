@@ -11,7 +11,7 @@ key                     shape, dtype           contents
 ``config``              (), unicode            JSON: format, format_version, dtype,
                                                seed, input_dim, layers, compile
 ``params``              (n_params,), dtype     the flat parameters (layout.py)
-``opt_state``           (2 * n_params + 1,)    optimizer state; only when compiled
+``opt_state``           (3 * n_params + 1,)    optimizer state; only when compiled
 ``rng_state``           (1,), uint64           the shuffling generator's state
 ``counters``            (N_COUNTERS,), int64   epochs, steps, status
 ``moving``              (n_moving,), dtype     non-trainable state (BatchNormalization's
@@ -50,6 +50,7 @@ from . import _safe_zip, activations, losses, optimizers
 from ._atomic_files import existing_target, write_atomically
 from .kernels import losses as loss_codes
 from .kernels import train as train_kernels
+from .kernels import optimizers as optimizer_kernels
 from .kernels.optimizers import state_length
 from .layers import Activation, BatchNormalization, Dense, Dropout
 from .layout import Layout
@@ -57,11 +58,15 @@ from ._errors import NotSupportedError
 from .model import DTYPES, FILE_WRITERS, INPUT_SIDE, Model, Sequential
 
 FORMAT = "fastann.model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Version 1 (before Nadam's momentum cache and Keras' decoupled weight_decay) kept
 # 2 * n_params optimizer-state entries; it is read by appending a fresh cache entry,
 # unless its optimizer had a weight_decay, whose meaning (L2 in the gradient) changed.
-READABLE_VERSIONS = (1, FORMAT_VERSION)
+# Version 2 (before amsgrad and RMSprop's momentum and centred forms) kept two slots,
+# 2 * n_params + 1 entries; both are read with a fresh (zero) third slot put in.
+READABLE_VERSIONS = (1, 2, FORMAT_VERSION)
+# Optimizer slots per version: the state is N_SLOTS slots of n_params, then the scalars.
+_SLOTS_IN_VERSION = {1: 2, 2: 2}
 SUFFIX = ".npz"
 _LAYER_KEYS = ("units", "activation", "kernel_initializer", "init_scale", "negative_slope")
 _CONFIG_KEYS = {"format", "format_version", "dtype", "seed", "input_dim", "layers", "compile"}
@@ -272,11 +277,24 @@ def _load(archive):
                            f"{dtype.name}; got shape {found[0]} and dtype {found[1]}")
     # Only now, with every size matching data the file really holds, allocate.
     arrays = {name: _read(archive, name) for name in expected}
-    if "opt_state" in arrays and config["format_version"] == 1:  # no Nadam cache entry
-        arrays["opt_state"] = np.append(arrays["opt_state"], dtype.type(0))
+    if "opt_state" in arrays:
+        arrays["opt_state"] = _current_opt_state(arrays["opt_state"], layout.n_params,
+                                                 config["format_version"])
     model = _build(config, layers)
     _restore(model, arrays)
     return model
+
+
+def _current_opt_state(opt_state, n_params, version):
+    """A file's optimizer state in this version's layout: the slots it has, zero slots
+    for those it lacks (a fresh state), then its scalars (zero, "no step yet", where it
+    has none: version 1)."""
+    slots = _SLOTS_IN_VERSION.get(version, optimizer_kernels.N_SLOTS)
+    current = np.zeros(state_length(n_params), opt_state.dtype)
+    current[:slots * n_params] = opt_state[:slots * n_params]
+    scalars = opt_state[slots * n_params:]
+    current[optimizer_kernels.N_SLOTS * n_params:][:scalars.shape[0]] = scalars
+    return current
 
 
 def _read(archive, name):
@@ -425,13 +443,15 @@ def _layer(index, cls, fields):
 
 def _expected_arrays(dtype, layout, compiled, version=FORMAT_VERSION):
     """{name: (shape, dtype)} of every array besides the config (``version``: the
-    file's format version; version 1 lacks the optimizer state's last entry)."""
+    file's format version; versions 1 and 2 hold fewer optimizer-state entries)."""
     n_params = layout.n_params
     expected = {"params": ((n_params,), dtype),
                 "rng_state": ((1,), np.dtype(np.uint64)),
                 "counters": ((train_kernels.N_COUNTERS,), np.dtype(np.int64))}
     if compiled:
-        expected["opt_state"] = ((state_length(n_params) - (version == 1),), dtype)
+        slots = _SLOTS_IN_VERSION.get(version, optimizer_kernels.N_SLOTS)
+        scalars = 0 if version == 1 else optimizer_kernels.N_SCALARS
+        expected["opt_state"] = ((slots * n_params + scalars,), dtype)
     if layout.n_moving:
         expected["moving"] = ((layout.n_moving,), dtype)
     return expected

@@ -81,7 +81,11 @@ CLASSIC = {"activation": "tanh", "loss": "binary_crossentropy", "optimizer": "rm
     ("loss", "binary_focal_crossentropy"), ("optimizer", "nadam"), ("optimizer", "adagrad"),
     ("optimizer", fa.optimizers.RMSprop(global_clipnorm=2.0)),
     ("optimizer", fa.optimizers.SGD(clipvalue=0.5)), ("optimizer", fa.optimizers.AdamW()),
-    ("optimizer", fa.optimizers.Adam(clipnorm=1.0))])
+    ("optimizer", fa.optimizers.Adam(clipnorm=1.0)),
+    ("optimizer", fa.optimizers.Adam(amsgrad=True)),
+    ("optimizer", fa.optimizers.RMSprop(centered=True)),
+    ("optimizer", fa.optimizers.RMSprop(momentum=0.5)),
+    ("optimizer", fa.optimizers.SGD(momentum=0.9, nesterov=True, learning_rate=0.1))])
 def test_features_follow_the_options(option, value):
     """LEAN for the classic options, EVERY_FEATURE as soon as one is outside them; an
     inference loop never compiles a rule, whatever the optimizer."""
@@ -89,7 +93,8 @@ def test_features_follow_the_options(option, value):
     model = fa.Model([fa.Dense(3, activation=options["activation"]),
                       fa.Dense(1, activation="sigmoid")], input_dim=2, seed=0)
     model.compile(loss=options["loss"], optimizer=options["optimizer"])
-    expected = train_kernels.LEAN if option is None else train_kernels.EVERY_FEATURE
+    classic = option is None or isinstance(value, fa.optimizers.SGD) and not value.clipvalue
+    expected = train_kernels.LEAN if classic else train_kernels.EVERY_FEATURE
     assert features_of(model) == expected
     inference = features_of(model, update=False)
     assert inference.other_rules is None

@@ -16,6 +16,7 @@ import pytest
 
 import fastann as fa
 from fastann import activations, layers as fastann_layers
+from fastann.kernels.optimizers import N_SLOTS
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # before keras is first imported
 h5py = pytest.importorskip("h5py")
@@ -175,21 +176,43 @@ def test_keras_regularizers(tmp_path):
                                rtol=1e-6, atol=1e-6)
 
 
-OPTIMIZERS = {  # fastann's, Keras', slots per variable, scalars after them
-    "adam": (lambda: fa.Adam(lr=0.01), lambda: keras.optimizers.Adam(0.01), 2, 0),
+# fastann's, Keras', the groups of Keras' optimizer variables as fastann's slots (each
+# group's slots interleaved per variable, then the next group), scalars after them
+OPTIMIZERS = {
+    "adam": (lambda: fa.Adam(lr=0.01), lambda: keras.optimizers.Adam(0.01), [(0, 1)], 0),
+    "adam_amsgrad": (lambda: fa.Adam(lr=0.01, beta_2=0.8, amsgrad=True),
+                     lambda: keras.optimizers.Adam(0.01, beta_2=0.8, amsgrad=True),
+                     [(0, 1), (2,)], 0),
     "sgd_momentum": (lambda: fa.SGD(lr=0.05, momentum=0.9),
-                     lambda: keras.optimizers.SGD(0.05, momentum=0.9), 1, 0),
+                     lambda: keras.optimizers.SGD(0.05, momentum=0.9), [(0,)], 0),
     "sgd_decay_clipvalue": (lambda: fa.SGD(lr=0.05, weight_decay=0.1, clipvalue=0.05),
                             lambda: keras.optimizers.SGD(0.05, weight_decay=0.1,
-                                                         clipvalue=0.05), 0, 0),
-    "rmsprop": (lambda: fa.RMSprop(lr=0.01), lambda: keras.optimizers.RMSprop(0.01), 1, 0),
+                                                         clipvalue=0.05), [], 0),
+    "rmsprop": (lambda: fa.RMSprop(lr=0.01), lambda: keras.optimizers.RMSprop(0.01),
+                [(0,)], 0),
+    "rmsprop_momentum": (lambda: fa.RMSprop(lr=0.01, momentum=0.5),
+                         lambda: keras.optimizers.RMSprop(0.01, momentum=0.5),
+                         [(0,), (1,)], 0),
+    "rmsprop_centered_momentum": (
+        lambda: fa.RMSprop(lr=0.01, momentum=0.5, centered=True),
+        lambda: keras.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+        [(0,), (1,), (2,)], 0),
     "adamw_clipnorm": (lambda: fa.optimizers.AdamW(lr=0.01, weight_decay=0.05, clipnorm=0.1),
                        lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05,
-                                                      clipnorm=0.1), 2, 0),
+                                                      clipnorm=0.1), [(0, 1)], 0),
     "nadam": (lambda: fa.optimizers.Nadam(lr=0.01, weight_decay=0.02, global_clipnorm=0.5),
               lambda: keras.optimizers.Nadam(0.01, weight_decay=0.02,
-                                             global_clipnorm=0.5), 2, 1),
+                                             global_clipnorm=0.5), [(0, 1)], 1),
 }
+
+
+def _keras_slots(slot_variables, groups):
+    """{fastann slot: Keras' arrays of it, flattened and joined in variable order}."""
+    n_variables = len(slot_variables) // max(sum(len(g) for g in groups), 1)
+    order = [(s, v) for group in groups for v in range(n_variables) for s in group]
+    return {s: np.concatenate([slot_variables[i].ravel() for i, (slot, v) in
+                               enumerate(order) if slot == s])
+            for group in groups for s in group}
 
 
 def _regression(n=32):
@@ -199,7 +222,7 @@ def _regression(n=32):
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_optimizer_state_fastann_to_keras(optimizer, tmp_path):
-    make_fastann, _, n_slots, n_scalars = OPTIMIZERS[optimizer]
+    make_fastann, _, groups, n_scalars = OPTIMIZERS[optimizer]
     model = fa.Model([fa.Dense(4, activation="tanh"), fa.Dense(2)], input_dim=3, seed=3)
     model.compile(loss="mse", optimizer=make_fastann(), metrics=["mae"])
     X, y = _regression()
@@ -216,13 +239,10 @@ def test_optimizer_state_fastann_to_keras(optimizer, tmp_path):
     n = model.count_params()
     for i in range(n_scalars):  # Nadam's u_product
         np.testing.assert_allclose(variables[len(variables) - n_scalars + i],
-                                   model._opt_state[2 * n + i], rtol=1e-6)
-    ours = [model._opt_state[s * n:(s + 1) * n] for s in range(n_slots)]
-    n_variables = len(slots) // max(n_slots, 1)
-    flat = [np.concatenate([slots[v * n_slots + s].ravel() for v in range(n_variables)])
-            for s in range(n_slots)]
-    for mine, theirs in zip(ours, flat):
-        np.testing.assert_allclose(theirs, mine, rtol=1e-6, atol=1e-7)
+                                   model._opt_state[N_SLOTS * n + i], rtol=1e-6)
+    for s, theirs in _keras_slots(slots, groups).items():
+        np.testing.assert_allclose(theirs, model._opt_state[s * n:(s + 1) * n], rtol=1e-6,
+                                   atol=1e-7)
     # the same rule from the same state: one more full-batch epoch agrees
     loaded.fit(X, y, epochs=1, batch_size=len(X), shuffle=False, verbose=0)
     model.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0)
@@ -232,7 +252,7 @@ def test_optimizer_state_fastann_to_keras(optimizer, tmp_path):
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_optimizer_state_keras_to_fastann(optimizer, tmp_path):
-    _, make_keras, n_slots, n_scalars = OPTIMIZERS[optimizer]
+    _, make_keras, groups, n_scalars = OPTIMIZERS[optimizer]
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
                               keras.layers.Dense(2)])
@@ -250,13 +270,11 @@ def test_optimizer_state_keras_to_fastann(optimizer, tmp_path):
     slots = variables[2:len(variables) - n_scalars]
     n = loaded.count_params()
     for i in range(n_scalars):  # Nadam's u_product
-        assert loaded._opt_state[2 * n + i] == variables[len(variables) - n_scalars + i]
+        assert loaded._opt_state[N_SLOTS * n + i] == variables[len(variables) - n_scalars + i]
     config = model.optimizer.get_config()
     for key in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
         assert (getattr(loaded.optimizer, key) or None) == config[key]
-    for s in range(n_slots):
-        theirs = np.concatenate([slots[v * n_slots + s].ravel()
-                                 for v in range(len(slots) // n_slots)])
+    for s, theirs in _keras_slots(slots, groups).items():
         np.testing.assert_array_equal(loaded._opt_state[s * n:(s + 1) * n], theirs)
     model.fit(X, y, epochs=1, batch_size=len(X), shuffle=False, verbose=0)
     loaded.fit(X, y, epochs=1, batch_size=None, shuffle=False, verbose=0)
@@ -266,10 +284,10 @@ def test_optimizer_state_keras_to_fastann(optimizer, tmp_path):
 
 def test_keras_options_fastann_lacks_leave_the_model_uncompiled(tmp_path):
     model = _keras_model("relu")
-    model.compile(optimizer=keras.optimizers.Adam(amsgrad=True), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(use_ema=True), loss="mse")
     path = tmp_path / "k.keras"
     model.save(path)
-    with pytest.warns(UserWarning, match="uncompiled.*Adam amsgrad=True"):
+    with pytest.warns(UserWarning, match="uncompiled.*Adam use_ema=True"):
         loaded = fa.load_model(path)
     assert loaded.loss is None
 

@@ -232,8 +232,6 @@ def test_a_learning_rate_of_zero_trains_nothing(build_model):
 
 # ------------------------------------------------------- refused options
 REFUSED = [
-    ("Adam", "amsgrad", True), ("AdamW", "amsgrad", True),
-    ("RMSprop", "momentum", 0.9), ("RMSprop", "centered", True),
     ("SGD", "use_ema", True), ("Nadam", "ema_momentum", 0.5),
     ("Adagrad", "ema_overwrite_frequency", 10), ("Adamax", "loss_scale_factor", 128.0),
     ("Adam", "gradient_accumulation_steps", 4),

@@ -1,6 +1,7 @@
-"""The optimizer rules added for Keras (Adagrad, Adamax) and gradient clipping
-(clipvalue, global_clipnorm, clipnorm): whole training runs against the NumPy reference, single
-steps against Keras 3's own optimizers, and their options."""
+"""The optimizer rules added for Keras (Adagrad, Adamax, Adam's amsgrad, RMSprop's momentum
+and centred forms) and gradient clipping (clipvalue, global_clipnorm, clipnorm): whole
+training runs against the NumPy reference, single steps against Keras 3's own
+optimizers, and their options."""
 import os
 
 import numpy as np
@@ -21,6 +22,12 @@ CASES = {
     "sgd-clipvalue": ("SGD", dict(lr=0.1, momentum=0.5, clipvalue=0.05)),
     "adam-global-clipnorm": ("Adam", dict(lr=0.003, global_clipnorm=0.1)),
     "rmsprop-clipnorm": ("RMSprop", dict(lr=0.002, clipnorm=0.5)),
+    "adam-amsgrad": ("Adam", dict(learning_rate=0.01, amsgrad=True, beta_2=0.5)),
+    "adamw-amsgrad": ("AdamW", dict(learning_rate=0.01, amsgrad=True, weight_decay=0.02)),
+    "rmsprop-momentum": ("RMSprop", dict(learning_rate=0.003, momentum=0.6)),
+    "rmsprop-centered": ("RMSprop", dict(learning_rate=0.003, centered=True, rho=0.8)),
+    "rmsprop-centered-momentum": ("RMSprop", dict(learning_rate=0.002, momentum=0.9,
+                                                  centered=True, epsilon=1e-5)),
 }
 
 
@@ -38,7 +45,9 @@ def keras():
 
 
 @pytest.mark.parametrize("case", ["adagrad", "adamax", "sgd-clipvalue",
-                                  "adam-global-clipnorm"])
+                                  "adam-global-clipnorm", "adam-amsgrad", "adamw-amsgrad",
+                                  "rmsprop-momentum", "rmsprop-centered",
+                                  "rmsprop-centered-momentum"])
 def test_three_steps_match_keras(case, keras):
     """Three updates of one float32 variable by Keras 3's optimizer and by the kernels."""
     name, arguments = CASES[case]

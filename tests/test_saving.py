@@ -17,6 +17,9 @@ OPTIMIZERS = {
     "sgd_nesterov": lambda: fa.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
     "adam": lambda: fa.Adam(lr=0.01, beta_1=0.8, epsilon=1e-6),
     "rmsprop": lambda: fa.RMSprop(lr=0.005, rho=0.8, weight_decay=1e-4),
+    "nadam": lambda: fa.optimizers.Nadam(learning_rate=0.01),
+    "adam_amsgrad": lambda: fa.Adam(lr=0.01, beta_2=0.9, amsgrad=True),
+    "rmsprop_centered_momentum": lambda: fa.RMSprop(lr=0.002, momentum=0.5, centered=True),
 }
 DTYPES = ["float32", "float64"]
 
@@ -122,10 +125,10 @@ def test_file_layout(tmp_path, data):
     assert sorted(arrays) == ["config", "counters", "opt_state", "params", "rng_state"]
     assert arrays["config"].shape == () and arrays["config"].dtype.kind == "U"
     assert arrays["params"].shape == (n_params,) and arrays["params"].dtype == np.float32
-    assert arrays["opt_state"].shape == (2 * n_params + 1,)
+    assert arrays["opt_state"].shape == (3 * n_params + 1,)
     assert arrays["rng_state"].dtype == np.uint64 and arrays["counters"].dtype == np.int64
     config = json.loads(arrays["config"][()])
-    assert config["format"] == "fastann.model" and config["format_version"] == 2
+    assert config["format"] == "fastann.model" and config["format_version"] == 3
     assert config["dtype"] == "float32" and config["seed"] == 3
     assert config["input_dim"] == N_FEATURES
     layer = dict(config["layers"][0])
@@ -317,25 +320,36 @@ def test_foreign_npz_with_a_config(tmp_path):
     _assert_rejected(path, "does not declare format")
 
 
-@pytest.mark.parametrize("version", [0, 3, "1", 1.5, True, None])
+@pytest.mark.parametrize("version", [0, 4, "1", 1.5, True, None])
 def test_wrong_format_version(tmp_path, saved, version):
     config = _config(saved)
     config["format_version"] = version
     _assert_rejected(_rewrite(saved, tmp_path / "v.npz", config), "format version")
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_version_1_files_load_and_continue(tmp_path, data, optimizer):
-    """A file of the previous format (optimizer state without Nadam's cache entry)
-    loads and trains on exactly as the model it was saved from."""
+def _older_opt_state(opt_state, n_params, version):
+    """``opt_state`` as a file of an earlier format holds it: two slots (the third is
+    unused by the optimizers of those days), then Nadam's cache entry from version 2."""
+    return np.concatenate([opt_state[:2 * n_params],
+                           opt_state[3 * n_params:] if version == 2 else []])
+
+
+@pytest.mark.parametrize("version, optimizer", [(1, "adam"), (1, "sgd"), (2, "nadam"),
+                                                (2, "rmsprop")])
+def test_older_files_load_and_continue(tmp_path, data, version, optimizer):
+    """A file of an earlier format (version 1: two optimizer slots and no Nadam cache
+    entry; version 2: two slots and the cache) loads and trains on exactly as the model
+    it was saved from."""
     X, labels = data
     model = _model(optimizer)
     model.fit(X, labels, epochs=3, batch_size=16, verbose=0)
     saved = model.save(tmp_path / "now.npz")
     config = _config(saved)
-    config["format_version"] = 1
-    old = _rewrite(saved, tmp_path / "v1.npz", config,
-                   opt_state=_arrays(saved)["opt_state"][:-1])
+    config["format_version"] = version
+    old = _rewrite(saved, tmp_path / f"v{version}.npz", config,
+                   opt_state=_older_opt_state(_arrays(saved)["opt_state"],
+                                              model.count_params(), version))
+    assert _arrays(old)["opt_state"].shape == (2 * model.count_params() + (version == 2),)
     loaded = fa.load_model(old)
     _assert_same_state(loaded, model)
     for twin in (model, loaded):
@@ -350,7 +364,8 @@ def test_version_1_files_with_weight_decay_are_refused(tmp_path, data):
     config = _config(saved)
     config["format_version"] = 1
     old = _rewrite(saved, tmp_path / "v1.npz", config,
-                   opt_state=_arrays(saved)["opt_state"][:-1])
+                   opt_state=_older_opt_state(_arrays(saved)["opt_state"],
+                                              model.count_params(), 1))
     _assert_rejected(old, "weight_decay.*L2")
 
 

@@ -24,11 +24,12 @@ activations, initialisers and regularisers fastann has; anything else raises a
 Optimizer state: fastann's SGD (with momentum), Adam, AdamW, Nadam and RMSprop follow
 Keras 3's update rules, decoupled ``weight_decay`` and clipping (``clipnorm``,
 ``clipvalue``, ``global_clipnorm``) included, so their options, slots (momentum; momentum
-and velocity; velocity), Nadam's momentum cache, the iteration count and the learning
-rate travel both ways. Learning-rate schedules, Adagrad and Adamax are not mapped: such
-a model is written without a ``compile_config`` (with a warning). On reading, a Keras
-optimizer option fastann has no rule for (EMA, ``amsgrad``, RMSprop momentum,
-``centered``, a schedule) leaves the model uncompiled, with a warning naming it.
+and velocity, and amsgrad's largest velocity; velocity, momentum and average gradient),
+Nadam's momentum cache, the iteration count and the learning rate travel both ways.
+Learning-rate schedules, Adagrad and Adamax are not mapped: such a model is written
+without a ``compile_config`` (with a warning). On reading, a Keras optimizer option
+fastann has no rule for (EMA, a schedule) leaves the model uncompiled, with a warning
+naming it.
 
 Reading trusts nothing: no code is imported or run (layers, activations and optimizers are
 looked up in the tables below, ``Lambda`` and custom objects are refused), nothing is
@@ -68,7 +69,7 @@ MAX_JSON_BYTES = 16 * 2**20
 H5_BASE_BYTES = 64 * 2**10
 H5_BYTES_PER_OBJECT = 4 * 2**10
 # Values per weight the file may hold: the weight and up to three optimizer slots (Adam's
-# moments, and with amsgrad the largest velocity, which fastann reads only to refuse)
+# moments and amsgrad's largest velocity; a centred RMSprop's three with momentum)
 H5_VALUES_PER_WEIGHT = 4
 
 # fastann activation name -> Keras' name (None: Keras has no such activation)
@@ -376,20 +377,39 @@ _KERAS_OPTIMIZER_COMMON = {"use_ema": False, "ema_momentum": 0.99,
 _CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")
 
 
+# The groups of optimizer variables Keras creates (one ``add_optimizer_variables`` call
+# each) as fastann's state slots: SGD's momentum; Adam's momentum and velocity, then
+# amsgrad's largest velocity; RMSprop's velocity, then its momentum, then the average
+# gradient of the centred form.
 def _sgd_slots(optimizer):
-    return 1 if optimizer.momentum else 0
+    return [(0,)] if optimizer.momentum else []
+
+
+def _adam_slots(optimizer):
+    return [(0, 1)] + ([(2,)] if optimizer.amsgrad else [])
+
+
+def _rmsprop_slots(optimizer):
+    return [(0,)] + ([(1,)] if optimizer.momentum else []) + (
+        [(2,)] if optimizer.centered else [])
+
+
+def _keras_order(groups, n_variables):
+    """(slot, variable) of each optimizer array Keras keeps, in its order: a group's
+    slots interleaved per variable, then the next group."""
+    return [(slot, variable) for group in groups for variable in range(n_variables)
+            for slot in group]
 
 
 # Keras class name: (fastann name, the arguments both share, Keras' fixed options, the
-# slots per variable (of the optimizer), scalars after them in Keras' variables)
+# slot groups (of the optimizer), scalars after them in Keras' variables)
 _KERAS_OPTIMIZERS = {
     "SGD": ("sgd", ("momentum", "nesterov"), {}, _sgd_slots, 0),
-    "Adam": ("adam", ("beta_1", "beta_2", "epsilon"), {"amsgrad": False}, lambda o: 2, 0),
-    "AdamW": ("adamw", ("beta_1", "beta_2", "epsilon"), {"amsgrad": False},
-              lambda o: 2, 0),
-    "Nadam": ("nadam", ("beta_1", "beta_2", "epsilon"), {}, lambda o: 2, 1),
-    "RMSprop": ("rmsprop", ("rho", "epsilon"), {"momentum": 0.0, "centered": False},
-                lambda o: 1, 0),
+    "Adam": ("adam", ("beta_1", "beta_2", "epsilon", "amsgrad"), {}, _adam_slots, 0),
+    "AdamW": ("adamw", ("beta_1", "beta_2", "epsilon", "amsgrad"), {}, _adam_slots, 0),
+    "Nadam": ("nadam", ("beta_1", "beta_2", "epsilon"), {}, lambda o: [(0, 1)], 1),
+    "RMSprop": ("rmsprop", ("rho", "momentum", "epsilon", "centered"), {}, _rmsprop_slots,
+                0),
 }
 _KERAS_CLASS = {entry[0]: class_name for class_name, entry in _KERAS_OPTIMIZERS.items()}
 
@@ -448,7 +468,7 @@ def _keras_optimizer(model):
               **{key: getattr(optimizer, key) for key in _CLIPPING},
               **_KERAS_OPTIMIZER_COMMON,
               **{key: getattr(optimizer, key) for key in shared}, **fixed}
-    n_slots = slots_of(optimizer)
+    groups = slots_of(optimizer)
     from ..kernels import optimizers as optimizer_kernels
     from ..kernels import train as train_kernels
 
@@ -460,8 +480,8 @@ def _keras_optimizer(model):
                    "registered_name": None}
     if slots is None:  # a layout this module does not know: weights only
         return description, arrays
-    for variable in range(len(slots[0])):
-        arrays += [slots[s][variable].copy() for s in range(n_slots)]
+    arrays += [slots[s][variable].copy() for s, variable in _keras_order(groups,
+                                                                        len(slots[0]))]
     scalars = state.opt_state[optimizer_kernels.N_SLOTS * state.params.shape[0]:]
     # Nadam's u_product: Keras starts it at 1, fastann's zeroed state means "not yet"
     arrays += [np.array(scalars[i] if steps else 1.0, model.dtype) for i in range(n_scalars)]
@@ -970,8 +990,8 @@ def _build(spec, weights):
 
 
 # Keras optimizer options fastann has no rule for, and the values that are harmless
-_OPTIMIZER_NEUTRAL = {"use_ema": (False,), "amsgrad": (False,), "centered": (False,),
-                      "loss_scale_factor": (None,), "gradient_accumulation_steps": (None,)}
+_OPTIMIZER_NEUTRAL = {"use_ema": (False,), "loss_scale_factor": (None,),
+                      "gradient_accumulation_steps": (None,)}
 
 
 def _compile(model, compile_config, optimizer_arrays):
@@ -1022,8 +1042,6 @@ def _fastann_optimizer(entry):
     for key, neutral in _OPTIMIZER_NEUTRAL.items():
         if key in config and config[key] not in neutral:
             raise _Unsupported(f"{class_name} {key}={_short(config[key])}")
-    if class_name == "RMSprop" and config.get("momentum", 0.0) not in (0, 0.0):
-        raise _Unsupported(f"RMSprop momentum={config['momentum']}")
     lr = config.get("learning_rate", 0.001)
     if not isinstance(lr, (int, float)) or isinstance(lr, bool):
         raise _Unsupported(f"learning_rate {_short(lr)} (a schedule)")
@@ -1038,20 +1056,20 @@ def _fastann_optimizer(entry):
 
 
 def _restore_optimizer(model, arrays, counts):
-    """iterations, learning_rate, n_slots arrays per trainable variable, then the
+    """iterations, learning_rate, the slot groups' arrays in ``_keras_order``, then the
     optimizer's scalars (Nadam's u_product)."""
     from ..kernels import optimizers as optimizer_kernels
     from ..kernels import train as train_kernels
 
     if counts is None:
         return
-    n_slots, n_scalars = counts
+    groups, n_scalars = counts
     state = model.get_training_state()  # filled in, then loaded back whole
     slots = _slot_views(model.layout, state)
     if slots is None:
         return
-    n_variables = len(slots[0])
-    expected = 2 + n_slots * n_variables + n_scalars
+    order = _keras_order(groups, len(slots[0]))
+    expected = 2 + len(order) + n_scalars
     if len(arrays) != expected or arrays[0].shape != () or any(
             a.shape != () for a in arrays[expected - n_scalars:]):
         warnings.warn(f"the optimizer state is not loaded: the archive holds "
@@ -1059,17 +1077,13 @@ def _restore_optimizer(model, arrays, counts):
                       UserWarning, stacklevel=5)
         return
     steps = int(arrays[0])
-    for variable in range(n_variables):
-        for s in range(n_slots):
-            given = arrays[2 + variable * n_slots + s]
-            if given.shape != slots[s][variable].shape:
-                warnings.warn("the optimizer state is not loaded: its arrays do not have "
-                              "the shapes of the model's variables", UserWarning,
-                              stacklevel=5)
-                return
-    for variable in range(n_variables):
-        for s in range(n_slots):
-            slots[s][variable][...] = arrays[2 + variable * n_slots + s]
+    if any(arrays[2 + i].shape != slots[s][variable].shape
+           for i, (s, variable) in enumerate(order)):
+        warnings.warn("the optimizer state is not loaded: its arrays do not have the "
+                      "shapes of the model's variables", UserWarning, stacklevel=5)
+        return
+    for i, (s, variable) in enumerate(order):
+        slots[s][variable][...] = arrays[2 + i]
     scalars = state.opt_state[optimizer_kernels.N_SLOTS * state.params.shape[0]:]
     for i in range(n_scalars):
         scalars[i] = arrays[expected - n_scalars + i]

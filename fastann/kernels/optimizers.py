@@ -19,12 +19,14 @@ SGD, ADAM, RMSPROP, ADAGRAD, ADAMAX, NADAM = range(6)
 MOMENTUM, BETA_1, BETA_2, RHO, EPSILON, WEIGHT_DECAY, NESTEROV = 0, 0, 1, 0, 2, 3, 4
 INITIAL_ACCUMULATOR = 1
 CLIPVALUE, GLOBAL_CLIPNORM, CLIPNORM = 5, 6, 7  # 0: off
-N_HYPER = 8
+AMSGRAD, CENTERED, RMSPROP_MOMENTUM = 8, 9, 10  # Adam's flag; RMSprop's flag and momentum
+N_HYPER = 11
 # The flat optimizer state (N_SLOTS * n_params + N_SCALARS,): slots laid out like the
-# parameters (SGD's velocity, Adam's two moments, RMSprop's mean of squared gradients),
-# then scalars (Nadam's momentum cache ``u_product``, at U_PRODUCT). A zeroed state is a
-# fresh one.
-N_SLOTS = 2
+# parameters (SGD's velocity; Adam's two moments and, with amsgrad, the largest second
+# moment; RMSprop's mean of squared gradients, its momentum and, centred, its mean
+# gradient), then scalars (Nadam's momentum cache ``u_product``, at U_PRODUCT). A zeroed
+# state is a fresh one.
+N_SLOTS = 3
 N_SCALARS = 1
 U_PRODUCT = 0  # among the scalars
 
@@ -67,6 +69,22 @@ def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, step):
 
 
 @kernel
+def amsgrad_update(params, m, v, v_max, grads, lr, beta_1, beta_2, epsilon, step):
+    """Keras' Adam with ``amsgrad=True``: m, v as Adam's; v_max = max(v_max, v);
+    p -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v_max) + epsilon).
+    params, m, v, v_max, grads: (n_params,)."""
+    one = like(1, params)
+    t = like(step, params)
+    alpha = lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
+    for i in range(params.shape[0]):
+        g = grads[i]
+        m[i] += (g - m[i]) * (one - beta_1)
+        v[i] += (g * g - v[i]) * (one - beta_2)
+        v_max[i] = max(v_max[i], v[i])
+        params[i] -= alpha * m[i] / (np.sqrt(v_max[i]) + epsilon)
+
+
+@kernel
 def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, step):
     """Keras' Nadam: u_t = beta_1 (1 - 0.5 * 0.96**t), u_product *= u_t (kept in
     ``scalars[U_PRODUCT]``, 1 before the first step); m, v as Adam's;
@@ -102,6 +120,30 @@ def rmsprop_update(params, mean_square, grads, lr, rho, epsilon):
         g = grads[i]
         mean_square[i] = rho * mean_square[i] + (one - rho) * g * g
         params[i] -= lr * g / np.sqrt(mean_square[i] + epsilon)
+
+
+@kernel
+def rmsprop_extended_update(params, mean_square, velocity, mean_gradient, grads, lr, rho,
+                            momentum, centered, epsilon):
+    """Keras' RMSprop with momentum or ``centered``: ms = rho*ms + (1-rho)*g²; centred,
+    mg = rho*mg + (1-rho)*g and the denominator is ms - mg² + epsilon (else ms +
+    epsilon); step = lr * g / sqrt(denominator); with momentum, v = momentum*v + step
+    and p -= v, else p -= step. Arrays: (n_params,)."""
+    one = like(1, params)
+    zero = like(0, params)
+    for i in range(params.shape[0]):
+        g = grads[i]
+        mean_square[i] = rho * mean_square[i] + (one - rho) * g * g
+        if centered:
+            mean_gradient[i] = rho * mean_gradient[i] + (one - rho) * g
+            denominator = mean_square[i] - mean_gradient[i] * mean_gradient[i] + epsilon
+        else:
+            denominator = mean_square[i] + epsilon
+        step = lr * g / np.sqrt(denominator)
+        if momentum != zero:
+            velocity[i] = momentum * velocity[i] + step
+            step = velocity[i]
+        params[i] -= step
 
 
 @kernel
@@ -189,21 +231,28 @@ def clip_gradients(grads, layers, clipvalue, global_clipnorm, clipnorm):
 def state_in_use(code, hyper, n_params):
     """How much of the optimizer state (from its start) the rule reads and writes:
     slots of n_params each, plus the scalars for Nadam (plain SGD: none)."""
+    zero = like(0, hyper)
     if code == NADAM:
-        return 2 * n_params + N_SCALARS
-    if code == ADAM or code == ADAMAX:
+        return N_SLOTS * n_params + N_SCALARS
+    if (code == ADAM and hyper[AMSGRAD] != zero) or (code == RMSPROP and
+                                                       hyper[CENTERED] != zero):
+        return 3 * n_params
+    if code == ADAMAX or code == ADAM or (code == RMSPROP and hyper[RMSPROP_MOMENTUM] != zero):
         return 2 * n_params
-    if code == SGD and hyper[MOMENTUM] == like(0, hyper):
+    if code == SGD and hyper[MOMENTUM] == zero:
         return 0
     return n_params
 
 
-# The rarer rules, the clipping and the decay, compiled only where the model's
+# The rarer rules (Adam's amsgrad and RMSprop's momentum and centred forms among them),
+# the clipping and the decay, compiled only where the model's
 # ``train.Features`` says they are used. SGD, Adam and RMSprop are called directly: every
 # training loop compiles them, and a gate would add a call per step.
 gated_adagrad_update = gated(adagrad_update)
 gated_adamax_update = gated(adamax_update)
 gated_nadam_update = gated(nadam_update)
+gated_amsgrad_update = gated(amsgrad_update)
+gated_rmsprop_extended_update = gated(rmsprop_extended_update)
 gated_clip_gradients = gated(clip_gradients)
 gated_decay_weights = gated(decay_weights)
 
@@ -217,7 +266,7 @@ def apply_update(params, state, grads, layers, code, hyper, lr, step, features):
     so.
     """
     n = params.shape[0]
-    first, second = view_1d(state, 0, n), view_1d(state, n, n)
+    first, second, third = view_1d(state, 0, n), view_1d(state, n, n), view_1d(state, 2 * n, n)
     scalars = view_1d(state, N_SLOTS * n, N_SCALARS)
     zero = like(0, hyper)
     if hyper[CLIPVALUE] != zero or hyper[GLOBAL_CLIPNORM] != zero or hyper[CLIPNORM] != zero:
@@ -228,10 +277,19 @@ def apply_update(params, state, grads, layers, code, hyper, lr, step, features):
     if code == SGD:
         sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0)
     elif code == ADAM:
-        adam_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
-                    hyper[EPSILON], step)
+        if hyper[AMSGRAD] == zero:
+            adam_update(params, first, second, grads, lr, hyper[BETA_1], hyper[BETA_2],
+                        hyper[EPSILON], step)
+        else:
+            gated_amsgrad_update(features.other_rules, params, first, second, third, grads,
+                                 lr, hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step)
     elif code == RMSPROP:
-        rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON])
+        if hyper[CENTERED] == zero and hyper[RMSPROP_MOMENTUM] == zero:
+            rmsprop_update(params, first, grads, lr, hyper[RHO], hyper[EPSILON])
+        else:
+            gated_rmsprop_extended_update(features.other_rules, params, first, second, third,
+                                          grads, lr, hyper[RHO], hyper[RMSPROP_MOMENTUM],
+                                          hyper[CENTERED] != zero, hyper[EPSILON])
     elif code == ADAGRAD:
         gated_adagrad_update(features.other_rules, params, first, grads, lr,
                              hyper[INITIAL_ACCUMULATOR], hyper[EPSILON])

@@ -68,9 +68,17 @@ CLASSIC_RULES = (optimizers.SGD, optimizers.ADAM, optimizers.RMSPROP)
 EVERY_FEATURE = Features(True, LossKernels(True, True, True), True, True, True)
 # The lean specialisation: the long-standing activations (linear, relu, leaky relu,
 # sigmoid, tanh, softmax, step), losses (the cross-entropies, mean squared error) and
-# CLASSIC_RULES, without clipping or weight decay; the other families (most of the
+# CLASSIC_RULES in their plain forms (no amsgrad, RMSprop neither centred nor with
+# momentum), without clipping or weight decay; the other families (most of the
 # first fit's compile time) left out.
 LEAN = Features(None, LossKernels(None, None, None), None, None, None)
+# The optimizer hyper-parameters that, when non-zero, take a model out of the lean
+# loop: for any rule, and for one of CLASSIC_RULES (its rarer forms).
+OUTSIDE_LEAN = (optimizers.CLIPVALUE, optimizers.GLOBAL_CLIPNORM, optimizers.CLIPNORM,
+                optimizers.WEIGHT_DECAY)
+RULE_FORMS_OUTSIDE_LEAN = {optimizers.ADAM: (optimizers.AMSGRAD,),
+                           optimizers.RMSPROP: (optimizers.CENTERED,
+                                                optimizers.RMSPROP_MOMENTUM)}
 _NO_UPDATE = {"other_rules": None, "clipping": None, "weight_decay": None}
 
 
@@ -85,9 +93,9 @@ def features(network, objective, update=None):
                 or losses.has_own_kernel(loss_code))
     if update is not None:
         hyper = update.hyper
+        options = OUTSIDE_LEAN + RULE_FORMS_OUTSIDE_LEAN.get(int(update.code), ())
         extended = extended or update.code not in CLASSIC_RULES or any(
-            hyper[i] != 0 for i in (optimizers.CLIPVALUE, optimizers.GLOBAL_CLIPNORM,
-                                    optimizers.CLIPNORM, optimizers.WEIGHT_DECAY))
+            hyper[i] != 0 for i in options)
     chosen = EVERY_FEATURE if extended else LEAN
     return chosen if update is not None else chosen._replace(**_NO_UPDATE)
 
