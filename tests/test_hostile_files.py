@@ -238,7 +238,8 @@ def test_trailing_bytes_after_an_array_are_refused(tmp_path, saved):
 def test_negative_second_moments_are_refused(tmp_path, saved):
     with np.load(saved, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
-    arrays["opt_state"][-2] = -1.0  # the last of Adam's second moments (then a scalar)
+    n_params = arrays["params"].shape[0]
+    arrays["opt_state"][2 * n_params - 1] = -1.0  # the last of Adam's second moments
     np.savez(tmp_path / "negative.npz", **arrays)
     assert_refused(tmp_path / "negative.npz", "negative mean squared gradients")
 

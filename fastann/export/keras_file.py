@@ -470,7 +470,6 @@ def _keras_optimizer(model):
               **{key: getattr(optimizer, key) for key in shared}, **fixed}
     groups = slots_of(optimizer)
     from ..kernels import optimizers as optimizer_kernels
-    from ..kernels import train as train_kernels
 
     state = model.get_training_state()
     steps = state.steps
