@@ -53,18 +53,32 @@ def sgd_update(params, velocity, grads, lr, momentum, nesterov):
             params[i] += momentum * v - lr * g if nesterov else v
 
 
+@kernel(inline=True)
+def adam_step_size(lr, beta_1, beta_2, step, params):
+    """Adam's step size with the bias correction folded in, at ``step`` (from 1):
+    lr * sqrt(1 - beta_2**t) / (1 - beta_1**t), in the dtype of ``params``."""
+    one = like(1, params)
+    t = like(step, params)
+    return lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
+
+
+@kernel(inline=True)
+def update_moments(m, v, i, g, beta_1, beta_2):
+    """Adam's running moments of entry ``i``: m += (g - m)(1 - beta_1),
+    v += (g² - v)(1 - beta_2)."""
+    one = like(1, m)
+    m[i] += (g - m[i]) * (one - beta_1)
+    v[i] += (g * g - v[i]) * (one - beta_2)
+
+
 @kernel
 def adam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, step):
     """Adam with bias correction folded into the step size, ``step`` counted from 1.
     params, m, v, grads: (n_params,).
     """
-    one = like(1, params)
-    t = like(step, params)
-    alpha = lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
+    alpha = adam_step_size(lr, beta_1, beta_2, step, params)
     for i in range(params.shape[0]):
-        g = grads[i]
-        m[i] += (g - m[i]) * (one - beta_1)
-        v[i] += (g * g - v[i]) * (one - beta_2)
+        update_moments(m, v, i, grads[i], beta_1, beta_2)
         params[i] -= alpha * m[i] / (np.sqrt(v[i]) + epsilon)
 
 
@@ -73,13 +87,9 @@ def amsgrad_update(params, m, v, v_max, grads, lr, beta_1, beta_2, epsilon, step
     """Keras' Adam with ``amsgrad=True``: m, v as Adam's; v_max = max(v_max, v);
     p -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v_max) + epsilon).
     params, m, v, v_max, grads: (n_params,)."""
-    one = like(1, params)
-    t = like(step, params)
-    alpha = lr * np.sqrt(one - beta_2**t) / (one - beta_1**t)
+    alpha = adam_step_size(lr, beta_1, beta_2, step, params)
     for i in range(params.shape[0]):
-        g = grads[i]
-        m[i] += (g - m[i]) * (one - beta_1)
-        v[i] += (g * g - v[i]) * (one - beta_2)
+        update_moments(m, v, i, grads[i], beta_1, beta_2)
         v_max[i] = max(v_max[i], v[i])
         params[i] -= alpha * m[i] / (np.sqrt(v_max[i]) + epsilon)
 
@@ -106,8 +116,7 @@ def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, step
     second_correction = one - beta_2**t
     for i in range(params.shape[0]):
         g = grads[i]
-        m[i] += (g - m[i]) * (one - beta_1)
-        v[i] += (g * g - v[i]) * (one - beta_2)
+        update_moments(m, v, i, g, beta_1, beta_2)
         m_hat = momentum_scale * m[i] + gradient_scale * g
         params[i] -= m_hat * lr / (np.sqrt(v[i] / second_correction) + epsilon)
 
