@@ -198,13 +198,24 @@ def test_names_configs_and_defaults():
     (lambda: fa.optimizers.AdamW(weight_decay=None),
      r"Argument `weight_decay` must be a float. Received: weight_decay=None"),
     (lambda: fa.optimizers.AdamW(weight_decay=-0.1), r"weight_decay must be a finite number"),
-    (lambda: fa.optimizers.AdamW(amsgrad=True),
-     r"does not support AdamW\(amsgrad=True\).*default amsgrad=False"),
+    (lambda: fa.optimizers.AdamW(use_ema=True),
+     r"does not support AdamW\(use_ema=True\).*default use_ema=False"),
+    (lambda: fa.optimizers.RMSprop(momentum=-0.5),
+     r"RMSprop momentum must be a finite number in \[0, 1\]; got -0.5"),
     (lambda: fa.optimizers.Nadam(beta_1=1.0), r"beta_1 must be a finite number >= 0 and < 1"),
     (lambda: fa.optimizers.Nadam(epsilon=0), r"epsilon must be a finite number > 0"),
 ])
 def test_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: fa.optimizers.Adam(amsgrad="yes"), r"Adam amsgrad must be True or False"),
+    (lambda: fa.optimizers.RMSprop(centered=1), r"RMSprop centered must be True or False"),
+])
+def test_flags_must_be_bools(make, message):
+    with pytest.raises(TypeError, match=message):
         make()
 
 
