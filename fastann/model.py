@@ -1310,9 +1310,8 @@ class Model:
         count and learning rate; 0 until it has taken a step (Keras builds it then)."""
         if self.optimizer is None or not self._counters[train_kernels.STEPS]:
             return 0
-        from .kernels.optimizers import state_in_use
-        return int(state_in_use(self.optimizer.code, self.optimizer.hyper(self.dtype),
-                                self.layout.n_params)) + 2
+        slots = sum(len(group) for group in self.optimizer.slot_groups())
+        return slots * self.layout.n_params + self.optimizer.n_scalars + 2
 
     def __setstate__(self, state):
         """Unpickling (and deepcopy): the layers point back at this copy."""

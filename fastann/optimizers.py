@@ -179,6 +179,7 @@ class Optimizer:
 
     code = None
     name = None  # the OPTIMIZERS key; also each instance's default name
+    n_scalars = 0  # the state's scalars after the slots (Nadam's momentum cache)
     _unsupported = ()
     _positions = {}  # a rule argument whose place in the hyper vector is not _HYPER's
     _counters = None  # the model's counters (EPOCHS, STEPS) once compiled with one
@@ -306,6 +307,12 @@ class Optimizer:
         return np.minimum(rates, np.finfo(dtype).max).astype(dtype)
 
     # --------------------------------------------------------- kernel, config
+    def slot_groups(self):
+        """The state slots the rule uses, as Keras creates its optimizer variables: a
+        list of groups (one ``add_optimizer_variables`` call each, its slots
+        interleaved per variable), each a tuple of slot indices. Plain SGD: none."""
+        return [(0,)]
+
     def hyper(self, dtype):
         """The (kernel.N_HYPER,) vector the update kernel reads."""
         positions = {"weight_decay": kernel.WEIGHT_DECAY, "clipvalue": kernel.CLIPVALUE,
@@ -374,6 +381,9 @@ class SGD(Optimizer):
 
     code, name = kernel.SGD, "sgd"
 
+    def slot_groups(self):
+        return [(0,)] if self.momentum else []
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
                  ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
@@ -398,6 +408,10 @@ class RMSprop(Optimizer):
     code, name = kernel.RMSPROP, "rmsprop"
     _positions = {"momentum": kernel.RMSPROP_MOMENTUM}
 
+    def slot_groups(self):  # velocity, momentum, average gradient
+        return [(0,)] + ([(1,)] if self.momentum else []) + (
+            [(2,)] if self.centered else [])
+
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-07,
                  centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -421,6 +435,9 @@ class Adam(Optimizer):
     """
 
     code, name = kernel.ADAM, "adam"
+
+    def slot_groups(self):  # momentum and velocity, then amsgrad's largest velocity
+        return [(0, 1)] + ([(2,)] if self.amsgrad else [])
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
@@ -488,6 +505,9 @@ class Adamax(Optimizer):
 
     code, name = kernel.ADAMAX, "adamax"
 
+    def slot_groups(self):  # momentum and norm (Nadam: momentum and velocity)
+        return [(0, 1)]
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
@@ -503,6 +523,7 @@ class Nadam(Adamax):
     Adamax's (the same signature in Keras)."""
 
     code, name = kernel.NADAM, "nadam"
+    n_scalars = kernel.N_SCALARS
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, RMSprop, Adagrad, Adamax, Nadam, AdamW)}

@@ -377,39 +377,21 @@ _KERAS_OPTIMIZER_COMMON = {"use_ema": False, "ema_momentum": 0.99,
 _CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")
 
 
-# The groups of optimizer variables Keras creates (one ``add_optimizer_variables`` call
-# each) as fastann's state slots: SGD's momentum; Adam's momentum and velocity, then
-# amsgrad's largest velocity; RMSprop's velocity, then its momentum, then the average
-# gradient of the centred form.
-def _sgd_slots(optimizer):
-    return [(0,)] if optimizer.momentum else []
-
-
-def _adam_slots(optimizer):
-    return [(0, 1)] + ([(2,)] if optimizer.amsgrad else [])
-
-
-def _rmsprop_slots(optimizer):
-    return [(0,)] + ([(1,)] if optimizer.momentum else []) + (
-        [(2,)] if optimizer.centered else [])
-
-
 def _keras_order(groups, n_variables):
     """(slot, variable) of each optimizer array Keras keeps, in its order: a group's
-    slots interleaved per variable, then the next group."""
+    slots interleaved per variable, then the next group (``Optimizer.slot_groups``)."""
     return [(slot, variable) for group in groups for variable in range(n_variables)
             for slot in group]
 
 
-# Keras class name: (fastann name, the arguments both share, Keras' fixed options, the
-# slot groups (of the optimizer), scalars after them in Keras' variables)
+# Keras class name: (fastann name, the arguments both share, Keras' fixed options); the
+# optimizer's ``slot_groups()`` and ``n_scalars`` say where its variables are
 _KERAS_OPTIMIZERS = {
-    "SGD": ("sgd", ("momentum", "nesterov"), {}, _sgd_slots, 0),
-    "Adam": ("adam", ("beta_1", "beta_2", "epsilon", "amsgrad"), {}, _adam_slots, 0),
-    "AdamW": ("adamw", ("beta_1", "beta_2", "epsilon", "amsgrad"), {}, _adam_slots, 0),
-    "Nadam": ("nadam", ("beta_1", "beta_2", "epsilon"), {}, lambda o: [(0, 1)], 1),
-    "RMSprop": ("rmsprop", ("rho", "momentum", "epsilon", "centered"), {}, _rmsprop_slots,
-                0),
+    "SGD": ("sgd", ("momentum", "nesterov"), {}),
+    "Adam": ("adam", ("beta_1", "beta_2", "epsilon", "amsgrad"), {}),
+    "AdamW": ("adamw", ("beta_1", "beta_2", "epsilon", "amsgrad"), {}),
+    "Nadam": ("nadam", ("beta_1", "beta_2", "epsilon"), {}),
+    "RMSprop": ("rmsprop", ("rho", "momentum", "epsilon", "centered"), {}),
 }
 _KERAS_CLASS = {entry[0]: class_name for class_name, entry in _KERAS_OPTIMIZERS.items()}
 
@@ -461,14 +443,14 @@ def _keras_optimizer(model):
                       "reproduce", UserWarning, stacklevel=4)
         return None
     class_name = _KERAS_CLASS[type(optimizer).name]
-    _, shared, fixed, slots_of, n_scalars = _KERAS_OPTIMIZERS[class_name]
+    _, shared, fixed = _KERAS_OPTIMIZERS[class_name]
     lr = float(optimizer.lr)
     config = {"name": optimizer.name, "learning_rate": lr,
               "weight_decay": float(optimizer.weight_decay) or None,
               **{key: getattr(optimizer, key) for key in _CLIPPING},
               **_KERAS_OPTIMIZER_COMMON,
               **{key: getattr(optimizer, key) for key in shared}, **fixed}
-    groups = slots_of(optimizer)
+    groups, n_scalars = optimizer.slot_groups(), optimizer.n_scalars
     from ..kernels import optimizers as optimizer_kernels
 
     state = model.get_training_state()
@@ -1037,7 +1019,7 @@ def _fastann_optimizer(entry):
     class_name, config = _object(entry, "compile_config optimizer")
     if class_name not in _KERAS_OPTIMIZERS:
         raise _Unsupported(f"the {class_name} optimizer")
-    name, shared, _, slots_of, n_scalars = _KERAS_OPTIMIZERS[class_name]
+    name, shared, _ = _KERAS_OPTIMIZERS[class_name]
     for key, neutral in _OPTIMIZER_NEUTRAL.items():
         if key in config and config[key] not in neutral:
             raise _Unsupported(f"{class_name} {key}={_short(config[key])}")
@@ -1051,7 +1033,7 @@ def _fastann_optimizer(entry):
         optimizer = optimizers.OPTIMIZERS[name](lr=lr, **arguments)
     except (TypeError, ValueError) as error:
         raise _Unsupported(f"{class_name} {error}") from None
-    return optimizer, (slots_of(optimizer), n_scalars)
+    return optimizer, (optimizer.slot_groups(), optimizer.n_scalars)
 
 
 def _restore_optimizer(model, arrays, counts):
