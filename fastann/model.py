@@ -1387,21 +1387,39 @@ def _box_table(header, rows, line_length=None, positions=None):
     cells[0] += inner - sum(cells)
 
     def row(values, bar):
-        texts = [f" {value}".ljust(cell - 1) + " " if i < len(cells) - 1
-                 else f" {value}".rjust(cell - 1) + " "
-                 for i, (value, cell) in enumerate(zip(values, cells))]
-        return bar + bar.join(texts) + bar
+        wrapped = [_wrap_cell(str(value), cell - 2) for value, cell in zip(values, cells)]
+        lines = []
+        for k in range(max(map(len, wrapped))):
+            texts = [(f" {text[k]}".ljust(cell - 1) if i < len(cells) - 1
+                      else f" {text[k]}".rjust(cell - 1)) + " " if k < len(text)
+                     else " " * cell for i, (text, cell) in enumerate(zip(wrapped, cells))]
+            lines.append(bar + bar.join(texts) + bar)
+        return lines
 
     def rule(left, middle, right, line):
         return left + middle.join(line * cell for cell in cells) + right
 
-    lines = [rule("┏", "┳", "┓", "━"), row(header, "┃"), rule("┡", "╇", "┩", "━")]
+    lines = [rule("┏", "┳", "┓", "━"), *row(header, "┃"), rule("┡", "╇", "┩", "━")]
     for i, values in enumerate(rows):
         if i:
             lines.append(rule("├", "┼", "┤", "─"))
-        lines.append(row(values, "│"))
+        lines += row(values, "│")
     lines.append(rule("└", "┴", "┘", "─"))
     return lines
+
+
+def _wrap_cell(text, width):
+    """``text`` in lines of at most ``width`` characters, as rich wraps a cell: whole
+    words, a word longer than the line cut with an ellipsis."""
+    lines = []
+    for word in text.split():
+        if len(word) > width:
+            word = word[:width - 1] + "…"
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def _readable_bytes(size):

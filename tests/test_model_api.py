@@ -439,6 +439,25 @@ def test_summary_is_keras_table(capsys, optimizer):
         assert "Optimizer params: 44 (176.00 B)" in texts["fastann"][1]
 
 
+@pytest.mark.parametrize("line_length", [76, 60])
+def test_summary_wraps_long_cells_as_keras(line_length):
+    """A name and type longer than their column wrap at the space; a word longer than
+    the column is cut with an ellipsis, as rich draws Keras' table."""
+    keras = pytest.importorskip("keras")
+    texts = {}
+    for name, library in (("fastann", fa), ("keras", keras)):
+        model = library.Sequential([
+            library.Input(shape=(3,)), library.layers.Dense(4, name="dense"),
+            library.layers.BatchNormalization(name="batch_normalization"),
+            library.layers.Dense(1, name="a_very_long_layer_name_for_the_summary_table")],
+            name="net")
+        printed = []
+        model.summary(print_fn=printed.append, line_length=line_length)
+        texts[name] = "\n".join(line.rstrip() for line in printed[0].strip("\n").splitlines())
+    assert texts["fastann"] == texts["keras"]
+    assert "│ (BatchNormalization)" in texts["fastann"]
+
+
 def test_history_has_one_value_per_epoch_per_key():
     X, y = blobs()
     model = binary_model(metrics=["accuracy", "mae"])
