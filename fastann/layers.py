@@ -6,7 +6,9 @@ dataclass fields, so a new field appears in configs, JSON and ``summary`` by its
 defined). ``Input`` / ``InputLayer`` and ``Flatten`` are the input side: they fix and
 reshape what the model reads, and never reach the kernels.
 
-Keras' arguments fastann does not implement (``kernel_constraint``, ``trainable``, ...)
+``trainable`` is Keras': a layer created or set (``layer.trainable = False``, the one
+field that can change after creation) not to train keeps its weights through ``fit``.
+Keras' arguments fastann does not implement (``kernel_constraint``, ``autocast``, ...)
 are dataclass ``InitVar``s in Keras' positions: accepted at their defaults, refused with
 NotSupportedError otherwise, and never stored, so configs hold only what fastann uses.
 Keras' other layers (``Conv2D``, ...) raise NotSupportedError by name.
@@ -23,7 +25,6 @@ LAYER_CLASSES = {}  # class name -> Layer subclass, for from_config
 _NAME_COUNTS = {}
 # Why a Keras argument is refused at anything but its default, where a hint helps.
 KERAS_OPTION_HINTS = {
-    "trainable": "fastann trains every layer (freezing is not supported)",
     "dtype": "the model's dtype sets every layer's: fastann.Sequential(..., dtype='float64')",
 }
 
@@ -63,15 +64,18 @@ class Layer:
     size as ``input_shape=(n_features,)`` or ``input_dim=n_features``.
 
     A layer's weights live in the model that built it (the flat buffers);
-    ``get_weights`` / ``set_weights`` reach them there.
+    ``get_weights`` / ``set_weights`` reach them there. ``trainable=False`` freezes
+    them: ``fit`` leaves them as they are, their regularizers leave the loss, and a
+    BatchNormalization normalises with its moving statistics in training too (and keeps
+    them), as in Keras.
     """
 
     name: str = field(default=None, kw_only=True, compare=False)
     input_shape: tuple = field(default=None, kw_only=True, compare=False)
     input_dim: int = field(default=None, kw_only=True, compare=False)
+    trainable: bool = field(default=True, kw_only=True, compare=False)
     # Keras' arguments accepted at their defaults only (InitVars: not stored, not in the
     # config); subclasses declare theirs the same way, in Keras' positions.
-    trainable: InitVar[bool] = field(default=True, kw_only=True)
     autocast: InitVar[bool] = field(default=True, kw_only=True)
 
     def __init_subclass__(cls, **kwargs):
@@ -112,6 +116,8 @@ class Layer:
             shape = dim if shape is None else shape
         object.__setattr__(self, "input_shape", shape)
         object.__setattr__(self, "input_dim", None if shape is None else math.prod(shape))
+        object.__setattr__(self, "trainable", _checks.flag(f"{owner} trainable",
+                                                          self.trainable))
         self._check_keras_options(self._keras_options(keras_options))
 
     # ------------------------------------------------------------ Keras API
@@ -547,22 +553,21 @@ class BatchNormalization(_InModelDtype):
         return activations.get(None)
 
 
-def _refusing_to_freeze(frozen_setattr):
+def _trainable_settable(frozen_setattr):
     """A layer class's ``__setattr__`` (a frozen dataclass's, which raises
-    FrozenInstanceError for every name), with Keras' ``layer.trainable = ...`` answered:
-    True is what every fastann layer is, False (freezing) is NotSupportedError."""
+    FrozenInstanceError for every name), with Keras' ``layer.trainable = True/False``
+    allowed: the one field that changes after creation (the next ``fit`` reads it)."""
     def __setattr__(self, name, value):
         if name == "trainable":
-            if value is True:
-                return
-            raise NotSupportedError(f"{type(self).__name__}.trainable = {value!r}",
-                                    KERAS_OPTION_HINTS["trainable"])
+            object.__setattr__(self, name, _checks.flag(
+                f"{type(self).__name__}.trainable", value))
+            return
         frozen_setattr(self, name, value)
     return __setattr__
 
 
 for _cls in list(LAYER_CLASSES.values()):
-    _cls.__setattr__ = _refusing_to_freeze(_cls.__setattr__)
+    _cls.__setattr__ = _trainable_settable(_cls.__setattr__)
 
 
 # Keras' layers (Keras 3's ``dir(keras.layers)``) a user may reach for; fastann builds

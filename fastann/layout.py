@@ -193,6 +193,7 @@ class Layout:
         inputs."""
         n_layers = len(layers)
         table = np.full((n_layers, network.N_COLUMNS), -1, dtype=np.int64)
+        table[:, network.FROZEN] = 0  # the model sets it for the layers it freezes
         floats = np.zeros((n_layers, network.N_FLOATS))
         bits = np.zeros((n_layers, network.N_BITS), np.uint64)
         slopes = np.array([getattr(layer, "negative_slope", 0.2) for layer in layers])

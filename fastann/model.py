@@ -24,6 +24,7 @@ from ._signals import deferred_interrupt
 from ._threads import ScratchPool, TrainingGuard
 from .callbacks import Callback, EpochLines, History, ProgressLogger, step_line
 from .kernels import metrics as metric_kernels
+from .kernels import network as network_kernels
 from .kernels import train as train_kernels
 from .kernels.optimizers import state_length
 from .kernels.rng import shuffle_order
@@ -130,6 +131,7 @@ class Model:
         self.history = None
         self.stop_training = False
         self._layers, self._input_shape = stack, shape
+        self._trainable = True
         self._guard = TrainingGuard()  # one fit at a time (_threads.py)
         self._scratch = ScratchPool()
         self._uncompile()
@@ -163,27 +165,51 @@ class Model:
 
     @property
     def trainable(self):
-        """True: fastann trains every layer (Keras' ``model.trainable = False``, freezing
-        the model, raises NotSupportedError)."""
-        return True
+        """Keras' flag: False freezes the whole model (no weight trains). Setting it
+        sets every layer's ``trainable`` too, as Keras does; a layer trains when both
+        it and the model are trainable. Read by each ``fit``."""
+        return self._trainable
 
     @trainable.setter
     def trainable(self, value):
-        if value is not True:
-            raise NotSupportedError(f"model.trainable = {value!r}",
-                                    "fastann trains every layer (freezing is not supported)")
+        self._trainable = _checks.flag("model.trainable", value)
+        for layer in self._layers:
+            layer.trainable = value
+
+    def _frozen(self):
+        """Per layer of the kernels' stack: True where its weights do not train."""
+        return [not (self._trainable and layer.trainable) for layer in self._stack]
+
+    def _trains(self):
+        """Per entry of ``layout.weights``: whether gradient descent moves it (a
+        trainable weight of a layer that is not frozen)."""
+        frozen = self._frozen()
+        return [slot.trainable and not frozen[slot.layer] for slot in self.layout.weights]
+
+    def _trainable_ranges(self):
+        """``Update.trainable``: the [start, stop) ranges of the parameters that train."""
+        ranges = []
+        for slot, trains in zip(self.layout.weights, self._trains()):
+            if trains:
+                if ranges and ranges[-1][1] == slot.offset:
+                    ranges[-1][1] = slot.offset + slot.size
+                else:
+                    ranges.append([slot.offset, slot.offset + slot.size])
+        return np.array(ranges, np.int64).reshape(-1, 2)
 
     @property
     def trainable_weights(self):
-        """Copies of the arrays gradient descent trains (kernels, biases, gammas, betas)."""
-        return [weight for weight, slot in zip(self.get_weights(), self.layout.weights)
-                if slot.trainable]
+        """Copies of the arrays gradient descent trains (kernels, biases, gammas, betas
+        of the layers that are not frozen)."""
+        return [weight for weight, trains in zip(self.get_weights(), self._trains())
+                if trains]
 
     @property
     def non_trainable_weights(self):
-        """Copies of the other arrays (BatchNormalization's moving statistics)."""
-        return [weight for weight, slot in zip(self.get_weights(), self.layout.weights)
-                if not slot.trainable]
+        """Copies of the other arrays (BatchNormalization's moving statistics, frozen
+        layers' weights), in ``get_weights`` order."""
+        return [weight for weight, trains in zip(self.get_weights(), self._trains())
+                if not trains]
 
     @property
     def input_dim(self):
@@ -754,7 +780,8 @@ class Model:
             (data.X_val, data.Y_val, data.weight_val) if validation
             else (data.X_val[:0], data.Y_val[:0], data.weight_val[:0])))
         network, objective = self._network(), self._objective(self._metric_codes)
-        update = train_kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr)
+        update = train_kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr,
+                                      self._trainable_ranges())
         train_kernels.train_epochs(
             train_kernels.State(self._params, self._opt_state, self._rng_state,
                                 self._counters),
@@ -764,8 +791,19 @@ class Model:
             objective, self._metric_state, update, capacity, shuffle)
 
     def _network(self):
-        """The kernels' ``Network``: the layer table, slopes and weight penalties."""
-        return train_kernels.Network(self.layout.table, self._slopes, self._regularization)
+        """The kernels' ``Network``: the layer table, slopes and weight penalties; a
+        frozen layer is FROZEN in the table and has no penalty (Keras adds the
+        regularizers of trainable weights only)."""
+        frozen = self._frozen()
+        if not any(frozen):
+            return train_kernels.Network(self.layout.table, self._slopes,
+                                         self._regularization)
+        table = self.layout.table.copy()
+        table[:, network_kernels.FROZEN] = frozen
+        table.setflags(write=self.layout.table.flags.writeable)  # the same kernel type
+        regularization = self._regularization.copy()
+        regularization[np.array(frozen)] = 0
+        return train_kernels.Network(table, self._slopes, regularization)
 
     def _objective(self, metric_codes):
         """The kernels' ``Objective``: the loss (none yet: code 0, unused) and metrics."""
@@ -1260,18 +1298,27 @@ class Model:
         count, then the totals with their sizes in bytes (and, once the optimizer has
         taken a step, its variables). ``print_fn`` (a function of one string) or ``file``
         take the text instead of stdout; ``line_length`` and ``positions`` (the columns'
-        right edges, fractions of the line) as in Keras."""
-        if show_trainable or layer_range is not None:
-            raise NotSupportedError("summary(show_trainable=True) or layer_range",
-                                    "every layer is trainable and shown")
-        rows = [(f"{layer.name} ({kind})", f"(None, {units})", count)
+        right edges, fractions of the line) as in Keras; ``show_trainable`` adds Keras'
+        "Trainable" column (Y, N, or - for a layer without weights)."""
+        if layer_range is not None:
+            raise NotSupportedError("summary(layer_range=...)", "every layer is shown")
+        show_trainable = _checks.flag("summary show_trainable", show_trainable)
+        header, alignments = ["Layer (type)", "Output Shape", "Param #"], ["<", "<", ">"]
+        rows = [[f"{layer.name} ({kind})", f"(None, {units})", count]
                 for layer, kind, units, count in self._summary_rows()]
-        lines = [f'Model: "{self.name}"', *_box_table(("Layer (type)", "Output Shape",
-                                                       "Param #"), rows, line_length,
-                                                      positions)]
+        if show_trainable:  # Keras' widths: every column 0.9 of its place, then this one
+            header.append("Trainable")
+            alignments.append("^")
+            positions = [p * 0.9 for p in positions or _SUMMARY_POSITIONS] + [1.0]
+            for row, layer in zip(rows, self._layers):
+                row.append(("Y" if layer.trainable else "N") if self.built and
+                           self._layer_slots(layer) else "-")
+        lines = [f'Model: "{self.name}"', *_box_table(header, rows, line_length, positions,
+                                                      alignments)]
         itemsize = self.dtype.itemsize
         if self.built:
-            trainable, frozen = self.layout.n_params, self.layout.n_moving
+            trainable = self._trained_params()
+            frozen = self.layout.n_params + self.layout.n_moving - trainable
             optimizer = self._optimizer_variable_count()
             counts = [("Total", trainable + frozen + optimizer),
                       ("Trainable", trainable), ("Non-trainable", frozen)]
@@ -1311,10 +1358,16 @@ class Model:
         if self.optimizer is None or not self._counters[train_kernels.STEPS]:
             return 0
         slots = sum(len(group) for group in self.optimizer.slot_groups())
-        return slots * self.layout.n_params + self.optimizer.n_scalars + 2
+        return slots * self._trained_params() + self.optimizer.n_scalars + 2
+
+    def _trained_params(self):
+        """How many parameters gradient descent moves (Keras' "Trainable params")."""
+        return sum(slot.size for slot, trains in zip(self.layout.weights, self._trains())
+                   if trains)
 
     def __setstate__(self, state):
         """Unpickling (and deepcopy): the layers point back at this copy."""
+        self.__dict__.setdefault("_trainable", True)  # a model pickled before the flag
         self.__dict__.update(state)
         if self.built:
             for layer in self._layers:
@@ -1330,15 +1383,16 @@ class Model:
 class Sequential(Model):
     """Keras' ``Sequential(layers=None, trainable=True, name=None)``: the same class as
     ``Model``, with Keras' argument order; ``input_dim``, ``dtype`` and ``seed`` are
-    keywords. ``trainable`` must stay True (fastann trains every layer)."""
+    keywords. ``trainable=False`` freezes the model (see ``Model.trainable``)."""
 
     _default_name = "sequential"
 
     def __init__(self, layers=None, trainable=True, name=None, *, input_dim=None,
                  dtype="float32", seed=None):
-        if trainable is not True:
-            raise NotSupportedError("trainable=False (freezing layers)")
+        _checks.flag("Sequential trainable", trainable)
         super().__init__(layers, input_dim=input_dim, dtype=dtype, seed=seed, name=name)
+        if not trainable:
+            self.trainable = False
 
 
 class _Run:
@@ -1376,23 +1430,32 @@ class _EpochLogs:
         return dict(zip(names, values))
 
 
-def _box_table(header, rows, line_length=None, positions=None):
+_SUMMARY_POSITIONS = (0.45, 0.80, 1.0)  # Keras' right edges of the summary's columns
+
+
+def _box_table(header, rows, line_length=None, positions=None, alignments=("<", "<", ">")):
     """The lines of a table drawn as Keras' summary draws it (with rich): heavy header
-    box, a rule between rows; the last column right-aligned."""
-    length = line_length or min(88, shutil.get_terminal_size().columns - 4)
-    edges = [int(p * length) if p <= 1 else int(p) for p in (positions or (0.45, 0.80, 1.0))]
+    box, a rule between rows; each column aligned by its format code in ``alignments``
+    (left, centre or right: "<", "^", ">")."""
+    default = 88 + 12 * (len(header) - 3)  # Keras' 88, 12 more for "Trainable"
+    length = line_length or min(default, shutil.get_terminal_size().columns - 4)
+    edges = [int(p * length) if p <= 1 else int(p) for p in (positions or _SUMMARY_POSITIONS)]
     widths = [right - left for left, right in zip([0] + edges[:-1], edges)]
-    inner = length - len(widths) - 1  # less the borders
-    cells = [max(4, width * inner // length) for width in widths]
-    cells[0] += inner - sum(cells)
+    # rich's table: each column its width plus its padding, then the excess over the line
+    # less the borders taken from the columns evenly, rounding as it goes
+    cells, excess = [width + 2 for width in widths], sum(widths) + 3 * len(widths) + 1 - length
+    for i, remaining in enumerate(range(len(cells), 0, -1)):
+        share = min(cells[i], round(excess / remaining))
+        cells[i] -= share
+        excess -= share
+    cells = [max(cell, 4) for cell in cells]
 
     def row(values, bar):
         wrapped = [_wrap_cell(str(value), cell - 2) for value, cell in zip(values, cells)]
         lines = []
         for k in range(max(map(len, wrapped))):
-            texts = [(f" {text[k]}".ljust(cell - 1) if i < len(cells) - 1
-                      else f" {text[k]}".rjust(cell - 1)) + " " if k < len(text)
-                     else " " * cell for i, (text, cell) in enumerate(zip(wrapped, cells))]
+            texts = [f" {text[k]:{align}{cell - 2}} " if k < len(text) else " " * cell
+                     for text, cell, align in zip(wrapped, cells, alignments)]
             lines.append(bar + bar.join(texts) + bar)
         return lines
 

@@ -116,22 +116,23 @@ def moving_indices(model):
 def training_pass(model, X, Y, weight, rng_state, params=None, backward=True):
     """The training-mode mean loss, its gradient (n_params,) and the workspace, from the
     kernels' general passes, on copies of the model's moving statistics and of
-    ``rng_state`` (so every call draws the same dropout mask)."""
+    ``rng_state`` (so every call draws the same dropout mask). The layer table is the
+    one ``fit`` gives the kernels (frozen layers marked)."""
     rows = X.shape[0]
     layout = model.layout
+    table = model._network().layers
     work = Workspace(layout, rows, model.dtype)
     extras = layout.kernel_extras(model._moving.copy(), work, rng_state.copy(), model.dtype)
     params = model._params if params is None else params
     code = model.loss_spec.code
-    network.forward_layers(work.Z, work.A, X, params, layout.table, model._slopes, rows,
+    network.forward_layers(work.Z, work.A, X, params, table, model._slopes, rows,
                            not losses.gives_dZ(code), EVERY_FEATURE, extras, True)
-    loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, layout.table, rows,
+    loss_sum = network.output_loss(work.delta, work.Z, work.A, Y, weight, table, rows,
                                    code, model.loss_spec.hyper_vector(model.dtype), 1.0 / rows,
                                    EVERY_FEATURE)
     if backward:
-        network.backward_layers(work.grads, work.delta, work.Z, work.A, X, params,
-                                layout.table, model._slopes, rows, code, EVERY_FEATURE,
-                                extras)
+        network.backward_layers(work.grads, work.delta, work.Z, work.A, X, params, table,
+                                model._slopes, rows, code, EVERY_FEATURE, extras)
     return loss_sum / rows, work.grads.copy(), work
 
 

@@ -410,7 +410,6 @@ def test_layer_keywords_at_keras_defaults_are_accepted_others_refused():
                (lambda: layers.Dense(4, activity_regularizer="l2"), "activity_regularizer"),
                (lambda: layers.Dense(4, lora_rank=4), "lora_rank=4"),
                (lambda: layers.Dense(4, dtype="float64"), "dtype='float64'.*model's dtype"),
-               (lambda: layers.Dense(4, trainable=False), "trainable=False"),
                (lambda: layers.BatchNormalization(renorm=True), "renorm=True"),
                (lambda: layers.Dropout(0.5, noise_shape=(None, 1)), "noise_shape"),
                (lambda: layers.Flatten("channels_first"), "data_format='channels_first'"),
@@ -421,18 +420,23 @@ def test_layer_keywords_at_keras_defaults_are_accepted_others_refused():
             make()
 
 
-def test_freezing_by_assignment_says_it_is_not_supported():
-    """``layer.trainable = False`` and ``model.trainable = False`` (Keras' freezing) raise
-    NotSupportedError, not a dataclass's FrozenInstanceError or a silent no-op; True, what
-    every layer is, is accepted."""
+def test_trainable_is_the_one_field_a_layer_changes():
+    """``layer.trainable`` and ``model.trainable`` are Keras' settable flags (the model's
+    sets every layer's); a non-bool is refused; every other field stays frozen."""
     dense = layers.Dense(4)
     model = fa.Sequential([fa.Input((3,)), dense])
-    for owner in (dense, model):
-        owner.trainable = True
+    dense.trainable = False
+    assert dense.trainable is False and model.trainable is True
+    model.trainable = False
+    assert model.trainable is False and dense.trainable is False
+    model.trainable = True
+    assert dense.trainable is True
+    for owner, label in ((dense, "Dense.trainable"), (model, "model.trainable")):
+        with pytest.raises(TypeError, match=rf"{label} must be True or False; got 'no'"):
+            owner.trainable = "no"
         assert owner.trainable is True
-        with pytest.raises(fa.NotSupportedError, match=r"trainable = False.*freezing"):
-            owner.trainable = False
-        assert owner.trainable is True
+    with pytest.raises(TypeError, match="Dense trainable must be True or False"):
+        layers.Dense(4, trainable=1)
     with pytest.raises(AttributeError):  # other fields stay frozen
         dense.units = 5
 

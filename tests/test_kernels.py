@@ -25,7 +25,7 @@ from fastann.kernels import losses as loss_kernels
 from fastann.kernels import optimizers as optimizer_kernels
 from fastann.kernels import network as network_kernels
 from fastann.kernels import rng as rng_kernels
-from fastann.kernels.train import EVERY_FEATURE
+from fastann.kernels.train import EVERY_FEATURE, all_trainable
 
 DTYPES = [np.float64, np.float32]
 TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-13), np.float32: dict(rtol=1e-5, atol=1e-6)}
@@ -369,8 +369,9 @@ def test_apply_update(case, dtype, rng):
     for step in range(1, 7):
         lr = optimizer.lr * (1 + 0.1 * step)  # a schedule: the lr argument wins
         grads = rng.normal(size=params.size).astype(dtype)
-        optimizer_kernels.apply_update(params, state, grads, dense_table(), optimizer.code,
-                                       hyper, dtype(lr), step, EVERY_FEATURE)
+        optimizer_kernels.apply_update(params, state, grads, dense_table(),
+                                       all_trainable(params.size), optimizer.code, hyper,
+                                       dtype(lr), step, EVERY_FEATURE)
         oracle.update(weights, unflatten(grads.astype(np.float64)), lr)
         close(params, np.concatenate([weights[0].ravel(), weights[1]]), dtype)
     assert oracle.iterations == 6

@@ -136,7 +136,7 @@ def test_batchnorm_kernels_match_reference(training):
         dX, sum_d, sum_dx = dA.copy(), np.empty(units), np.empty(units)
         _, X_hat_t, inv_t, _, _ = reference.batchnorm_forward(X, gamma, beta, moving_mean,
                                                               moving_var, 0.9, 1e-3, True)
-        batchnorm_backward(dX, sum_d, sum_dx, X_hat_t, gamma, inv_t)
+        batchnorm_backward(dX, sum_d, sum_dx, X_hat_t, gamma, inv_t, True)
         want_dX, want_dgamma, want_dbeta = reference.batchnorm_backward(dA, X_hat_t, gamma,
                                                                         inv_t)
         np.testing.assert_allclose(dX, want_dX, rtol=1e-11, atol=1e-13)
@@ -153,7 +153,7 @@ def test_batchnorm_one_row_batch_gives_beta_not_nan():
                       1e-3, True)
     np.testing.assert_array_equal(A, beta[None])
     dA = np.array([[1.0, 2.0]])
-    batchnorm_backward(dA, np.empty(2), np.empty(2), X_hat, gamma, inv_std)
+    batchnorm_backward(dA, np.empty(2), np.empty(2), X_hat, gamma, inv_std, True)
     np.testing.assert_array_equal(dA, 0.0)
 
 

@@ -10,7 +10,7 @@ import pytest
 import fastann as fa
 from cases import assert_optimizer_run_matches_reference
 from fastann import optimizers
-from fastann.kernels.train import EVERY_FEATURE
+from fastann.kernels.train import EVERY_FEATURE, all_trainable
 
 CASES = {
     "adagrad": ("Adagrad", dict(learning_rate=0.05)),
@@ -68,8 +68,8 @@ def test_three_steps_match_keras(case, keras):
     layers = np.zeros((1, network.N_COLUMNS), np.int64)  # one Dense(6) without bias
     layers[0, network.N_IN], layers[0, network.N_OUT], layers[0, network.B_OFFSET] = 1, 6, -1
     for step, g in enumerate(gradients, start=1):
-        kernel.apply_update(params, state, g.copy(), layers, ours.code, hyper,
-                            np.float32(ours.lr), step, EVERY_FEATURE)
+        kernel.apply_update(params, state, g.copy(), layers, all_trainable(6), ours.code,
+                            hyper, np.float32(ours.lr), step, EVERY_FEATURE)
     np.testing.assert_allclose(params, np.asarray(variable.value), rtol=2e-5, atol=2e-6)
 
 

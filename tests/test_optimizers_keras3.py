@@ -12,7 +12,7 @@ from cases import assert_optimizer_run_matches_reference
 from fastann import optimizers
 from fastann.kernels import network as network_kernels
 from fastann.kernels import optimizers as kernel
-from fastann.kernels.train import EVERY_FEATURE
+from fastann.kernels.train import EVERY_FEATURE, all_trainable
 
 N_IN, N_OUT = 3, 4
 STEPS = 6
@@ -82,8 +82,8 @@ def run_fastann(name, arguments, W, b, gradients, dtype):
     hyper = ours.hyper(dtype)
     for step, (gW, gb) in enumerate(gradients, start=1):
         grads = np.concatenate([gW.ravel(), gb]).astype(dtype)
-        kernel.apply_update(params, state, grads, dense_table(), ours.code, hyper,
-                            dtype(ours.lr), step, EVERY_FEATURE)
+        kernel.apply_update(params, state, grads, dense_table(), all_trainable(params.size),
+                            ours.code, hyper, dtype(ours.lr), step, EVERY_FEATURE)
     assert params.dtype == dtype and state.dtype == dtype
     return [params[:N_IN * N_OUT].reshape(N_IN, N_OUT), params[N_IN * N_OUT:]]
 
@@ -122,7 +122,7 @@ def test_clipnorm_clips_each_batchnormalization_variable(keras):
     table[0, network_kernels.W_OFFSET], table[0, network_kernels.B_OFFSET] = 0, 5
     table[0, network_kernels.KIND] = network_kernels.BATCH_NORMALIZATION
     grads = np.concatenate([np.full(5, 2.0), np.full(5, 0.01)])
-    kernel.clip_gradients(grads, table, 0.0, 0.0, 1.0)
+    kernel.clip_gradients(grads, table, all_trainable(10), 0.0, 0.0, 1.0)
     assert np.linalg.norm(grads[:5]) == pytest.approx(1.0, rel=1e-15)
     np.testing.assert_array_equal(grads[5:], np.full(5, 0.01))
 
@@ -235,7 +235,7 @@ import numpy as np
 import fastann as fa
 from tests.test_optimizers_keras3 import dense_table
 from fastann.kernels import optimizers as kernel
-from fastann.kernels.train import EVERY_FEATURE
+from fastann.kernels.train import EVERY_FEATURE, all_trainable
 
 for rule in (fa.optimizers.Nadam(weight_decay=0.1, clipnorm=0.5),
              fa.optimizers.AdamW(global_clipnorm=0.5), fa.optimizers.SGD(clipvalue=0.1)):
@@ -243,8 +243,8 @@ for rule in (fa.optimizers.Nadam(weight_decay=0.1, clipnorm=0.5),
     state = np.zeros(kernel.state_length(16), np.float32)
     for step in (1, 2):
         kernel.apply_update(params, state, np.full(16, 0.5, np.float32), dense_table(),
-                            rule.code, rule.hyper(np.float32), np.float32(rule.lr), step,
-                            EVERY_FEATURE)
+                            all_trainable(16), rule.code, rule.hyper(np.float32),
+                            np.float32(rule.lr), step, EVERY_FEATURE)
     assert params.dtype == np.float32
 for dispatcher in (kernel.nadam_update, kernel.adam_update, kernel.sgd_update,
                    kernel.clip_by_norm, kernel.clip_gradients):

@@ -133,7 +133,8 @@ def save_keras(model, path):
     dtype = model.dtype.name
     layers, weight_groups = _keras_layers(model, "save as .keras")
     config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
-              "config": {"name": "sequential", "trainable": True, "dtype": _policy(dtype),
+              "config": {"name": "sequential", "trainable": model.trainable,
+                         "dtype": _policy(dtype),
                          "layers": layers, "build_input_shape": [None, model.input_dim]},
               "build_config": {"input_shape": [None, model.input_dim]}}
     optimizer = _keras_optimizer(model)
@@ -169,7 +170,8 @@ def _keras_layers(model, action):
             k = counts.get(stem, 0)
             counts[stem] = k + 1
             name = stem if k == 0 else f"{stem}_{k}"
-            config = dict(config, name=name, trainable=True, dtype=_policy(dtype))
+            config = dict(config, name=name, dtype=_policy(dtype),
+                          trainable=bool(info.layer.trainable and model.trainable))
             entry = _keras_layer(class_name, name, dtype, config)
             if class_name in ("Dense", "BatchNormalization"):
                 entry["build_config"] = {"input_shape": [None, info.n_in if class_name ==
@@ -456,7 +458,7 @@ def _keras_optimizer(model):
     state = model.get_training_state()
     steps = state.steps
     arrays = [np.array(steps, np.int64), np.array(lr, model.dtype)]
-    slots = _slot_views(model.layout, state)
+    slots = _slot_views(model, state)
     description = {"module": "keras.optimizers", "class_name": class_name, "config": config,
                    "registered_name": None}
     if slots is None:  # a layout this module does not know: weights only
@@ -469,16 +471,22 @@ def _keras_optimizer(model):
     return description, arrays
 
 
-def _slot_views(layout, state):
+def _slot_views(model, state):
     """[slot][variable] views of a ``TrainingState``'s optimizer state, variables in
-    Keras' trainable order (BatchNormalization's moving statistics have no slots), or
-    None when the state's layout is not the parameters' (another layout)."""
+    Keras' trainable order (BatchNormalization's moving statistics and frozen layers'
+    weights have no slots), or None when the state's layout is not the parameters'
+    (another layout)."""
     from ..kernels.optimizers import N_SLOTS
 
+    layout = model.layout
     n = state.params.shape[0]
-    trainable = [w.shape for w in layout.weights if w.trainable]
-    views = [layout.views(state.opt_state[s * n:(s + 1) * n]) for s in range(N_SLOTS)]
-    if any([a.shape for a in v] != trainable for v in views):
+    trains = [trains for slot, trains in zip(layout.weights, model._trains())
+              if slot.trainable]  # per parameter array, in the views' order
+    shapes = [w.shape for w, keep in zip([w for w in layout.weights if w.trainable], trains)
+              if keep]
+    views = [[view for view, keep in zip(layout.views(state.opt_state[s * n:(s + 1) * n]),
+                                         trains) if keep] for s in range(N_SLOTS)]
+    if any([a.shape for a in v] != shapes for v in views):
         return None
     return views
 
@@ -632,7 +640,11 @@ def _read_config(config):
     build = model_config.get("build_input_shape") or (config.get("build_config") or {}).get(
         "input_shape")
     width = _feature_count(build, "the model's build_input_shape") if build else None
-    spec = {"dtype": dtype, "layers": [], "weight_groups": [], "compile": None}
+    spec = {"dtype": dtype, "layers": [], "weight_groups": [], "compile": None,
+            "trainable": model_config.get("trainable", True)}
+    if not isinstance(spec["trainable"], bool):
+        raise _Invalid(f"the model's trainable must be true or false; got "
+                       f"{_short(spec['trainable'])}")
     counts = {}
     for index, entry in enumerate(layers):
         where = f"layer {index}"
@@ -659,6 +671,12 @@ def _read_config(config):
             raise _Invalid(f"{where} computes in {layer_dtype}, the model in {dtype}; "
                            "fastann models have one dtype")
         made, shapes, width = _READERS[kind](layer_config, where, width, spec["layers"])
+        trainable = layer_config.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise _Invalid(f"{where}: trainable must be true or false; got "
+                           f"{_short(trainable)}")
+        if made is not None:
+            made.trainable = trainable
         stem = _snake_case(kind)
         k = counts.get(stem, 0)
         counts[stem] = k + 1
@@ -967,6 +985,8 @@ def _build(spec, weights):
         raise _Invalid(f"the weights' shapes {[w.shape for w in weights]} are not the "
                        f"model's {[w.shape for w in expected]}")
     model.set_weights(weights)
+    if not spec["trainable"]:
+        model.trainable = False
     return model
 
 
@@ -1046,7 +1066,7 @@ def _restore_optimizer(model, arrays, counts):
         return
     groups, n_scalars = counts
     state = model.get_training_state()  # filled in, then loaded back whole
-    slots = _slot_views(model.layout, state)
+    slots = _slot_views(model, state)
     if slots is None:
         return
     order = _keras_order(groups, len(slots[0]))

@@ -33,10 +33,12 @@ from .normalization import batchnorm_backward, batchnorm_forward
 # For BatchNormalization they locate gamma and beta (-1 where absent); MOVING_OFFSET
 # locates moving_mean then moving_variance (n_out each) in ``moving``, SCRATCH_OFFSET a
 # block of 6 * n_out: batch mean, inv_std, the two gradient sums, ones and zeros (for
-# an absent gamma or beta).
+# an absent gamma or beta). FROZEN is 1 for a layer whose weights do not train (Keras'
+# ``trainable=False``): a frozen BatchNormalization normalises with its moving statistics
+# in training too, and leaves them as they are.
 N_IN, N_OUT, W_OFFSET, B_OFFSET, UNIT_OFFSET, ACTIVATION, KIND, MOVING_OFFSET, \
-    SCRATCH_OFFSET = range(9)
-N_COLUMNS = 9
+    SCRATCH_OFFSET, FROZEN = range(10)
+N_COLUMNS = 10
 # Layer codes (the KIND column).
 DENSE, ACTIVATION_LAYER, DROPOUT, BATCH_NORMALIZATION = range(4)
 # Columns of ``floats``: Dropout's 1 / (1 - rate); BatchNormalization's momentum and
@@ -153,7 +155,8 @@ def backward(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes, capaci
 def forward_layers(Z_buffer, A_buffer, X, params, layers, slopes, capacity,
                    output_activation, features, extras, training):
     """``forward`` for any stack of layers; ``training`` switches Dropout on and
-    BatchNormalization to batch statistics (updating the moving ones in ``extras``)."""
+    BatchNormalization to batch statistics (updating the moving ones in ``extras``),
+    unless the layer is FROZEN."""
     moving, _, scratch, floats, bits, rng_state = extras
     rows = X.shape[0]
     last = layers.shape[0] - 1
@@ -187,7 +190,8 @@ def forward_layers(Z_buffer, A_buffer, X, params, layers, slopes, capacity,
             batchnorm_forward(A, Z, view_1d(scratch, s, n_out),
                               view_1d(scratch, s + n_out, n_out), view_1d(moving, m, n_out),
                               view_1d(moving, m + n_out, n_out), A_prev, gamma, beta,
-                              floats[l, MOMENTUM], floats[l, EPSILON], training)
+                              floats[l, MOMENTUM], floats[l, EPSILON],
+                              training and layers[l, FROZEN] == 0)
         if activate:
             activation_forward(A, Z, layers[l, ACTIVATION], slopes[l],
                                features.smooth_activations)
@@ -235,7 +239,7 @@ def backward_layers(grads, delta, Z_buffer, A_buffer, X, params, layers, slopes,
             sum_d = view_1d(scratch, s + 2 * n_out, n_out)
             sum_d_x_hat = view_1d(scratch, s + 3 * n_out, n_out)
             batchnorm_backward(d, sum_d, sum_d_x_hat, Z, gamma,
-                               view_1d(scratch, s + n_out, n_out))
+                               view_1d(scratch, s + n_out, n_out), layers[l, FROZEN] == 0)
             if w >= 0:
                 copy_vector(view_1d(grads, w, n_out), sum_d_x_hat)
             if b >= 0:

@@ -1,6 +1,6 @@
 """Batch normalization over the features of (rows, units) blocks: forward in training
 mode (batch statistics, moving-statistics update) or inference mode (moving
-statistics), and the backward pass through the batch statistics.
+statistics), and the backward pass through either.
 
 The normalised inputs ``X_hat`` are kept (in the layer's Z block) for the backward pass,
 with ``inv_std = 1 / sqrt(var + epsilon)`` per feature.
@@ -55,9 +55,11 @@ def batchnorm_forward(A, X_hat, mean, inv_std, moving_mean, moving_var, X, gamma
 
 
 @kernel
-def batchnorm_backward(dA, sum_d, sum_d_x_hat, X_hat, gamma, inv_std):
-    """Turn dA into dX in place, through the batch statistics (training mode):
-    dX = gamma * inv_std * (dA - mean(dA) - X_hat * mean(dA * X_hat)).
+def batchnorm_backward(dA, sum_d, sum_d_x_hat, X_hat, gamma, inv_std, batch_statistics):
+    """Turn dA into dX in place: through the batch statistics (training mode),
+    dX = gamma * inv_std * (dA - mean(dA) - X_hat * mean(dA * X_hat)); through fixed
+    statistics (a frozen layer in training, normalising with the moving ones),
+    dX = gamma * inv_std * dA.
 
     dA, X_hat: C-ordered (rows, units); gamma, inv_std: (units,). Writes the gradients of
     beta (sum_d = the column sums of dA) and of gamma (sum_d_x_hat), both (units,).
@@ -71,6 +73,11 @@ def batchnorm_backward(dA, sum_d, sum_d_x_hat, X_hat, gamma, inv_std):
         for j in range(units):
             sum_d[j] += dA[r, j]
             sum_d_x_hat[j] += dA[r, j] * X_hat[r, j]
+    if not batch_statistics:
+        for r in range(rows):
+            for j in range(units):
+                dA[r, j] *= gamma[j] * inv_std[j]
+        return
     inverse_rows = like(1, dA) / like(rows, dA)
     for r in range(rows):
         for j in range(units):

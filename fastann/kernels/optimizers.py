@@ -94,21 +94,28 @@ def amsgrad_update(params, m, v, v_max, grads, lr, beta_1, beta_2, epsilon, step
         params[i] -= alpha * m[i] / (np.sqrt(v_max[i]) + epsilon)
 
 
+@kernel(inline=True)
+def nadam_momentum_cache(previous, beta_1, step):
+    """Keras' Nadam cache after step ``step``: u_product = u_1 * ... * u_t, u_t =
+    beta_1 (1 - 0.5 * 0.96**t), from ``previous`` (the state's entry; read as 1 before
+    the first step)."""
+    one = like(1, beta_1)
+    before = one if step == 1 else previous
+    return before * beta_1 * (one - like(0.5, beta_1) * like(0.96, beta_1)**like(step, beta_1))
+
+
 @kernel
-def nadam_update(params, m, v, scalars, grads, lr, beta_1, beta_2, epsilon, step):
-    """Keras' Nadam: u_t = beta_1 (1 - 0.5 * 0.96**t), u_product *= u_t (kept in
-    ``scalars[U_PRODUCT]``, 1 before the first step); m, v as Adam's;
+def nadam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, step, u_product):
+    """Keras' Nadam: u_t = beta_1 (1 - 0.5 * 0.96**t), ``u_product`` = u_1 * ... * u_t
+    (``nadam_momentum_cache``); m, v as Adam's;
     m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product);
     p -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon).
-    params, m, v, grads: (n_params,); scalars: (N_SCALARS,).
+    params, m, v, grads: (n_params,).
     """
     one = like(1, params)
     half = like(0.5, params)
     rate = like(0.96, params)
     t = like(step, params)
-    previous = one if step == 1 else scalars[U_PRODUCT]
-    u_product = previous * beta_1 * (one - half * rate**t)
-    scalars[U_PRODUCT] = u_product
     u_t = beta_1 * (one - half * rate**t)
     u_next = beta_1 * (one - half * rate**(t + one))
     momentum_scale = u_next / (one - u_product * u_next)
@@ -215,11 +222,27 @@ def clip_each_variable(grads, layers, clipnorm):
 
 
 @kernel
-def clip_gradients(grads, layers, clipvalue, global_clipnorm, clipnorm):
+def zero_untrained(grads, trainable):
+    """Zero the gradient outside the ``trainable`` ranges (frozen layers' weights), so
+    that clipping sees only what trains, as Keras' does."""
+    zero = like(0, grads)
+    start = 0
+    for s in range(trainable.shape[0]):
+        for i in range(start, trainable[s, 0]):
+            grads[i] = zero
+        start = trainable[s, 1]
+    for i in range(start, grads.shape[0]):
+        grads[i] = zero
+
+
+@kernel
+def clip_gradients(grads, layers, trainable, clipvalue, global_clipnorm, clipnorm):
     """Keras' clipping, in place; at most one option is non-zero (a zero is off):
     ``clipnorm`` per variable, else the whole gradient scaled to norm <= global_clipnorm,
-    else each entry to [-clipvalue, clipvalue]. grads: (n_params,)."""
+    else each entry to [-clipvalue, clipvalue]. grads: (n_params,); the entries outside
+    ``trainable`` are zeroed first."""
     zero = like(0, grads)
+    zero_untrained(grads, trainable)
     if clipnorm > zero:
         clip_each_variable(grads, layers, clipnorm)
     elif global_clipnorm > zero:
@@ -267,22 +290,40 @@ gated_decay_weights = gated(decay_weights)
 
 
 @kernel(inline=True)
-def apply_update(params, state, grads, layers, code, hyper, lr, step, features):
+def apply_update(params, state, grads, layers, trainable, code, hyper, lr, step, features):
     """One optimizer step. params, grads: (n_params,); state: (state_length(n_params),);
-    layers: the network's layer table (read by ``clipnorm`` only); hyper: (N_HYPER,);
-    ``step`` is the 1-based count of updates so far. ``features`` (``train.Features``):
-    the rarer rules', the clipping's and the decay's kernels compile only where it says
-    so.
+    layers: the network's layer table (read by ``clipnorm`` only); trainable: (k, 2)
+    int64 [start, stop) ranges of the parameters that train (one range, all of them,
+    unless layers are frozen); hyper: (N_HYPER,); ``step`` is the 1-based count of
+    updates so far. ``features`` (``train.Features``): the rarer rules', the clipping's
+    and the decay's kernels compile only where it says so.
     """
     n = params.shape[0]
-    first, second, third = view_1d(state, 0, n), view_1d(state, n, n), view_1d(state, 2 * n, n)
-    scalars = view_1d(state, N_SLOTS * n, N_SCALARS)
     zero = like(0, hyper)
     if hyper[CLIPVALUE] != zero or hyper[GLOBAL_CLIPNORM] != zero or hyper[CLIPNORM] != zero:
-        gated_clip_gradients(features.clipping, grads, layers, hyper[CLIPVALUE],
+        gated_clip_gradients(features.clipping, grads, layers, trainable, hyper[CLIPVALUE],
                              hyper[GLOBAL_CLIPNORM], hyper[CLIPNORM])
-    if hyper[WEIGHT_DECAY] != zero:
-        gated_decay_weights(features.weight_decay, params, lr * hyper[WEIGHT_DECAY])
+    u_product = zero
+    if code == NADAM:  # once per step, whatever the ranges
+        scalars = view_1d(state, N_SLOTS * n, N_SCALARS)
+        u_product = nadam_momentum_cache(scalars[U_PRODUCT], hyper[BETA_1], step)
+        scalars[U_PRODUCT] = u_product
+    for r in range(trainable.shape[0]):
+        start = trainable[r, 0]
+        size = trainable[r, 1] - start
+        p, g = view_1d(params, start, size), view_1d(grads, start, size)
+        if hyper[WEIGHT_DECAY] != zero:
+            gated_decay_weights(features.weight_decay, p, lr * hyper[WEIGHT_DECAY])
+        apply_rule(p, view_1d(state, start, size), view_1d(state, n + start, size),
+                   view_1d(state, 2 * n + start, size), g, code, hyper, lr, step,
+                   u_product, features)
+
+
+@kernel(inline=True)
+def apply_rule(params, first, second, third, grads, code, hyper, lr, step, u_product,
+               features):
+    """The rule ``code`` on one range of the parameters and its three state slots."""
+    zero = like(0, hyper)
     if code == SGD:
         sgd_update(params, first, grads, lr, hyper[MOMENTUM], hyper[NESTEROV] != 0)
     elif code == ADAM:
@@ -306,5 +347,5 @@ def apply_update(params, state, grads, layers, code, hyper, lr, step, features):
         gated_adamax_update(features.other_rules, params, first, second, grads, lr,
                             hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step)
     elif code == NADAM:
-        gated_nadam_update(features.other_rules, params, first, second, scalars, grads,
-                           lr, hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step)
+        gated_nadam_update(features.other_rules, params, first, second, grads, lr,
+                           hyper[BETA_1], hyper[BETA_2], hyper[EPSILON], step, u_product)

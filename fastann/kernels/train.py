@@ -45,9 +45,11 @@ regularizers.N_COEFFICIENTS)."""
 Objective = namedtuple("Objective", "loss_code loss_hyper metric_codes")
 Objective.__doc__ = """What is scored: the loss's code and hyper-parameters
 (losses.N_HYPER,) and the metrics' codes (n_metrics,)."""
-Update = namedtuple("Update", "code hyper rates")
+Update = namedtuple("Update", "code hyper rates trainable")
 Update.__doc__ = """The optimizer: its rule's code, its hyper-parameters
-(optimizers.N_HYPER,) and the learning rates (n_epochs, k) of ``train_epochs``."""
+(optimizers.N_HYPER,), the learning rates (n_epochs, k) of ``train_epochs`` and the
+parameters it trains, int64 (k, 2) [start, stop) ranges (``all_trainable`` for every
+parameter; fewer where layers are frozen)."""
 
 Features = namedtuple("Features", "smooth_activations losses other_rules clipping "
                                  "weight_decay")
@@ -98,6 +100,11 @@ def features(network, objective, update=None):
             hyper[i] != 0 for i in options)
     chosen = EVERY_FEATURE if extended else LEAN
     return chosen if update is not None else chosen._replace(**_NO_UPDATE)
+
+
+def all_trainable(n_params):
+    """``Update.trainable`` when every parameter trains: one range."""
+    return np.array([[0, n_params]], np.int64)
 
 
 # Positions in the int64 ``counters`` array, the model's running totals.
@@ -234,7 +241,7 @@ def train_epochs(state, logs, scratch, training_set, validation_set, network, fe
     X_val, Y_val, weight_val = validation_set
     layers, slopes, regularization = network
     loss_code, loss_hyper, metric_codes = objective
-    opt_code, opt_hyper, rates = update
+    opt_code, opt_hyper, rates, trainable = update
     n = X.shape[0]
     zero = like(0, params)
     one = like(1, params)
@@ -307,8 +314,8 @@ def train_epochs(state, logs, scratch, training_set, validation_set, network, fe
                         grads, params, layers, regularization, scale, True)
                     counters[STEPS] += 1
                     lr = rates[epoch, min(start // capacity, last_rate)]
-                    apply_update(params, opt_state, grads, layers, opt_code, opt_hyper, lr,
-                                 counters[STEPS], features)
+                    apply_update(params, opt_state, grads, layers, trainable, opt_code,
+                                 opt_hyper, lr, counters[STEPS], features)
             inverse_rows = one / like(n_rows, params)
             finish_metrics(metrics, metric_codes, metric_state, inverse_rows)
             if training:
