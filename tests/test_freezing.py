@@ -27,12 +27,13 @@ def keras():
 
 def stack(library, batch_norm=False):
     """3 -> 5 tanh -> [BatchNormalization] -> 4 relu (L2 on its kernel) -> 2."""
-    layers = [library.layers.Dense(5, activation="tanh"),
-              library.layers.Dense(4, activation="relu",
+    layers = [library.layers.Dense(5, activation="tanh", name="dense"),
+              library.layers.Dense(4, activation="relu", name="dense_1",
                                    kernel_regularizer=library.regularizers.L2(0.01)),
-              library.layers.Dense(2)]
-    if batch_norm:
-        layers.insert(1, library.layers.BatchNormalization(momentum=0.8))
+              library.layers.Dense(2, name="dense_2")]
+    if batch_norm:  # (names given: the automatic ones count up differently in each)
+        layers.insert(1, library.layers.BatchNormalization(momentum=0.8,
+                                                           name="batch_normalization"))
     return [library.Input(shape=(3,))] + layers
 
 

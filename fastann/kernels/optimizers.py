@@ -95,7 +95,7 @@ def amsgrad_update(params, m, v, v_max, grads, lr, beta_1, beta_2, epsilon, step
 
 
 @kernel(inline=True)
-def nadam_momentum_cache(previous, beta_1, step):
+def nadam_u_product(previous, beta_1, step):
     """Keras' Nadam cache after step ``step``: u_product = u_1 * ... * u_t, u_t =
     beta_1 (1 - 0.5 * 0.96**t), from ``previous`` (the state's entry; read as 1 before
     the first step)."""
@@ -107,7 +107,7 @@ def nadam_momentum_cache(previous, beta_1, step):
 @kernel
 def nadam_update(params, m, v, grads, lr, beta_1, beta_2, epsilon, step, u_product):
     """Keras' Nadam: u_t = beta_1 (1 - 0.5 * 0.96**t), ``u_product`` = u_1 * ... * u_t
-    (``nadam_momentum_cache``); m, v as Adam's;
+    (``nadam_u_product``); m, v as Adam's;
     m_hat = u_{t+1} m / (1 - u_product u_{t+1}) + (1 - u_t) g / (1 - u_product);
     p -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon).
     params, m, v, grads: (n_params,).
@@ -306,7 +306,7 @@ def apply_update(params, state, grads, layers, trainable, code, hyper, lr, step,
     u_product = zero
     if code == NADAM:  # once per step, whatever the ranges
         scalars = view_1d(state, N_SLOTS * n, N_SCALARS)
-        u_product = nadam_momentum_cache(scalars[U_PRODUCT], hyper[BETA_1], step)
+        u_product = nadam_u_product(scalars[U_PRODUCT], hyper[BETA_1], step)
         scalars[U_PRODUCT] = u_product
     for r in range(trainable.shape[0]):
         start = trainable[r, 0]
