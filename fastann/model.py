@@ -1173,10 +1173,12 @@ class Model:
     # ----------------------------------------------------------- architecture
     def get_config(self):
         """The architecture as plain JSON-able data, Keras' Sequential form:
-        ``{"name", "dtype", "seed", "input_shape", "layers": [{"class_name", "config"}]}``.
+        ``{"name", "trainable", "dtype", "seed", "input_shape", "layers": [{"class_name",
+        "config"}]}``.
         ``from_config`` rebuilds an untrained model from it; ``summary``, ``to_json`` and
         the save file are derived from it."""
-        return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+        return {"name": self.name, "trainable": self._trainable, "dtype": self.dtype.name,
+                "seed": self.seed,
                 "input_shape": None if self._input_shape is None else list(self._input_shape),
                 "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                            for layer in self._layers]}
@@ -1188,7 +1190,7 @@ class Model:
         if not isinstance(config, dict) or "layers" not in config:
             raise ValueError(f"{cls.__name__}.from_config expects get_config()'s dict with "
                              f"'layers'; got {config!r}")
-        known = {"name", "dtype", "seed", "input_shape", "layers"}
+        known = {"name", "trainable", "dtype", "seed", "input_shape", "layers"}
         if set(config) - known:
             raise ValueError(f"{cls.__name__} config has unknown keys "
                              f"{sorted(set(config) - known)}; expected some of {sorted(known)}")
@@ -1197,8 +1199,11 @@ class Model:
         if shape is not None:
             layers = [InputLayer(shape=tuple(shape))] + layers
         target = Sequential if cls is Model else cls
-        return target(layers, dtype=config.get("dtype", "float32"), seed=config.get("seed"),
-                      name=config.get("name"))
+        model = target(layers, dtype=config.get("dtype", "float32"), seed=config.get("seed"),
+                       name=config.get("name"))
+        if not config.get("trainable", True):
+            model.trainable = False  # (its layers' configs say False too)
+        return model
 
     def get_compile_config(self):
         """{"optimizer", "loss", "metrics"} of the last ``compile``, or None. The

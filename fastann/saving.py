@@ -131,8 +131,8 @@ def _config(model):
         if options:  # Huber(delta), from_logits, the focal loss' gamma and alpha
             compiled["loss_options"] = options
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "dtype": model.dtype.name,
-            "seed": model.seed, "input_dim": model.input_dim, "layers": layers,
-            "compile": compiled}
+            "seed": model.seed, "input_dim": model.input_dim, "trainable": model.trainable,
+            "layers": layers, "compile": compiled}
 
 
 def _loss_options(spec):
@@ -366,7 +366,7 @@ def _parse_config(text):
     if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise _Invalid(f"format version {version!r} is not supported; this fastann reads "
                        f"versions {list(READABLE_VERSIONS)}")
-    _require_keys("config", config, _CONFIG_KEYS)
+    _require_keys("config", config, _CONFIG_KEYS, {"trainable"})  # trainable: from version 3
     compiled = config["compile"]
     if version == 1 and isinstance(compiled, dict) and isinstance(
             compiled.get("optimizer"), dict) and compiled["optimizer"].get("weight_decay"):
@@ -461,7 +461,8 @@ def _build(config, layers):
     """The Model the config describes, compiled if it was; the loss, metrics and
     optimizer are looked up in fastann's tables, which check them."""
     try:
-        model = Sequential(layers, input_dim=config["input_dim"], dtype=config["dtype"],
+        model = Sequential(layers, trainable=config.get("trainable", True),
+                           input_dim=config["input_dim"], dtype=config["dtype"],
                            seed=config["seed"])
     except (TypeError, ValueError) as error:
         raise _Invalid(str(error)) from None

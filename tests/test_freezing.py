@@ -267,3 +267,18 @@ def test_sequential_trainable_argument():
     assert model.trainable is False and model.layers[0].trainable is False
     with pytest.raises(TypeError, match="Sequential trainable must be True or False"):
         fa.Sequential([fa.layers.Dense(2)], trainable="no")
+
+
+def test_a_frozen_model_stays_frozen_through_configs_and_files(tmp_path):
+    model = fa.Sequential(stack(fa), seed=4)
+    model.trainable = False
+    config = model.get_config()
+    assert config["trainable"] is False
+    copies = [fa.Sequential.from_config(config), fa.models.clone_model(model),
+              fa.models.model_from_json(model.to_json()),
+              fa.load_model(model.save(tmp_path / "frozen.npz"))]
+    for copy in copies:
+        assert copy.trainable is False
+        assert not any(layer.trainable for layer in copy.layers)
+    old = fa.Sequential.from_config({k: v for k, v in config.items() if k != "trainable"})
+    assert old.trainable is True  # a config without the key (an earlier fastann's)
