@@ -9,7 +9,8 @@ and step counters. Its arrays:
 key                     shape, dtype           contents
 ======================  =====================  =====================================
 ``config``              (), unicode            JSON: format, format_version, dtype,
-                                               seed, input_dim, layers, compile
+                                               seed, input_dim, trainable, layers,
+                                               compile
 ``params``              (n_params,), dtype     the flat parameters (layout.py)
 ``opt_state``           (3 * n_params + 1,)    optimizer state; only when compiled
 ``rng_state``           (1,), uint64           the shuffling generator's state
