@@ -6,7 +6,9 @@ decoupled weight decay ``w -= lr * weight_decay * w`` shrinks every trainable va
 then the rule moves it. The decay and the clipping each take a pass of their own, only
 when their option is set, so a model without them runs the rule's loop alone. Only ``clipnorm`` knows of layers: it
 reads each variable's place (a Dense kernel and bias, a BatchNormalization gamma and
-beta) from the ``layers`` table.
+beta) from the ``layers`` table. The decay and the rule run over the ``trainable``
+ranges of the parameters only, so a frozen layer's weights and optimizer state stay as
+they are (clipping zeroes the other gradients first).
 """
 import numpy as np
 
