@@ -260,6 +260,9 @@ def test_flags_travel_through_configs_and_files(tmp_path, keras):
     theirs.trainable = False
     theirs.save(tmp_path / "k.keras")
     assert fa.load_model(tmp_path / "k.keras").trainable is False
+    from_json = fa.models.model_from_json(theirs.to_json())  # Keras' JSON, read as a config
+    assert from_json.trainable is False
+    assert not any(layer.trainable for layer in from_json.layers)
 
 
 def test_sequential_trainable_argument():

@@ -258,7 +258,8 @@ def model_from_keras_config(config):
     checked reader as ``.keras`` files (Keras' own layers only, never code)."""
     try:
         spec = _read_config(config)
-        return Sequential(spec["layers"], input_dim=spec["input_dim"], dtype=spec["dtype"])
+        return Sequential(spec["layers"], trainable=spec["trainable"],
+                          input_dim=spec["input_dim"], dtype=spec["dtype"])
     except _Invalid as error:
         raise ValueError(f"fastann cannot read this Keras model: {error}") from None
 
