@@ -781,7 +781,8 @@ class Model:
             else (data.X_val[:0], data.Y_val[:0], data.weight_val[:0])))
         network, objective = self._network(), self._objective(self._metric_codes)
         update = train_kernels.Update(self.optimizer.code, self.optimizer.hyper(self.dtype), lr,
-                                      self._trainable_ranges())
+                                      self._trainable_ranges(),
+                                      self.optimizer.state_in_use(self.layout.n_params))
         train_kernels.train_epochs(
             train_kernels.State(self._params, self._opt_state, self._rng_state,
                                 self._counters),

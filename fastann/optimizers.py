@@ -313,6 +313,15 @@ class Optimizer:
         interleaved per variable), each a tuple of slot indices. Plain SGD: none."""
         return [(0,)]
 
+    def state_in_use(self, n_params):
+        """How much of the flat optimizer state, from its start, the rule reads and
+        writes (``Update.state_used``, what the per-epoch backup copies): up to its last
+        slot, or through the scalars after all ``N_SLOTS`` slots where it has them."""
+        if self.n_scalars:
+            return kernel.N_SLOTS * n_params + self.n_scalars
+        slots = [slot for group in self.slot_groups() for slot in group]
+        return (max(slots) + 1) * n_params if slots else 0
+
     def hyper(self, dtype):
         """The (kernel.N_HYPER,) vector the update kernel reads."""
         positions = {"weight_decay": kernel.WEIGHT_DECAY, "clipvalue": kernel.CLIPVALUE,

@@ -70,7 +70,8 @@ def features_of(model, update=True):
         return train_kernels.features(network, objective)
     return train_kernels.features(network, objective, train_kernels.Update(
         model.optimizer.code, model.optimizer.hyper(model.dtype),
-        np.zeros((1, 1), model.dtype), train_kernels.all_trainable(model.count_params())))
+        np.zeros((1, 1), model.dtype), train_kernels.all_trainable(model.count_params()),
+        model.optimizer.state_in_use(model.count_params())))
 
 
 CLASSIC = {"activation": "tanh", "loss": "binary_crossentropy", "optimizer": "rmsprop"}

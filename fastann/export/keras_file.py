@@ -479,17 +479,13 @@ def _slot_views(model, state):
     (another layout)."""
     from ..kernels.optimizers import N_SLOTS
 
-    layout = model.layout
+    trained = [w for w, trains in zip(model.layout.weights, model._trains()) if trains]
     n = state.params.shape[0]
-    trains = [trains for slot, trains in zip(layout.weights, model._trains())
-              if slot.trainable]  # per parameter array, in the views' order
-    shapes = [w.shape for w, keep in zip([w for w in layout.weights if w.trainable], trains)
-              if keep]
-    views = [[view for view, keep in zip(layout.views(state.opt_state[s * n:(s + 1) * n]),
-                                         trains) if keep] for s in range(N_SLOTS)]
-    if any([a.shape for a in v] != shapes for v in views):
+    slots = [state.opt_state[s * n:(s + 1) * n] for s in range(N_SLOTS)]
+    if any(slot.shape != (n,) for slot in slots):
         return None
-    return views
+    return [[slot[w.offset:w.offset + w.size].reshape(w.shape) for w in trained]
+            for slot in slots]
 
 
 # =========================================================================== load
@@ -642,10 +638,7 @@ def _read_config(config):
         "input_shape")
     width = _feature_count(build, "the model's build_input_shape") if build else None
     spec = {"dtype": dtype, "layers": [], "weight_groups": [], "compile": None,
-            "trainable": model_config.get("trainable", True)}
-    if not isinstance(spec["trainable"], bool):
-        raise _Invalid(f"the model's trainable must be true or false; got "
-                       f"{_short(spec['trainable'])}")
+            "trainable": _trainable_flag(model_config, "the model's")}
     counts = {}
     for index, entry in enumerate(layers):
         where = f"layer {index}"
@@ -672,10 +665,7 @@ def _read_config(config):
             raise _Invalid(f"{where} computes in {layer_dtype}, the model in {dtype}; "
                            "fastann models have one dtype")
         made, shapes, width = _READERS[kind](layer_config, where, width, spec["layers"])
-        trainable = layer_config.get("trainable", True)
-        if not isinstance(trainable, bool):
-            raise _Invalid(f"{where}: trainable must be true or false; got "
-                           f"{_short(trainable)}")
+        trainable = _trainable_flag(layer_config, f"{where}:")
         if made is not None:
             made.trainable = trainable
         stem = _snake_case(kind)
@@ -692,6 +682,14 @@ def _read_config(config):
         if not isinstance(spec["compile"], dict):
             raise _Invalid("compile_config must be a JSON object")
     return spec
+
+
+def _trainable_flag(config, where):
+    """A Keras config's ``trainable`` (true when absent), checked to be a bool."""
+    trainable = config.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise _Invalid(f"{where} trainable must be true or false; got {_short(trainable)}")
+    return trainable
 
 
 def _feature_count(shape, where):

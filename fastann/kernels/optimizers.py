@@ -261,23 +261,6 @@ def clip_gradients(grads, layers, trainable, clipvalue, global_clipnorm, clipnor
             grads[i] = min(max(grads[i], -clipvalue), clipvalue)
 
 
-@kernel(inline=True)
-def state_in_use(code, hyper, n_params):
-    """How much of the optimizer state (from its start) the rule reads and writes:
-    slots of n_params each, plus the scalars for Nadam (plain SGD: none)."""
-    zero = like(0, hyper)
-    if code == NADAM:
-        return N_SLOTS * n_params + N_SCALARS
-    if (code == ADAM and hyper[AMSGRAD] != zero) or (code == RMSPROP and
-                                                       hyper[CENTERED] != zero):
-        return 3 * n_params
-    if code == ADAMAX or code == ADAM or (code == RMSPROP and hyper[RMSPROP_MOMENTUM] != zero):
-        return 2 * n_params
-    if code == SGD and hyper[MOMENTUM] == zero:
-        return 0
-    return n_params
-
-
 # The rarer rules (Adam's amsgrad and RMSprop's momentum and centred forms among them),
 # the clipping and the decay, compiled only where the model's
 # ``train.Features`` says they are used. SGD, Adam and RMSprop are called directly: every

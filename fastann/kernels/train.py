@@ -17,7 +17,7 @@ from .losses import gives_dZ
 from .metrics import accumulate_metrics, finish_metrics, reset_metrics
 from .network import (ACTIVATION, backward, backward_layers, forward, forward_layers,
                       reduced_loss, restore_moving, save_moving)
-from .optimizers import apply_update, state_in_use
+from .optimizers import apply_update
 from .regularizers import add_penalty
 from .rng import shuffle_order
 
@@ -45,11 +45,13 @@ regularizers.N_COEFFICIENTS)."""
 Objective = namedtuple("Objective", "loss_code loss_hyper metric_codes")
 Objective.__doc__ = """What is scored: the loss's code and hyper-parameters
 (losses.N_HYPER,) and the metrics' codes (n_metrics,)."""
-Update = namedtuple("Update", "code hyper rates trainable")
+Update = namedtuple("Update", "code hyper rates trainable state_used")
 Update.__doc__ = """The optimizer: its rule's code, its hyper-parameters
-(optimizers.N_HYPER,), the learning rates (n_epochs, k) of ``train_epochs`` and the
+(optimizers.N_HYPER,), the learning rates (n_epochs, k) of ``train_epochs``, the
 parameters it trains, int64 (k, 2) [start, stop) ranges (``all_trainable`` for every
-parameter; fewer where layers are frozen)."""
+parameter; fewer where layers are frozen), and how much of the optimizer state, from
+its start, the rule reads and writes (``Optimizer.state_in_use``: what the per-epoch
+backup copies)."""
 
 Features = namedtuple("Features", "smooth_activations losses other_rules clipping "
                                  "weight_decay")
@@ -241,7 +243,7 @@ def train_epochs(state, logs, scratch, training_set, validation_set, network, fe
     X_val, Y_val, weight_val = validation_set
     layers, slopes, regularization = network
     loss_code, loss_hyper, metric_codes = objective
-    opt_code, opt_hyper, rates, trainable = update
+    opt_code, opt_hyper, rates, trainable, n_state_used = update
     n = X.shape[0]
     zero = like(0, params)
     one = like(1, params)
@@ -249,7 +251,7 @@ def train_epochs(state, logs, scratch, training_set, validation_set, network, fe
     n_phases = VALIDATION + 1 if X_val.shape[0] > 0 else TRAINING + 1
     output_activation = not gives_dZ(loss_code)
     # the state slots the rule uses: the only ones the per-epoch backup must copy
-    state_used = view_1d(opt_state, 0, state_in_use(opt_code, opt_hyper, params.shape[0]))
+    state_used = view_1d(opt_state, 0, n_state_used)
     state_backup = view_1d(backup_state, 0, state_used.shape[0])
     last_rate = rates.shape[1] - 1
     for epoch in range(rates.shape[0]):
